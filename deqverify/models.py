@@ -1,0 +1,150 @@
+"""DEQ models: the forward fixed point and its implicit gradient (FP-1, FP-2).
+
+* Linear DEQ: y = θ₁ᵀx + θ₂·y, so y = θ₁ᵀx/(1−θ₂); singular at θ₂ = 1 (FP-3).
+* Single-index DEQ: y = σ(θ₁ᵀx + θ₂·y), pre-activation u = θ₁ᵀx + θ₂·y.
+
+By the implicit function theorem (FP-2), ∇_θ y = σ'(u)/(1 − θ₂σ'(u)) · (x, y); for the linear
+DEQ σ' ≡ 1 and the factor is 1/(1−θ₂). Parameters are one flat vector θ = (θ₁, θ₂) ∈ ℝᵈ⁺¹.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import solve
+from .activations import IDENTITY, Activation, get_activation
+from .errors import InvalidInputError
+from .validation import as_data, as_theta, as_vector
+
+
+class DEQModel:
+    """A scalar DEQ y = σ(θ₁ᵀx + θ₂·y) with a chosen solver.
+
+    Parameters
+    ----------
+    activation : str or Activation
+    method : {"newton", "picard", "anderson"}
+        Forward solver for activations without a closed form.
+    settings : NewtonSettings | PicardSettings | AndersonSettings, optional
+        Tolerances and iteration limits; defaults per method.
+    """
+
+    def __init__(self, activation: str | Activation, method: str = "newton", settings=None):
+        self.activation = get_activation(activation)
+        if method not in solve.SOLVERS:
+            raise InvalidInputError(
+                f"unknown method {method!r}; use one of {sorted(solve.SOLVERS)}"
+            )
+        self.method = method
+        self.settings = settings if settings is not None else solve.DEFAULT_SETTINGS[method]
+        if self.settings.method != method:
+            raise InvalidInputError(
+                f"settings {type(self.settings).__name__} do not belong to method {method!r}; "
+                f"pass solve.{type(solve.DEFAULT_SETTINGS[method]).__name__}(...)"
+            )
+
+    def __repr__(self):
+        return f"{type(self).__name__}(activation={self.activation.name!r}, method={self.method!r})"
+
+    @property
+    def is_linear(self) -> bool:
+        """True when the output is linear in x for fixed θ (identity activation)."""
+        return self.activation is IDENTITY
+
+    def check_well_posed(self, theta2: float) -> None:
+        """Raise an :class:`~deqverify.errors.IllPosedError` unless y is unique (FP-1, FP-3)."""
+        theta2 = float(theta2)
+        if self.activation.closed_form is not None:
+            self.activation.closed_form(np.zeros(1), theta2)
+        else:
+            solve.slope_lower_bound(theta2, self.activation)
+
+    def solve_offsets(self, offsets: np.ndarray, theta2: float) -> solve.FixedPointResult:
+        """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated).
+
+        Long inputs are solved in chunks of :data:`solve.CHUNK_SIZE` samples so that the
+        solver's work arrays stay in cache; the chunk results are merged.
+        """
+        if self.activation.closed_form is not None:
+            return self._solve_closed_form(offsets, theta2)
+        solver = solve.SOLVERS[self.method]
+        if offsets.size <= solve.CHUNK_SIZE:
+            return solver(offsets, theta2, self.activation, self.settings)
+        return solve.merge_results([
+            solver(offsets[start:start + solve.CHUNK_SIZE], theta2, self.activation,
+                   self.settings)
+            for start in range(0, offsets.size, solve.CHUNK_SIZE)])
+
+    def _solve_closed_form(self, offsets, theta2):
+        y = self.activation.closed_form(offsets, theta2)
+        finite = np.isfinite(y)
+        value, slope = self.activation.value_and_slope(offsets + theta2 * y)
+        status = solve.Status.CONVERGED if finite.all() else solve.Status.NON_FINITE
+        return solve.FixedPointResult(
+            np.where(finite, y, np.nan), status,
+            float(np.max(np.abs(y - value), initial=0.0, where=finite)), 0, finite,
+            "closed_form", slope)
+
+    @staticmethod
+    def jacobian_factor(result: solve.FixedPointResult, theta2: float) -> np.ndarray:
+        """c = σ'(u)/(1 − θ₂σ'(u)) at the solved fixed point: the IFT factor of FP-2."""
+        return result.slope / (1.0 - theta2 * result.slope)
+
+    def fixed_point(self, theta, X, *, throw: bool = False) -> solve.FixedPointResult:
+        """y_θ(xᵢ) for every row of X (FP-1).
+
+        Parameters
+        ----------
+        theta : array (d+1,)
+        X : array (n, d)
+        throw : bool
+            Raise :class:`~deqverify.errors.ConvergenceError` instead of returning a result
+            whose status is not CONVERGED.
+        """
+        X = as_data(X)
+        theta = as_theta(theta, X.shape[1])
+        self.check_well_posed(theta[-1])
+        result = self.solve_offsets(X @ theta[:-1], float(theta[-1]))
+        return result.raise_for_status() if throw else result
+
+    def output_jacobian(self, theta, X) -> np.ndarray:
+        """dy/dθ of shape (n, d+1) by the implicit function theorem (FP-2).
+
+        ∂y/∂θ₁ = c·x and ∂y/∂θ₂ = c·y with c = σ'(u)/(1 − θ₂σ'(u)). Raises
+        :class:`~deqverify.errors.ConvergenceError` if the forward solve failed.
+        """
+        X = as_data(X)
+        theta = as_theta(theta, X.shape[1])
+        self.check_well_posed(theta[-1])
+        result = self.solve_offsets(X @ theta[:-1], float(theta[-1])).raise_for_status()
+        factor = self.jacobian_factor(result, float(theta[-1]))
+        return factor[:, None] * np.column_stack([X, result.value])
+
+    def teacher(self, X, xi) -> np.ndarray:
+        """Targets f_ξ(x) = σ(ξᵀx) (single-index) or ξᵀx (linear)."""
+        X = as_data(X)
+        xi = as_vector(xi, "xi", X.shape[1])
+        return self.activation.f(X @ xi)
+
+
+class SingleIndexDEQ(DEQModel):
+    """Single-index DEQ y = σ(θ₁ᵀx + θ₂·y); default solver: safeguarded Newton.
+
+    Well-posed (unique root) when |θ₂|·L < 1, or θ₂·L < 1 for nondecreasing σ; otherwise
+    :class:`~deqverify.errors.NonContractiveError`. ReLU uses the closed form
+    relu(θ₁ᵀx)/(1−θ₂) for θ₂ < 1.
+    """
+
+    def __init__(self, activation: str | Activation = "sigmoid", method: str = "newton",
+                 settings=None):
+        super().__init__(activation, method, settings)
+
+
+class LinearDEQ(DEQModel):
+    """Linear DEQ y = θ₁ᵀx + θ₂·y = θ₁ᵀx/(1−θ₂); θ₂ = 1 raises SingularDEQError (FP-3)."""
+
+    def __init__(self):
+        super().__init__(IDENTITY)
+
+    def __repr__(self):
+        return "LinearDEQ()"

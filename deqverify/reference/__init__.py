@@ -1,0 +1,7 @@
+"""mpmath reference twin of the float64 core (see :mod:`.twin`) and its precision control."""
+
+from .precision import MIN_DIGITS, to_float, to_mp, working_precision
+from .twin import fixed_point, output_and_jacobian, risk_and_gradient
+
+__all__ = ["MIN_DIGITS", "fixed_point", "output_and_jacobian", "risk_and_gradient",
+           "to_float", "to_mp", "working_precision"]
