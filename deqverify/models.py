@@ -60,20 +60,11 @@ class DEQModel:
             solve.slope_lower_bound(theta2, self.activation)
 
     def solve_offsets(self, offsets: np.ndarray, theta2: float) -> solve.FixedPointResult:
-        """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated).
-
-        Long inputs are solved in chunks of :data:`solve.CHUNK_SIZE` samples so that the
-        solver's work arrays stay in cache; the chunk results are merged.
-        """
+        """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated)."""
         if self.activation.closed_form is not None:
             return self._solve_closed_form(offsets, theta2)
-        solver = solve.SOLVERS[self.method]
-        if offsets.size <= solve.CHUNK_SIZE:
-            return solver(offsets, theta2, self.activation, self.settings)
-        return solve.merge_results([
-            solver(offsets[start:start + solve.CHUNK_SIZE], theta2, self.activation,
-                   self.settings)
-            for start in range(0, offsets.size, solve.CHUNK_SIZE)])
+        return solve.solve_in_chunks(solve.SOLVERS[self.method], offsets, theta2,
+                                     self.activation, self.settings)
 
     def _solve_closed_form(self, offsets, theta2):
         y = self.activation.closed_form(offsets, theta2)

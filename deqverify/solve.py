@@ -417,6 +417,15 @@ def worst_status(statuses) -> Status:
     return max(statuses, key=_SEVERITY.__getitem__, default=Status.CONVERGED)
 
 
+def solve_in_chunks(solver, offsets, theta2, activation, settings) -> FixedPointResult:
+    """Run ``solver`` on chunks of :data:`CHUNK_SIZE` samples and merge the results, so that
+    the solver's work arrays stay in cache."""
+    if offsets.size <= CHUNK_SIZE:
+        return solver(offsets, theta2, activation, settings)
+    return merge_results([solver(offsets[start:start + CHUNK_SIZE], theta2, activation, settings)
+                          for start in range(0, offsets.size, CHUNK_SIZE)])
+
+
 def merge_results(results: list[FixedPointResult]) -> FixedPointResult:
     """Concatenate per-chunk results of the same solve."""
     return FixedPointResult(

@@ -1,0 +1,103 @@
+"""FP-1 and FP-2 as Hypothesis properties over generated well-posed problems."""
+
+import numpy as np
+from hypothesis import given, target
+
+import deqverify as dv
+from deqverify import reference as ref
+from deqverify import solve
+from deqverify.strategies import fixed_point_problems
+
+EPS = np.finfo(float).eps
+ROUNDING_K = 8  # float64 root of g is fixed to ≈ 2 eps·scale/(1 − θ₂σ'); 8 leaves a factor 4
+
+
+@given(fixed_point_problems())
+def test_FP1_newton_converges_to_the_unique_root(problem):
+    activation, theta, X = problem
+    fp = dv.SingleIndexDEQ(activation).fixed_point(theta, X)
+    assert fp.status is dv.Status.CONVERGED
+    offsets, theta2 = X @ theta[:-1], theta[-1]
+    y = fp.value
+    # FP-1 residual: |g(y)| ≤ g'·|y − y*| with g' ≤ 1 + |θ₂|L and |y − y*| within tolerance
+    slope_max = 1.0 + abs(theta2) * activation.lipschitz
+    allowed = slope_max * (1e-14 + 1e-14 * np.abs(y)) + ROUNDING_K * EPS * (np.abs(y) + np.abs(offsets))
+    residuals = np.abs(y - activation.f(offsets + theta2 * y))
+    target(float(np.max(residuals / allowed)), label="FP-1 residual / allowed")
+    assert np.all(residuals <= allowed)
+
+
+@given(fixed_point_problems(low=-0.95, high=0.95))
+def test_FP1_every_solver_agrees_where_picard_contracts(problem):
+    activation, theta, X = problem
+    offsets, theta2 = X @ theta[:-1], theta[-1]
+    newton = solve.newton(offsets, theta2, activation)
+    cond = 1.0 / (1.0 - abs(theta2) * activation.lipschitz)  # ≤ 20 here
+    scale = np.maximum(1.0, np.abs(newton.value))
+    for method in (solve.picard, solve.anderson):
+        other = method(offsets, theta2, activation)
+        assert other.status is dv.Status.CONVERGED
+        # each solver is within tolerance (1e-14 rel) or its rounding floor (k·eps·cond)
+        allowed = 2 * (1e-14 + ROUNDING_K * EPS * cond)
+        assert np.all(np.abs(other.value - newton.value) <= allowed * scale), method.__name__
+
+
+@given(fixed_point_problems(high=0.9))
+def test_FP1_newton_matches_mpmath_root(problem):
+    activation, theta, X = problem
+    offsets, theta2 = X[:5] @ theta[:-1], theta[-1]
+    y = solve.newton(offsets, theta2, activation).value
+    with ref.working_precision(40):
+        truth = np.array([ref.to_float(ref.fixed_point(a, theta2, activation)) for a in offsets])
+    cond = 1.0 / (1.0 - theta2 * activation.df(offsets + theta2 * truth))
+    allowed = np.maximum(1e-13, ROUNDING_K * EPS * cond) * np.maximum(1.0, np.abs(truth))
+    target(float(np.max(np.abs(y - truth) / allowed)), label="FP-1 error / allowed")
+    assert np.all(np.abs(y - truth) <= allowed)
+
+
+@given(fixed_point_problems(low=-0.99, high=0.99))
+def test_FP2_denominator_bounded_below(problem):
+    """FP-2: |1 − θ₂σ'(u)| ≥ 1 − |θ₂|L at every fixed point."""
+    activation, theta, X = problem
+    fp = dv.SingleIndexDEQ(activation).fixed_point(theta, X)
+    denominator = np.abs(1.0 - theta[-1] * fp.slope)
+    bound = 1.0 - abs(theta[-1]) * activation.lipschitz
+    assert np.all(denominator >= bound * (1 - 4 * EPS))
+
+
+@given(fixed_point_problems(high=0.9))
+def test_FP2_ift_gradient_matches_mpmath(problem):
+    activation, theta, X = problem
+    X = X[:4]
+    jacobian = dv.SingleIndexDEQ(activation).output_jacobian(theta, X)
+    with ref.working_precision(40):
+        exact = np.array([[ref.to_float(v) for v in ref.output_and_jacobian(theta, x, activation)[1]]
+                          for x in X])
+    # y carries k·eps·cond relative error, σ' and the factor a few ulps more; cond ≤ 10
+    scale = np.abs(exact).max(axis=1, keepdims=True) + np.finfo(float).tiny
+    allowed = 4 * ROUNDING_K * EPS * 10 * scale
+    target(float(np.max(np.abs(jacobian - exact) / allowed)), label="FP-2 error / allowed")
+    assert np.all(np.abs(jacobian - exact) <= allowed)
+
+
+@given(fixed_point_problems(high=0.9))
+def test_FP2_ift_gradient_matches_central_differences(problem):
+    activation, theta, X = problem
+    model = dv.SingleIndexDEQ(activation)
+    jacobian = model.output_jacobian(theta, X)
+
+    def difference(h):
+        columns = []
+        for k in range(theta.size):
+            step = np.zeros_like(theta)
+            step[k] = h
+            columns.append((model.fixed_point(theta + step, X).value
+                            - model.fixed_point(theta - step, X).value) / (2 * h))
+        return np.stack(columns, axis=1)
+
+    coarse, fine = difference(1e-3), difference(5e-4)
+    scale = max(1.0, float(np.abs(model.fixed_point(theta, X).value).max()))
+    rounding = 1e3 * EPS * scale * 10  # ≈ eps·|y|·cond/h per quotient
+    fine_error = np.max(np.abs(fine - jacobian))
+    assert fine_error <= np.max(np.abs(coarse - jacobian)) / 4 * 1.25 + rounding
+    assert np.max(np.abs((4 * fine - coarse) / 3 - jacobian)) <= 0.1 * fine_error + rounding
