@@ -7,7 +7,10 @@ from .activations import Activation, get_activation
 from .errors import (ConvergenceError, DEQError, IllPosedError, InvalidInputError,
                      NoFixedPointError, NonContractiveError, NonFiniteInputError,
                      SingularDEQError)
+from .data import GaussianPopulation, UniformPopulation
+from .dynamics import RunStatus, Trajectory, gradient_descent, gradient_flow
 from .models import DEQModel, LinearDEQ, SingleIndexDEQ
+from .population import PopulationRisk
 from .risk import EmpiricalRisk
 from .solve import (AndersonSettings, FixedPointResult, NewtonSettings, PicardSettings,
                     Status)
@@ -16,7 +19,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "AndersonSettings", "ConvergenceError", "DEQError", "DEQModel",
-    "EmpiricalRisk", "FixedPointResult", "IllPosedError", "InvalidInputError", "LinearDEQ",
+    "EmpiricalRisk", "FixedPointResult", "GaussianPopulation", "PopulationRisk", "RunStatus",
+    "Trajectory", "UniformPopulation", "gradient_descent", "gradient_flow", "IllPosedError", "InvalidInputError", "LinearDEQ",
     "NewtonSettings", "NoFixedPointError", "NonContractiveError", "NonFiniteInputError",
     "PicardSettings", "SingleIndexDEQ", "SingularDEQError", "Status", "get_activation",
     "__version__",

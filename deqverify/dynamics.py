@@ -1,0 +1,271 @@
+"""Gradient flow θ' = −∇R(θ) (scipy ``solve_ivp``) and gradient descent θₖ₊₁ = θₖ − η∇R(θₖ).
+
+Both return a :class:`Trajectory` recording t, θ, R, the sphere quantity
+C(θ) = ‖θ₁‖² + (θ₂−1)² (T3.1), r = ‖θ − (ξ, 0)‖² (T3.8/T3.9), the singular gap |1 − θ₂|
+(L3.2) and ‖∇R‖, with a status that says why the run ended.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from .errors import DEQError, InvalidInputError
+from .validation import as_theta
+
+SINGULAR_MARGIN = 1e-6
+"""Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
+the IFT factor 1/(1 − θ₂σ') would exceed 10⁶ and the ODE right-hand side blows up."""
+DIVERGENCE_FACTOR = 1e6
+"""Gradient descent reports DIVERGED once R exceeds 10⁶·max(R₀, 1)."""
+
+
+class RunStatus(enum.Enum):
+    COMPLETED = "completed"
+    SINGULAR_APPROACH = "singular_approach"
+    NON_FINITE = "non_finite"
+    ILL_POSED = "ill_posed"
+    DIVERGED = "diverged"
+    SOLVER_FAILED = "solver_failed"
+
+    def __str__(self):
+        return self.value
+
+
+def sphere(theta: np.ndarray) -> np.ndarray:
+    """C(θ) = ‖θ₁‖² + (θ₂ − 1)² = ‖θ − e‖², e = (0, 1)  (T3.1, GD-RADIUS)."""
+    theta = np.atleast_2d(theta)
+    return np.sum(theta[:, :-1] ** 2, axis=1) + (theta[:, -1] - 1.0) ** 2
+
+
+@dataclass
+class Trajectory:
+    """A recorded GF or GD run. Arrays are indexed by record; ``t`` is time (GF) or step (GD)."""
+
+    t: np.ndarray
+    theta: np.ndarray
+    risk: np.ndarray
+    grad_norm: np.ndarray
+    truth: np.ndarray
+    status: RunStatus
+    message: str = ""
+    kind: str = "flow"
+    info: dict = field(default_factory=dict)
+
+    @property
+    def sphere(self) -> np.ndarray:
+        """C(θ(t)) along the run."""
+        return sphere(self.theta)
+
+    @property
+    def distance_to_truth(self) -> np.ndarray:
+        """r(t) = ‖θ(t) − (ξ, 0)‖²."""
+        return np.sum((self.theta - self.truth) ** 2, axis=1)
+
+    @property
+    def singular_gap(self) -> np.ndarray:
+        """|1 − θ₂(t)|."""
+        return np.abs(1.0 - self.theta[:, -1])
+
+    @property
+    def final_theta(self) -> np.ndarray:
+        return self.theta[-1]
+
+    def to_dict(self) -> dict:
+        """Plain-Python summary and arrays (lists), JSON-serialisable."""
+        return {
+            "kind": self.kind, "status": str(self.status), "message": self.message,
+            "t": self.t.tolist(), "theta": self.theta.tolist(), "risk": self.risk.tolist(),
+            "grad_norm": self.grad_norm.tolist(), "sphere": self.sphere.tolist(),
+            "distance_to_truth": self.distance_to_truth.tolist(),
+            "singular_gap": self.singular_gap.tolist(), "truth": self.truth.tolist(),
+            "info": self.info,
+        }
+
+    def save(self, path) -> None:
+        """Write the trajectory to an ``.npz`` file."""
+        np.savez(path, t=self.t, theta=self.theta, risk=self.risk, grad_norm=self.grad_norm,
+                 truth=self.truth, status=str(self.status), message=self.message,
+                 kind=self.kind)
+
+    @classmethod
+    def load(cls, path) -> "Trajectory":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(t=data["t"], theta=data["theta"], risk=data["risk"],
+                       grad_norm=data["grad_norm"], truth=data["truth"],
+                       status=RunStatus(str(data["status"])), message=str(data["message"]),
+                       kind=str(data["kind"]))
+
+
+def _truth(risk, dim):
+    truth = getattr(risk, "truth", None)
+    return np.asarray(truth, dtype=float) if truth is not None else np.full(dim + 1, np.nan)
+
+
+def _singular_distance(risk, theta2: float) -> float:
+    """Distance to the ill-posed set: |1 − θ₂| (linear) or 1 − θ₂L (resp. 1 − |θ₂|L)."""
+    model = risk.model
+    if model.is_linear:
+        return abs(1.0 - theta2)
+    activation = model.activation
+    product = theta2 if activation.monotone else abs(theta2)
+    return 1.0 - product * activation.lipschitz
+
+
+def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float = 1e-12, *,
+                  method: str = "DOP853", t_eval=None, n_records: int = 201) -> Trajectory:
+    """Integrate θ' = −∇R(θ) from θ₀ on [0, t_max] with ``solve_ivp``.
+
+    Parameters
+    ----------
+    risk : EmpiricalRisk or PopulationRisk
+    method : str
+        Any ``solve_ivp`` method; "DOP853" (explicit, order 8) by default, "Radau" or "BDF"
+        for stiff problems.
+    t_eval : array, optional
+        Recording times (dense output); default ``n_records`` points evenly on [0, t_max].
+
+    The run stops early, with a status, when the distance to the ill-posed set falls below
+    :data:`SINGULAR_MARGIN` (event), when the gradient is not finite, or when the model
+    rejects θ (typed error). The final state is always recorded.
+    """
+    theta0 = as_theta(theta0, risk.dim)
+    if not t_max > 0:
+        raise InvalidInputError(f"t_max must be positive, got {t_max}")
+    if t_eval is None:
+        t_eval = np.linspace(0.0, t_max, n_records)
+    failure: list = []
+
+    def rhs(_, theta):
+        try:
+            gradient = risk.gradient(theta)
+        except DEQError as error:
+            failure.append((RunStatus.ILL_POSED, f"{type(error).__name__}: {error}"))
+            raise _Stop from None
+        if not np.all(np.isfinite(gradient)):
+            failure.append((RunStatus.NON_FINITE, f"non-finite gradient at θ = {theta.tolist()}"))
+            raise _Stop
+        return -gradient
+
+    def near_singular(_, theta):
+        return _singular_distance(risk, theta[-1]) - SINGULAR_MARGIN
+
+    near_singular.terminal = True
+    try:
+        solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
+                             rtol=rtol, atol=atol, events=near_singular, dense_output=True)
+    except _Stop:
+        status, message = failure[-1]
+        theta = theta0[None, :]
+        return _record(risk, np.zeros(1), theta, status, message, "flow", {})
+    info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
+    times, thetas = solution.t, solution.y.T
+    if solution.status == 1:
+        event_time = float(solution.t_events[0][0])
+        times = np.r_[times[times < event_time], event_time]
+        thetas = np.vstack([thetas[: times.size - 1], solution.sol(event_time)])
+        status = RunStatus.SINGULAR_APPROACH
+        message = (f"stopped at t = {event_time:.6g}: θ₂ = {thetas[-1, -1]:.9g} is within "
+                   f"{SINGULAR_MARGIN:g} of the ill-posed set")
+    elif solution.status == 0:
+        status, message = RunStatus.COMPLETED, "reached t_max"
+        if times.size == 0 or times[-1] < t_max:
+            times = np.r_[times, t_max]
+            thetas = np.vstack([thetas.reshape(-1, theta0.size), solution.sol(t_max)])
+    else:
+        status, message = RunStatus.SOLVER_FAILED, solution.message
+    return _record(risk, times, thetas, status, message, "flow", info)
+
+
+class _Stop(Exception):
+    """Raised inside the ODE right-hand side to end the integration cleanly."""
+
+
+def _record(risk, times, thetas, status, message, kind, info) -> Trajectory:
+    values, norms = [], []
+    for theta in thetas:
+        try:
+            value, gradient = risk.value_and_gradient(theta)
+        except DEQError:
+            value, gradient = math.nan, np.full(theta.size, np.nan)
+        values.append(value)
+        norms.append(float(np.linalg.norm(gradient)))
+    return Trajectory(np.asarray(times, dtype=float), np.asarray(thetas, dtype=float),
+                      np.asarray(values), np.asarray(norms), _truth(risk, risk.dim), status,
+                      message, kind, info)
+
+
+def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 1, *,
+                     progress: bool = False) -> Trajectory:
+    """θₖ₊₁ = θₖ − η∇R(θₖ) for ``steps`` steps, recording every ``record_every``-th iterate.
+
+    Stops with a status on a non-finite value or gradient, an ill-posed θ (typed error
+    from the model, e.g. θ₂L ≥ 1), or divergence (R > 10⁶·max(R₀, 1)). The last iterate
+    reached is always recorded. ``progress`` prints a bar to stderr (the CLI uses it).
+    """
+    theta = as_theta(theta0, risk.dim).copy()
+    if not (step > 0 and math.isfinite(step)):
+        raise InvalidInputError(f"step must be a positive finite number, got {step}")
+    if steps < 0 or record_every < 1:
+        raise InvalidInputError("need steps ≥ 0 and record_every ≥ 1")
+    times, thetas, values, norms = [], [], [], []
+    status, message = RunStatus.COMPLETED, f"ran {steps} steps"
+    limit = None
+    bar = _ProgressBar(steps) if progress else None
+    k = 0
+    while True:
+        try:
+            value, gradient = risk.value_and_gradient(theta)
+        except DEQError as error:
+            status, message = RunStatus.ILL_POSED, f"step {k}: {type(error).__name__}: {error}"
+            break
+        if not (math.isfinite(value) and np.all(np.isfinite(gradient))):
+            status, message = RunStatus.NON_FINITE, f"step {k}: non-finite risk or gradient"
+            break
+        limit = limit if limit is not None else DIVERGENCE_FACTOR * max(value, 1.0)
+        if k % record_every == 0 or k == steps:
+            times.append(k)
+            thetas.append(theta.copy())
+            values.append(value)
+            norms.append(float(np.linalg.norm(gradient)))
+        if value > limit:
+            status, message = RunStatus.DIVERGED, f"step {k}: R = {value:.3g} > {limit:.3g}"
+            break
+        if k == steps:
+            break
+        theta = theta - step * gradient
+        k += 1
+        if bar:
+            bar.update(k)
+    if bar:
+        bar.close()
+    if not times or times[-1] != k:
+        times.append(k)
+        thetas.append(theta.copy())
+        values.append(math.nan)
+        norms.append(math.nan)
+    return Trajectory(np.asarray(times, dtype=float), np.asarray(thetas), np.asarray(values),
+                      np.asarray(norms), _truth(risk, risk.dim), status, message, "descent",
+                      {"step": step, "steps_taken": k})
+
+
+class _ProgressBar:
+    """A minimal text progress bar on stderr (no extra dependency)."""
+
+    def __init__(self, total: int, width: int = 40):
+        self.total, self.width, self.shown = max(total, 1), width, -1
+
+    def update(self, done: int) -> None:
+        filled = self.width * done // self.total
+        if filled != self.shown:
+            self.shown = filled
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")

@@ -1,0 +1,154 @@
+"""Population risks: closed form (linear), quadrature (single-index) vs Monte Carlo and mpmath."""
+
+import mpmath
+import numpy as np
+import pytest
+
+import deqverify as dv
+from deqverify import reference as ref
+from deqverify.reference.population import (gaussian_single_index_risk, linear_population_risk,
+                                            uniform_single_index_risk)
+
+ACTIVATIONS = ["sigmoid", "tanh", "softplus"]
+
+
+def random_covariance(rng, d, floor=0.3):
+    A = rng.normal(size=(d, d))
+    return A @ A.T / d + floor * np.eye(d)
+
+
+def to_floats(values):
+    return np.array([ref.to_float(v) for v in values])
+
+
+def test_linear_closed_form_equals_empirical_risk_with_sample_second_moment(rng):
+    X = rng.normal(size=(500, 3)) + 0.5
+    xi = rng.normal(size=3)
+    theta = np.r_[rng.normal(size=3), -0.7]
+    empirical = dv.EmpiricalRisk.from_teacher(dv.LinearDEQ(), X, xi)
+    population = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(X.T @ X / 500), xi)
+    value, gradient = population.value_and_gradient(theta)
+    assert value == pytest.approx(empirical.value(theta), rel=1e-12)
+    np.testing.assert_allclose(gradient, empirical.gradient(theta), rtol=1e-11, atol=1e-14)
+
+
+def test_linear_closed_form_matches_mpmath(rng):
+    Sigma = random_covariance(rng, 3)
+    xi, theta = rng.normal(size=3), np.r_[rng.normal(size=3), 1.3]
+    value, gradient = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(Sigma), xi).value_and_gradient(theta)
+    with ref.working_precision(40):
+        exact_value, exact_gradient = linear_population_risk(theta, Sigma, xi)
+        exact_value, exact_gradient = ref.to_float(exact_value), to_floats(exact_gradient)
+    assert value == pytest.approx(exact_value, rel=1e-13)
+    np.testing.assert_allclose(gradient, exact_gradient, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("contraction", [0.5, 0.9, -3.0])
+def test_gaussian_quadrature_matches_mpmath(activation, contraction, rng):
+    """Issue 3: relative error ≤ 1e-10 in value and gradient (θ₁ ∥ ξ keeps mpmath 1-D)."""
+    model = dv.SingleIndexDEQ(activation)
+    Sigma, xi = random_covariance(rng, 3), rng.normal(size=3)
+    theta = np.r_[0.6 * xi, contraction / model.activation.lipschitz]
+    risk = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi)
+    value, gradient = risk.value_and_gradient(theta)
+    with ref.working_precision(30):
+        exact_value, exact_gradient = gaussian_single_index_risk(theta, Sigma, xi, model.activation)
+        exact_value, exact_gradient = ref.to_float(exact_value), to_floats(exact_gradient)
+    assert abs(value - exact_value) <= 1e-10 * abs(exact_value)
+    assert np.max(np.abs(gradient - exact_gradient)) <= 1e-10 * np.max(np.abs(exact_gradient))
+    assert risk.quadrature_error.value <= 1e-10 * abs(value)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("contraction", [0.5, 0.9])
+def test_uniform_quadrature_matches_mpmath(activation, contraction):
+    model = dv.SingleIndexDEQ(activation)
+    theta = np.array([1.3, contraction / model.activation.lipschitz])
+    risk = dv.PopulationRisk(model, dv.UniformPopulation(0.0, 1.0), [2.0])
+    value, gradient = risk.value_and_gradient(theta)
+    with ref.working_precision(30):
+        exact_value, exact_gradient = uniform_single_index_risk(theta, 0.0, 1.0, [2.0], model.activation)
+        exact_value, exact_gradient = ref.to_float(exact_value), to_floats(exact_gradient)
+    assert abs(value - exact_value) <= 1e-10 * abs(exact_value)
+    assert np.max(np.abs(gradient - exact_gradient)) <= 1e-10 * np.max(np.abs(exact_gradient))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gaussian_quadrature_matches_monte_carlo_within_standard_errors(activation, rng):
+    """General position (θ₁ not parallel to ξ): 2-D quadrature vs a 400k-sample mean."""
+    model = dv.SingleIndexDEQ(activation)
+    population = dv.GaussianPopulation(random_covariance(rng, 4))
+    xi = rng.normal(size=4)
+    theta = np.r_[rng.normal(size=4), 0.7 / model.activation.lipschitz]
+    value, gradient = dv.PopulationRisk(model, population, xi).value_and_gradient(theta)
+    X = population.sample(400_000, rng)
+    fp = model.fixed_point(theta, X)
+    error = fp.value - model.teacher(X, xi)
+    per_sample_loss = error ** 2
+    per_sample_gradient = 2 * (error * model.jacobian_factor(fp, theta[-1]))[:, None] * np.column_stack([X, fp.value])
+    standard_error = per_sample_loss.std() / np.sqrt(X.shape[0])
+    assert abs(value - per_sample_loss.mean()) <= 5 * standard_error
+    gradient_se = per_sample_gradient.std(axis=0) / np.sqrt(X.shape[0])
+    assert np.all(np.abs(gradient - per_sample_gradient.mean(axis=0)) <= 5 * gradient_se)
+
+
+def test_theta1_zero_is_handled_exactly(rng):
+    model = dv.SingleIndexDEQ("tanh")
+    Sigma, xi = random_covariance(rng, 2), rng.normal(size=2)
+    theta = np.array([0.0, 0.0, 0.6])
+    value, gradient = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi).value_and_gradient(theta)
+    with ref.working_precision(30):
+        t = mpmath.sqrt(mpmath.mpf(float(xi @ Sigma @ xi)))
+        y0 = ref.fixed_point(0.0, 0.6, model.activation)  # a = 0 for every x
+        mean = mpmath.quad(lambda z: mpmath.tanh(t * z) * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+        square = mpmath.quad(lambda z: mpmath.tanh(t * z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+        exact = ref.to_float(y0 ** 2 - 2 * y0 * mean + square)
+        slope = mpmath.sech(mpmath.mpf(0.6) * y0) ** 2
+        exact_theta2 = ref.to_float(2 * slope / (1 - mpmath.mpf(0.6) * slope) * y0 * (y0 - mean))
+    assert value == pytest.approx(exact, rel=1e-12)
+    assert gradient[-1] == pytest.approx(exact_theta2, rel=1e-12, abs=1e-15)
+
+
+def test_hessian_at_truth_matches_finite_differences(rng):
+    """SI-HESS: H* = 2E[σ'(ξᵀX)²(X, σ)(X, σ)ᵀ] equals the Hessian of R at θ* = (ξ, 0)."""
+    model = dv.SingleIndexDEQ("sigmoid")
+    Sigma, xi = random_covariance(rng, 3), rng.normal(size=3)
+    risk = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi)
+    hessian = risk.hessian_at_truth()
+    truth, h = risk.truth, 1e-5
+    numeric = np.column_stack([(risk.gradient(truth + h * e) - risk.gradient(truth - h * e)) / (2 * h)
+                               for e in np.eye(4)])
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(hessian, hessian.T, atol=1e-15)
+
+
+def test_uniform_hessian_at_truth_matches_finite_differences():
+    model = dv.SingleIndexDEQ("tanh")
+    risk = dv.PopulationRisk(model, dv.UniformPopulation(0.0, 1.0), [2.0])
+    hessian, truth, h = risk.hessian_at_truth(), risk.truth, 1e-5
+    numeric = np.column_stack([(risk.gradient(truth + h * e) - risk.gradient(truth - h * e)) / (2 * h)
+                               for e in np.eye(2)])
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-7, atol=1e-10)
+
+
+def test_covariance_validation_and_rank_flag(rng):
+    v = rng.normal(size=(3, 1))
+    singular = dv.GaussianPopulation(v @ v.T)
+    assert singular.rank_deficient and singular.lambda_min == 0.0
+    assert not dv.GaussianPopulation(np.eye(3)).rank_deficient
+    with pytest.raises(dv.InvalidInputError, match="not symmetric"):
+        dv.GaussianPopulation([[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(dv.InvalidInputError, match="positive semi-definite"):
+        dv.GaussianPopulation([[1.0, 0.0], [0.0, -1.0]])
+    with pytest.raises(dv.InvalidInputError, match="square"):
+        dv.GaussianPopulation(np.ones((2, 3)))
+    samples = singular.sample(1000, rng)
+    assert np.linalg.matrix_rank(samples) == 1
+
+
+def test_unsupported_combinations_raise():
+    with pytest.raises(dv.InvalidInputError, match="EmpiricalRisk"):
+        dv.PopulationRisk(dv.SingleIndexDEQ("relu"), dv.GaussianPopulation(np.eye(2)), [1.0, 0.0])
+    with pytest.raises(dv.InvalidInputError, match="line of minimisers"):
+        dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.eye(2)), [1.0, 0.0]).hessian_at_truth()
