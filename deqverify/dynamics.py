@@ -107,14 +107,22 @@ def _truth(risk, dim):
     return np.asarray(truth, dtype=float) if truth is not None else np.full(dim + 1, np.nan)
 
 
-def _singular_distance(risk, theta2: float) -> float:
-    """Distance to the ill-posed set: |1 − θ₂| (linear) or 1 − θ₂L (resp. 1 − |θ₂|L)."""
+def _singular_events(risk, theta0: np.ndarray) -> list:
+    """Terminal ``solve_ivp`` events, signed so that no crossing can hide between two steps:
+    s₀(1 − θ₂) − margin for the linear DEQ (s₀ = sign(1 − θ₂(0))), 1 − θ₂L − margin for a
+    nondecreasing σ, and also 1 + θ₂L − margin for any other σ."""
     model = risk.model
     if model.is_linear:
-        return abs(1.0 - theta2)
-    activation = model.activation
-    product = theta2 if activation.monotone else abs(theta2)
-    return 1.0 - product * activation.lipschitz
+        side = 1.0 if theta0[-1] < 1.0 else -1.0
+        functions = [lambda _, theta: side * (1.0 - theta[-1]) - SINGULAR_MARGIN]
+    else:
+        lip = model.activation.lipschitz
+        functions = [lambda _, theta: 1.0 - theta[-1] * lip - SINGULAR_MARGIN]
+        if not model.activation.monotone:
+            functions.append(lambda _, theta: 1.0 + theta[-1] * lip - SINGULAR_MARGIN)
+    for function in functions:
+        function.terminal = True
+    return functions
 
 
 def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float = 1e-12, *,
@@ -152,13 +160,10 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
             raise _Stop
         return -gradient
 
-    def near_singular(_, theta):
-        return _singular_distance(risk, theta[-1]) - SINGULAR_MARGIN
-
-    near_singular.terminal = True
     try:
         solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
-                             rtol=rtol, atol=atol, events=near_singular, dense_output=True)
+                             rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
+                             dense_output=True)
     except _Stop:
         status, message = failure[-1]
         theta = theta0[None, :]
@@ -166,7 +171,7 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     times, thetas = solution.t, solution.y.T
     if solution.status == 1:
-        event_time = float(solution.t_events[0][0])
+        event_time = min(float(times[0]) for times in solution.t_events if times.size)
         times = np.r_[times[times < event_time], event_time]
         thetas = np.vstack([thetas[: times.size - 1], solution.sol(event_time)])
         status = RunStatus.SINGULAR_APPROACH

@@ -42,6 +42,8 @@ class EmpiricalRisk:
     targets : array (n,)
     block_rows : int, optional
         Rows per block (default :data:`BLOCK_ROWS`).
+    xi : array (d,), optional
+        The teacher, if the targets came from one (set by :meth:`from_teacher`).
 
     Notes
     -----
@@ -49,18 +51,24 @@ class EmpiricalRisk:
     Σ = XᵀX/n, available as :attr:`second_moment`.
     """
 
-    def __init__(self, model: DEQModel, X, targets, *, block_rows: int | None = None):
+    def __init__(self, model: DEQModel, X, targets, *, block_rows: int | None = None, xi=None):
         self.model = model
         self.X = as_data(X)
         self.targets = as_vector(targets, "targets", self.X.shape[0])
         self.block_rows = block_rows or BLOCK_ROWS
+        self.xi = None if xi is None else as_vector(xi, "xi", self.X.shape[1])
         self.last_solve: SolveSummary | None = None
         self._second_moment = None
 
     @classmethod
     def from_teacher(cls, model: DEQModel, X, xi, **kwargs) -> "EmpiricalRisk":
         """Targets from the teacher f_ξ(x) = σ(ξᵀx) (or ξᵀx for the linear DEQ)."""
-        return cls(model, X, model.teacher(X, xi), **kwargs)
+        return cls(model, X, model.teacher(X, xi), xi=xi, **kwargs)
+
+    @property
+    def truth(self) -> np.ndarray | None:
+        """θ* = (ξ, 0) when the targets came from a teacher ξ, else None."""
+        return None if self.xi is None else np.r_[self.xi, 0.0]
 
     @property
     def n_samples(self) -> int:

@@ -1,0 +1,153 @@
+"""Gradient flow / descent: T3.3 limit, GD-RADIUS, events, statuses, persistence, reproduce."""
+
+import json
+
+import numpy as np
+import pytest
+
+import deqverify as dv
+from deqverify.cli import main
+from deqverify.dynamics import SINGULAR_MARGIN, sphere
+
+EPS = np.finfo(float).eps
+
+
+def t33_limit(theta0, xi):
+    """THEOREMS.md T3.3: θ^∞ = (s₀√C₀ ξ/c, 1 − s₀√C₀/c), c = √(1 + ‖ξ‖²)."""
+    C0 = sphere(theta0)[0]
+    c = np.sqrt(1 + xi @ xi)
+    s0 = np.sign(1 - theta0[-1])
+    return np.r_[s0 * np.sqrt(C0) * xi / c, 1 - s0 * np.sqrt(C0) / c]
+
+
+@pytest.mark.parametrize("theta0", [[0.02442, 0.06782], [0.5, 1.7], [-1.0, -0.5]])
+def test_linear_flow_limit_is_T33_formula_uniform(theta0):
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.UniformPopulation(0, 1), [2.0])
+    flow = dv.gradient_flow(risk, theta0, 400.0)
+    assert flow.status is dv.RunStatus.COMPLETED
+    np.testing.assert_allclose(flow.final_theta, t33_limit(np.array(theta0), np.array([2.0])),
+                               atol=1e-8)
+
+
+def test_linear_flow_limit_is_T33_formula_gaussian(rng):
+    A = rng.normal(size=(3, 3))
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(A @ A.T + np.eye(3)),
+                             rng.normal(size=3))
+    theta0 = np.r_[rng.normal(size=3), 0.3]
+    flow = dv.gradient_flow(risk, theta0, 200.0)
+    np.testing.assert_allclose(flow.final_theta, t33_limit(theta0, risk.xi), atol=1e-8)
+    # T3.1 along the way, within the ODE tolerance (rtol 1e-10 on O(1) quantities)
+    assert np.max(np.abs(flow.sphere - flow.sphere[0])) <= 1e-8
+
+
+def test_gd_radius_holds_to_rounding_along_run_a():
+    """GD-RADIUS: C(θₖ₊₁) − C(θₖ) = η²‖∇R(θₖ)‖² exactly, up to float64 rounding."""
+    X = np.random.default_rng(0).uniform(size=(1000, 1))
+    risk = dv.EmpiricalRisk.from_teacher(dv.LinearDEQ(), X, [2.0])
+    eta = 0.01
+    run = dv.gradient_descent(risk, [0.02442, 0.06782], eta, 200)
+    C = run.sphere
+    increments = np.diff(C)
+    predicted = eta ** 2 * run.grad_norm[:-1] ** 2
+    # C is a sum of squares of O(1) numbers: each evaluation rounds by ~4 eps·C
+    assert np.all(np.abs(increments - predicted) <= 8 * EPS * C[1:])
+    assert np.all(increments >= -8 * EPS * C[1:])  # C never decreases (up to rounding)
+
+
+def test_flow_stops_before_the_singular_point():
+    """A risk whose flow drives θ₂ → 1 must stop by the event, with a status."""
+
+    class PushTowardSingularity:
+        model = dv.LinearDEQ()
+        dim = 1
+        truth = np.array([0.0, 0.0])
+
+        def gradient(self, theta):
+            return np.array([0.0, -1.0])  # θ₂' = +1
+
+        def value_and_gradient(self, theta):
+            return float(theta[-1]), self.gradient(theta)
+
+    flow = dv.gradient_flow(PushTowardSingularity(), [0.3, 0.5], 10.0)
+    assert flow.status is dv.RunStatus.SINGULAR_APPROACH
+    assert flow.t[-1] == pytest.approx(0.5 - SINGULAR_MARGIN, abs=1e-9)
+    assert 1 - flow.final_theta[-1] == pytest.approx(SINGULAR_MARGIN, rel=1e-3)
+    assert np.all(flow.theta[:, -1] < 1)
+
+
+def test_single_index_flow_event_on_contraction_limit():
+    class PushTheta2Up:
+        model = dv.SingleIndexDEQ("tanh")
+        dim = 1
+        truth = np.array([0.0, 0.0])
+
+        def gradient(self, theta):
+            return np.array([0.0, -1.0])
+
+        def value_and_gradient(self, theta):
+            return 0.0, self.gradient(theta)
+
+    flow = dv.gradient_flow(PushTheta2Up(), [0.0, 0.0], 5.0)
+    assert flow.status is dv.RunStatus.SINGULAR_APPROACH
+    assert flow.final_theta[-1] * 1.0 == pytest.approx(1 - SINGULAR_MARGIN, abs=1e-9)
+
+
+def test_gd_reports_ill_posed_when_a_step_leaves_the_well_posed_region():
+    X = np.random.default_rng(1).uniform(size=(100, 1))
+    risk = dv.EmpiricalRisk.from_teacher(dv.SingleIndexDEQ("sigmoid"), X, [2.0])
+    run = dv.gradient_descent(risk, [0.0, 3.9], 500.0, 50)
+    assert run.status in (dv.RunStatus.ILL_POSED, dv.RunStatus.DIVERGED)
+    assert "step" in run.message
+
+
+def test_gd_reports_divergence():
+    class Quadratic:  # R = ‖θ‖²: GD with η = 50 multiplies θ by −99 each step
+        dim = 1
+        truth = np.zeros(2)
+
+        def value_and_gradient(self, theta):
+            return float(theta @ theta), 2 * theta
+
+    run = dv.gradient_descent(Quadratic(), [0.1, 0.2], 50.0, 1000)
+    assert run.status is dv.RunStatus.DIVERGED
+    assert run.t[-1] == 2  # R₀ = 0.05, R₁ ≈ 490, R₂ = 0.05·99⁴ ≈ 4.8e6 > 10⁶ = the limit
+    assert "R =" in run.message
+
+
+def test_trajectory_save_load_and_dict(tmp_path):
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.UniformPopulation(0, 1), [2.0])
+    run = dv.gradient_descent(risk, [0.1, 0.2], 0.1, 30, record_every=7)
+    assert run.t.tolist() == [0, 7, 14, 21, 28, 30]
+    path = tmp_path / "run.npz"
+    run.save(path)
+    loaded = dv.Trajectory.load(path)
+    np.testing.assert_array_equal(loaded.theta, run.theta)
+    assert loaded.status is run.status and loaded.kind == "descent"
+    as_dict = json.loads(json.dumps(run.to_dict()))
+    assert as_dict["sphere"] == pytest.approx(run.sphere.tolist())
+    assert set(as_dict) >= {"t", "theta", "risk", "sphere", "distance_to_truth", "singular_gap",
+                            "grad_norm", "status"}
+
+
+def test_bad_dynamics_arguments_raise():
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.UniformPopulation(0, 1), [2.0])
+    with pytest.raises(dv.InvalidInputError):
+        dv.gradient_descent(risk, [0.1, 0.2], -0.1, 3)
+    with pytest.raises(dv.InvalidInputError):
+        dv.gradient_flow(risk, [0.1, 0.2], 0.0)
+    with pytest.raises(dv.SingularDEQError):
+        risk.value([0.1, 1.0])
+
+
+def test_reproduce_quick_writes_its_files(tmp_path, capsys):
+    assert main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"a_linear_gd", "a_linear_gf", "b_linear_near_singular",
+                            "c_sigmoid_near", "d_sigmoid_far", "e_gaussian_sigmoid_gf",
+                            "e_gaussian_tanh_gf"}
+    for record in summary.values():
+        assert {"final_theta", "final_risk", "C0", "final_C", "seconds"} <= set(record)
+    flow = summary["a_linear_gf"]
+    assert flow["final_C"] == pytest.approx(flow["C0"], rel=1e-8)  # T3.1
+    pytest.importorskip("matplotlib")
+    assert len(list(tmp_path.glob("*.png"))) == 7
