@@ -152,3 +152,20 @@ def test_unsupported_combinations_raise():
         dv.PopulationRisk(dv.SingleIndexDEQ("relu"), dv.GaussianPopulation(np.eye(2)), [1.0, 0.0])
     with pytest.raises(dv.InvalidInputError, match="line of minimisers"):
         dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.eye(2)), [1.0, 0.0]).hessian_at_truth()
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("tau", [0.3, 1.0, 3.0, 10.0])
+def test_inner_gaussian_moments_match_mpmath(activation, tau):
+    """The W₂ integrals E[σ(μ+τW)], E[Wσ(μ+τW)], E[σ(μ+τW)²] that the 2-D quadrature uses."""
+    model = dv.SingleIndexDEQ(activation)
+    risk = dv.PopulationRisk(model, dv.GaussianPopulation(np.eye(1)), [1.0])
+    means = np.array([-4.0, -0.7, 0.0, 1.3, 6.0])
+    moments = risk._inner_moments(means, tau)
+    f = model.activation.mp_f
+    with ref.working_precision(30):
+        for i, mean in enumerate(means):
+            exact = [mpmath.quad(lambda w, k=k: (w if k == 1 else 1) * f(mean + tau * w) ** (2 if k == 2 else 1)
+                                 * mpmath.npdf(w), [-mpmath.inf, -2, 0, 2, mpmath.inf]) for k in range(3)]
+            for k in range(3):
+                assert abs(moments[k][i] - ref.to_float(exact[k])) <= 1e-13 * max(1.0, abs(ref.to_float(exact[k])))
