@@ -224,40 +224,50 @@ class PopulationRisk:
         return self._assemble(weights, y, factor, target, target * target, x[:, None],
                               (x * target)[:, None])
 
-    # -- Hessian at the truth (SI-HESS) -------------------------------------------------------
-    def hessian_at_truth(self) -> np.ndarray:
-        """H* = ∇²R(θ*) = 2E[σ'(ξᵀX)²·(X, σ(ξᵀX))(X, σ(ξᵀX))ᵀ]  (SI-HESS).
+    # -- moments at the truth (SI-HESS) -----------------------------------------------------
+    def feature_moment(self, weight) -> np.ndarray:
+        """E[w(V)·(X, σ(V))(X, σ(V))ᵀ] with V = ξᵀX, for a vectorised weight w.
 
-        Gaussian: with V = ξᵀX = tZ, e = ξ/t, E[g(V)XXᵀ] = E[g](Σ − ΣeeᵀΣ) + E[gZ²]ΣeeᵀΣ and
-        E[g(V)σ(V)X] = E[gσZ]Σe, by a 1-D trapezoid rule in Z. Uniform: Gauss–Legendre in x.
+        Gaussian: with V = tZ, e = ξ/t, E[w XXᵀ] = E[w](Σ − ΣeeᵀΣ) + E[wZ²]ΣeeᵀΣ and
+        E[w σ X] = E[wσZ]Σe, by a 1-D trapezoid rule in Z. Uniform: Gauss–Legendre in x.
+        ``feature_moment(σ'²)·2`` is H* (SI-HESS) and ``feature_moment(1)`` is M (A-nonlin).
         """
         if self.model.is_linear:
             raise InvalidInputError(
                 "the linear DEQ has a line of minimisers θ₁ = ξ(1−θ₂), so no isolated truth; "
-                "hessian_at_truth is for single-index models (SI-HESS)")
+                "SI-HESS and A-nonlin are statements about single-index models")
         activation = self.model.activation
         if isinstance(self.population, UniformPopulation):
             low, high = self.population.low, self.population.high
             nodes, base = roots_legendre(LEGENDRE_NODES)
             x = 0.5 * (high - low) * nodes + 0.5 * (high + low)
-            weights = 0.5 * base
-            sigma, slope = activation.value_and_slope(self.xi[0] * x)
+            sigma = activation.f(self.xi[0] * x)
             features = np.column_stack([x, sigma])
-            return 2.0 * (features * (weights * slope ** 2)[:, None]).T @ features
+            return (features * (0.5 * base * weight(self.xi[0] * x))[:, None]).T @ features
         Sigma, xi = self.population.Sigma, self.xi
         t = float(np.sqrt(max(xi @ Sigma @ xi, 0.0)))
         z, weights = _trapezoid_standard_normal(4001)
         if t == 0.0:
             z, weights = np.zeros(1), np.ones(1)
-        sigma, slope = activation.value_and_slope(t * z)
-        g = slope ** 2
+        sigma, w = activation.f(t * z), weight(t * z) * np.ones_like(z)
         Sigma_e = Sigma @ xi / t if t else np.zeros_like(xi)
-        E_g, E_gz2 = weights @ g, weights @ (g * z * z)
-        top_left = E_g * (Sigma - np.outer(Sigma_e, Sigma_e)) + E_gz2 * np.outer(Sigma_e, Sigma_e)
-        top_right = (weights @ (g * sigma * z)) * Sigma_e
-        corner = weights @ (g * sigma * sigma)
+        top_left = (weights @ w) * (Sigma - np.outer(Sigma_e, Sigma_e)) + (weights @ (w * z * z)) * np.outer(Sigma_e, Sigma_e)
+        top_right = (weights @ (w * sigma * z)) * Sigma_e
         d = xi.size
-        hessian = np.empty((d + 1, d + 1))
-        hessian[:d, :d], hessian[:d, d], hessian[d, :d], hessian[d, d] = (
-            top_left, top_right, top_right, corner)
-        return 2.0 * hessian
+        moment = np.empty((d + 1, d + 1))
+        moment[:d, :d], moment[:d, d], moment[d, :d] = top_left, top_right, top_right
+        moment[d, d] = weights @ (w * sigma * sigma)
+        return moment
+
+    def hessian_at_truth(self) -> np.ndarray:
+        """H* = ∇²R(θ*) = 2E[σ'(ξᵀX)²·(X, σ(ξᵀX))(X, σ(ξᵀX))ᵀ]  (SI-HESS)."""
+        return 2.0 * self.feature_moment(lambda v: self.model.activation.df(v) ** 2)
+
+    def reached_pre_activations(self) -> tuple[float, float]:
+        """The interval of ξᵀX that carries the mass: [ξl, ξh] (uniform) or ±10‖ξ‖_Σ
+        (Gaussian, tail mass < 2e-23), where A-act's slope floor γ is taken."""
+        if isinstance(self.population, UniformPopulation):
+            ends = self.xi[0] * np.array([self.population.low, self.population.high])
+            return float(ends.min()), float(ends.max())
+        t = float(np.sqrt(max(self.xi @ self.population.Sigma @ self.xi, 0.0)))
+        return -TAIL_STDS * t, TAIL_STDS * t

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import solve
-from .errors import ConvergenceError
+from .errors import ConvergenceError, InvalidInputError
 from .models import DEQModel
 from .validation import as_data, as_theta, as_vector
 
@@ -84,6 +84,26 @@ class EmpiricalRisk:
         if self._second_moment is None:
             self._second_moment = self.X.T @ self.X / self.n_samples
         return self._second_moment
+
+    def feature_moment(self, weight) -> np.ndarray:
+        """(1/n)Σᵢ w(vᵢ)(xᵢ, σ(vᵢ))(xᵢ, σ(vᵢ))ᵀ with vᵢ = ξᵀxᵢ (needs a teacher ξ)."""
+        v = self.X @ self._require_teacher()
+        features = np.column_stack([self.X, self.model.activation.f(v)])
+        return (features * weight(v)[:, None]).T @ features / self.n_samples
+
+    def hessian_at_truth(self) -> np.ndarray:
+        """H* = (2/n)Σ σ'(ξᵀxᵢ)²(xᵢ, σ)(xᵢ, σ)ᵀ, the Hessian at θ* = (ξ, 0) (SI-HESS)."""
+        return 2.0 * self.feature_moment(lambda v: self.model.activation.df(v) ** 2)
+
+    def reached_pre_activations(self) -> tuple[float, float]:
+        """[min ξᵀxᵢ, max ξᵀxᵢ]: where A-act's slope floor γ is taken."""
+        v = self.X @ self._require_teacher()
+        return float(v.min()), float(v.max())
+
+    def _require_teacher(self) -> np.ndarray:
+        if self.xi is None:
+            raise InvalidInputError("this risk has no teacher ξ; build it with EmpiricalRisk.from_teacher")
+        return self.xi
 
     def value(self, theta) -> float:
         """R(θ)."""

@@ -1,0 +1,116 @@
+"""A theorem is an object: statement, named assumptions, constants from a problem, a check.
+
+Every check returns a :class:`Verdict` whose ``margin`` is the normalised slack of the
+claim — (allowed − observed)/scale, ≥ 0 exactly when the claim held — so that Hypothesis can
+``target()`` it and reports can rank the worst case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..dynamics import gradient_descent, gradient_flow
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass
+class Problem:
+    """Everything a theorem needs: the implementation under test and the scenario.
+
+    Attributes
+    ----------
+    model : DEQModel
+        Forward solve and IFT Jacobian under test.
+    risk : EmpiricalRisk | PopulationRisk
+        ``value_and_gradient`` under test; carries ``xi`` (teacher) and its data.
+    theta0 : ndarray (d+1,)
+        Start of the dynamics, and the first point of pointwise statements.
+    points : ndarray (k, d+1), optional
+        More points for pointwise statements.
+    X : ndarray (n, d), optional
+        Inputs for fixed-point statements (FP-1, FP-2).
+    step, steps : GD step η and number of steps.
+    t_max : gradient-flow horizon.
+    descent, flow : the dynamics under test (defaults: deqverify's own).
+    """
+
+    model: object
+    risk: object
+    theta0: np.ndarray
+    points: np.ndarray | None = None
+    X: np.ndarray | None = None
+    step: float | None = None
+    steps: int = 0
+    t_max: float | None = None
+    ode_rtol: float = 1e-10
+    ode_atol: float = 1e-12
+    descent: Callable = gradient_descent
+    flow: Callable = gradient_flow
+    label: str = ""
+
+    @property
+    def dim(self) -> int:
+        return self.theta0.size - 1
+
+    def all_points(self) -> np.ndarray:
+        points = [self.theta0[None, :]]
+        if self.points is not None:
+            points.append(np.atleast_2d(self.points))
+        return np.vstack(points)
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary used in counterexample reports."""
+        return {
+            "label": self.label, "model": repr(self.model),
+            "risk": type(self.risk).__name__, "theta0": self.theta0.tolist(),
+            "step": self.step, "steps": self.steps, "t_max": self.t_max,
+        }
+
+
+@dataclass
+class Verdict:
+    """Outcome of one theorem check on one problem."""
+
+    holds: bool
+    margin: float
+    constants: dict = field(default_factory=dict)
+    details: str = ""
+
+    def __bool__(self):
+        return bool(self.holds)
+
+
+def one_sided(observed, allowed, scale=None) -> tuple[bool, float]:
+    """Check observed ≤ allowed elementwise; margin = min (allowed − observed)/scale."""
+    observed, allowed = np.broadcast_arrays(np.atleast_1d(np.asarray(observed, dtype=float)),
+                                            np.asarray(allowed, dtype=float))
+    if scale is None:
+        scale = np.maximum(np.abs(allowed), np.finfo(float).tiny)
+    slack = (allowed - observed) / scale
+    slack = np.where(np.isnan(slack), -np.inf, slack)
+    margin = float(slack.min()) if slack.size else np.inf
+    return margin >= 0.0, margin
+
+
+class Theorem:
+    """Base class: subclasses set ``id``, ``statement``, ``assumptions``, ``kind`` and
+    implement :meth:`check` (and :meth:`constants` where the statement has constants)."""
+
+    id: str = ""
+    statement: str = ""
+    assumptions: tuple[str, ...] = ()
+    kind: str = "pointwise"  # or "trajectory"
+    family: str = ""
+
+    def constants(self, problem: Problem) -> dict:
+        return {}
+
+    def check(self, problem: Problem) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{self.id}: {self.statement}>"

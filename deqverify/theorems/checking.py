@@ -1,0 +1,56 @@
+"""Running a theorem check inside Hypothesis: one helper asserts the one-sided claim and
+``target()``s its margin so Hypothesis drives the search towards the worst case."""
+
+from __future__ import annotations
+
+from hypothesis import settings, target
+
+from .base import Problem, Verdict
+from .spec import reproduction_snippet
+
+
+def check_and_target(theorem_id: str, problem: Problem) -> Verdict:
+    """Run the check, report −margin to Hypothesis' targeting (maximised = worst case)."""
+    from . import REGISTRY
+
+    verdict = REGISTRY[theorem_id].check(problem)
+    target(-float(verdict.margin), label=f"{theorem_id} −margin")
+    return verdict
+
+
+def assert_holds(theorem_id: str, problem: Problem) -> Verdict:
+    """Assert the theorem holds on ``problem``; the failure message carries the details, the
+    constants and code that reproduces the case."""
+    verdict = check_and_target(theorem_id, problem)
+    if not verdict.holds:
+        raise AssertionError(
+            f"{theorem_id} violated (margin {verdict.margin:.3g}): {verdict.details}\n"
+            f"constants: {verdict.constants}\nreproduce with:\n"
+            f"{reproduction_snippet(theorem_id, problem)}")
+    return verdict
+
+
+def examples_for(kind: str) -> int:
+    """Examples per property under the active profile: the profile's count for pointwise
+    statements, a quarter of it (≥ 10) for trajectory statements (ci: 100 and 25)."""
+    count = settings.default.max_examples
+    return count if kind == "pointwise" else max(10, count // 4)
+
+
+def theorem_property(theorem_id: str, violate: str | None = None):
+    """A Hypothesis test asserting ``theorem_id`` on generated problems (``violate`` breaks
+    one assumption: then the test asserts the claim anyway, which is what fuzzing wants)."""
+    from hypothesis import given
+
+    from ..strategies import problems
+    from . import REGISTRY
+
+    @settings(max_examples=examples_for(REGISTRY[theorem_id].kind))
+    @given(problem=problems(theorem_id, violate))
+    def run(problem):
+        assert_holds(theorem_id, problem)
+
+    # a distinct example-database key per (theorem, assumption): the source is shared
+    run.hypothesis.inner_test._hypothesis_internal_add_digest = f"{theorem_id}|{violate}".encode()
+    run.__name__ = f"test_{theorem_id.replace('-', '_').replace('.', '_')}"
+    return run

@@ -1,0 +1,72 @@
+"""Problems as plain data (JSON-able specs), so a counterexample becomes runnable code."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import GaussianPopulation, UniformPopulation
+from ..models import LinearDEQ, SingleIndexDEQ
+from ..population import PopulationRisk
+from ..risk import EmpiricalRisk
+from .base import Problem
+
+
+def _model_spec(model) -> dict:
+    return {"linear": True} if isinstance(model, LinearDEQ) else {"activation": model.activation.name}
+
+
+def _risk_spec(risk) -> dict:
+    if isinstance(risk, EmpiricalRisk):
+        return {"kind": "empirical", "X": risk.X.tolist(), "targets": risk.targets.tolist(),
+                "xi": None if risk.xi is None else risk.xi.tolist()}
+    population = risk.population
+    if isinstance(population, UniformPopulation):
+        return {"kind": "uniform", "low": population.low, "high": population.high,
+                "xi": risk.xi.tolist()}
+    return {"kind": "gaussian", "Sigma": population.Sigma.tolist(), "xi": risk.xi.tolist()}
+
+
+def problem_to_spec(problem: Problem) -> dict:
+    """A JSON-serialisable description from which :func:`problem_from_spec` rebuilds it."""
+    def listed(array):
+        return None if array is None else np.asarray(array).tolist()
+
+    return {"model": _model_spec(problem.model), "risk": _risk_spec(problem.risk),
+            "theta0": problem.theta0.tolist(), "points": listed(problem.points),
+            "X": listed(problem.X), "step": problem.step, "steps": problem.steps,
+            "t_max": problem.t_max, "label": problem.label}
+
+
+def problem_from_spec(spec: dict) -> Problem:
+    """Rebuild a :class:`Problem` (with deqverify's own solver and dynamics) from a spec."""
+    model_spec = spec["model"]
+    model = LinearDEQ() if model_spec.get("linear") else SingleIndexDEQ(model_spec["activation"])
+    risk_spec = spec["risk"]
+    if risk_spec["kind"] == "empirical":
+        risk = EmpiricalRisk(model, np.array(risk_spec["X"]), np.array(risk_spec["targets"]),
+                             xi=risk_spec["xi"])
+    elif risk_spec["kind"] == "uniform":
+        risk = PopulationRisk(model, UniformPopulation(risk_spec["low"], risk_spec["high"]),
+                              risk_spec["xi"])
+    else:
+        risk = PopulationRisk(model, GaussianPopulation(np.array(risk_spec["Sigma"])), risk_spec["xi"])
+
+    def array(key):
+        return None if spec.get(key) is None else np.array(spec[key], dtype=float)
+
+    return Problem(model=model, risk=risk, theta0=array("theta0"), points=array("points"),
+                   X=array("X"), step=spec.get("step"), steps=spec.get("steps", 0),
+                   t_max=spec.get("t_max"), label=spec.get("label", ""))
+
+
+def reproduction_snippet(theorem_id: str, problem: Problem) -> str:
+    """Python code that rebuilds ``problem`` and reruns the check."""
+    import json
+
+    return (
+        "import json\n"
+        "from deqverify.theorems import REGISTRY\n"
+        "from deqverify.theorems.spec import problem_from_spec\n"
+        f"spec = json.loads({json.dumps(json.dumps(problem_to_spec(problem)))})\n"
+        f"print(REGISTRY[{theorem_id!r}].check(problem_from_spec(spec)))\n"
+    )

@@ -1,0 +1,16 @@
+"""Linear-DEQ theorems: LIN-ORTH, T3.1, GD-RADIUS, SPHERE-ID, L3.2, PL, T3.4, T3.3, PHI-FLOW,
+T3.6, NEUMANN — population and empirical risks alike."""
+
+from deqverify.theorems.checking import theorem_property
+
+test_LIN_ORTH = theorem_property("LIN-ORTH")
+test_T3_1 = theorem_property("T3.1")
+test_GD_RADIUS = theorem_property("GD-RADIUS")
+test_SPHERE_ID = theorem_property("SPHERE-ID")
+test_L3_2 = theorem_property("L3.2")
+test_PL = theorem_property("PL")
+test_T3_4 = theorem_property("T3.4")
+test_T3_3 = theorem_property("T3.3")
+test_PHI_FLOW = theorem_property("PHI-FLOW")
+test_T3_6 = theorem_property("T3.6")
+test_NEUMANN = theorem_property("NEUMANN")
