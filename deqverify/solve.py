@@ -345,20 +345,30 @@ def picard(a: np.ndarray, theta2: float, activation: Activation,
            settings: PicardSettings = PicardSettings()) -> FixedPointResult:
     """Picard iteration y ← σ(a + θ₂y); error contracts by q = |θ₂|·L per step (FP-1).
 
-    Stops on the a-posteriori bound |y_{k+1} − y*| ≤ q/(1−q)·|y_{k+1} − y_k|.
+    Stops when the a-posteriori error bound (below) is within tolerance or at the rounding
+    floor 2δ/(1−q), where the iteration can make no further certified progress.
     """
     q = contraction_factor(theta2, activation)
     a = np.asarray(a, dtype=np.float64)
     y = activation.f(a)
     done = np.zeros(a.shape, dtype=bool)
-    ratio = q / (1.0 - q)
+    # |y_{k+1} − y*| ≤ q/(1−q)·|y_{k+1} − y_k| in general; for nondecreasing σ and θ₂ < 0
+    # the map is nonincreasing, successive iterates straddle the root and the error is
+    # at most the step itself.
+    error_per_step = 1.0 if (activation.monotone and theta2 < 0) else q / (1.0 - q)
+    lip = activation.lipschitz
     iterations = 0
     while iterations < settings.max_iter:
         iterations += 1
         y_next = activation.f(a + theta2 * y)
-        bound = ratio * np.abs(y_next - y)
-        floor = ROUNDING_FLOOR_FACTOR * EPS * (np.abs(y_next) + np.abs(a)) / (1.0 - q)
-        newly_done = ~done & (bound <= np.maximum(settings.atol + settings.rtol * np.abs(y_next), floor))
+        step = np.abs(y_next - y)
+        # Rounding perturbs each evaluation of σ(a + θ₂y) by δ ≤ 4eps(|y| + L(|a| + |θ₂y|));
+        # the perturbed iteration settles within δ/(1−q) of the root (for θ₂ < 0 in a
+        # 2-cycle of that amplitude): errors below 2δ/(1−q) cannot be certified.
+        floor = 2 * ROUNDING_FLOOR_FACTOR * EPS * (
+            np.abs(y_next) + lip * (np.abs(a) + np.abs(theta2 * y))) / (1.0 - q)
+        newly_done = ~done & (error_per_step * step <= np.maximum(
+            settings.atol + settings.rtol * np.abs(y_next), floor))
         y = np.where(done, y, y_next)
         done |= newly_done
         if done.all() or not np.isfinite(y[~done]).any():
