@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from . import __version__, solve
 from .activations import BUILTIN_ACTIVATIONS
+from .campaign import DEFAULT_DATABASE
 from .errors import DEQError
 from .models import SingleIndexDEQ
 
@@ -62,6 +65,72 @@ def command_reproduce(args) -> int:
     return 0 if all(run["status"] == "completed" for run in summary.values()) else 1
 
 
+def _examples_for(theorem_id: str, examples: int) -> int:
+    from .theorems import REGISTRY
+
+    return examples if REGISTRY[theorem_id].kind == "pointwise" else max(5, examples // 4)
+
+
+def _print_table(outcomes, stream=sys.stdout) -> None:
+    header = f"{'id':10s} {'statement':58s} {'examples':>8s} {'held':>5s} {'viol.':>5s} {'refused':>7s} {'worst margin':>12s} {'time':>7s}"
+    print(header, file=stream)
+    print("-" * len(header), file=stream)
+    for o in outcomes:
+        statement = o.statement if len(o.statement) <= 58 else o.statement[:55] + "..."
+        margin = "—" if o.worst_margin == float("inf") else f"{o.worst_margin:.3g}"
+        print(f"{o.theorem:10s} {statement:58s} {o.examples:8d} {o.held:5d} {o.violated:5d} "
+              f"{o.refused:7d} {margin:>12s} {o.seconds:6.1f}s", file=stream)
+
+
+def command_verify(args) -> int:
+    """Run the catalogue on the built-in solver; exit 0 iff every statement held."""
+    from .campaign import run_campaign
+    from .theorems import REGISTRY
+
+    ids = args.theorem or list(REGISTRY)
+    unknown = [i for i in ids if i not in REGISTRY]
+    if unknown:
+        print(f"error: unknown theorem id(s) {unknown}; known: {list(REGISTRY)}", file=sys.stderr)
+        return 2
+    outcomes = [run_campaign(i, None, _examples_for(i, args.examples), args.seed, args.database,
+                             progress=not args.quiet) for i in ids]
+    _print_table(outcomes)
+    failed = [o for o in outcomes if not o.passed]
+    for o in failed:
+        print(f"\n{o.theorem} VIOLATED: {o.details or o.refusals}\nreproduce with:\n{o.counterexample}")
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} statements held")
+    if args.json:
+        Path(args.json).write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
+    return 0 if not failed else 1
+
+
+def command_fuzz(args) -> int:
+    """Break one assumption; report how often the claim still held and the counterexample."""
+    from .campaign import run_campaign
+    from .findings import write_matrix
+    from .theorems import REGISTRY
+
+    if args.matrix:
+        pairs = [(t.id, a) for t in REGISTRY.values() for a in t.assumptions]
+        outcomes = [run_campaign(i, a, _examples_for(i, args.examples), args.seed, args.database,
+                                 progress=not args.quiet) for i, a in pairs]
+        write_matrix(outcomes, Path(args.out))
+        _print_table(outcomes)
+        print(f"\nwrote {Path(args.out) / 'fuzz-matrix.md'} and fuzz-matrix.json")
+        return 0
+    if not args.theorem or not args.drop:
+        print("error: give --theorem ID --drop ASSUMPTION, or --matrix", file=sys.stderr)
+        return 2
+    outcome = run_campaign(args.theorem, args.drop, args.examples, args.seed, args.database,
+                           progress=not args.quiet)
+    _print_table([outcome])
+    print(f"\nwith {args.drop} dropped, {args.theorem} held in {outcome.held} of "
+          f"{outcome.examples} examples ({outcome.refused} refused with a typed error)")
+    if outcome.counterexample:
+        print(f"shrunk counterexample ({outcome.details}):\n{outcome.counterexample}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deqverify", description=__doc__)
     parser.add_argument("--version", action="version", version=f"deqverify {__version__}")
@@ -79,6 +148,27 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="reproduce-out", help="output directory")
     reproduce.add_argument("--quick", action="store_true", help="2 000 instead of 40 000 steps")
     reproduce.set_defaults(handler=command_reproduce)
+
+    verify = commands.add_parser("verify", help="check every theorem on the built-in solver")
+    verify.add_argument("--theorem", action="append", help="theorem id (repeatable)")
+    verify.add_argument("--examples", type=int, default=40,
+                        help="examples per pointwise statement (a quarter for trajectories)")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--json", help="write the results as JSON")
+    verify.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.set_defaults(handler=command_verify)
+
+    fuzz = commands.add_parser("fuzz", help="drop one assumption and see whether the claim survives")
+    fuzz.add_argument("--theorem")
+    fuzz.add_argument("--drop", help="assumption name, e.g. A-init, step-size")
+    fuzz.add_argument("--matrix", action="store_true", help="every (theorem, assumption) pair")
+    fuzz.add_argument("--examples", type=int, default=50)
+    fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--out", default="fuzz-out", help="directory for the matrix reports")
+    fuzz.add_argument("--database", default=DEFAULT_DATABASE)
+    fuzz.add_argument("--quiet", action="store_true")
+    fuzz.set_defaults(handler=command_fuzz)
     return parser
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import enum
 import math
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from .errors import DEQError, InvalidInputError
+from .progress import ProgressBar
 from .validation import as_theta
 
 SINGULAR_MARGIN = 1e-6
@@ -221,7 +221,7 @@ def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 
     times, thetas, values, norms = [], [], [], []
     status, message = RunStatus.COMPLETED, f"ran {steps} steps"
     limit = None
-    bar = _ProgressBar(steps) if progress else None
+    bar = ProgressBar(steps, "descent") if progress else None
     k = 0
     while True:
         try:
@@ -257,20 +257,3 @@ def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 
     return Trajectory(np.asarray(times, dtype=float), np.asarray(thetas), np.asarray(values),
                       np.asarray(norms), _truth(risk, risk.dim), status, message, "descent",
                       {"step": step, "steps_taken": k})
-
-
-class _ProgressBar:
-    """A minimal text progress bar on stderr (no extra dependency)."""
-
-    def __init__(self, total: int, width: int = 40):
-        self.total, self.width, self.shown = max(total, 1), width, -1
-
-    def update(self, done: int) -> None:
-        filled = self.width * done // self.total
-        if filled != self.shown:
-            self.shown = filled
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")

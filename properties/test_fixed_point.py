@@ -7,6 +7,7 @@ import deqverify as dv
 from deqverify import reference as ref
 from deqverify import solve
 from deqverify.strategies import fixed_point_problems
+from deqverify.theorems.fixed_point import jacobian_allowance
 
 EPS = np.finfo(float).eps
 ROUNDING_K = 8  # float64 root of g is fixed to ≈ 2 eps·scale/(1 − θ₂σ'); 8 leaves a factor 4
@@ -73,9 +74,8 @@ def test_FP2_ift_gradient_matches_mpmath(problem):
     with ref.working_precision(40):
         exact = np.array([[ref.to_float(v) for v in ref.output_and_jacobian(theta, x, activation)[1]]
                           for x in X])
-    # y carries k·eps·cond relative error, σ' and the factor a few ulps more; cond ≤ 10
-    scale = np.abs(exact).max(axis=1, keepdims=True) + np.finfo(float).tiny
-    allowed = 4 * ROUNDING_K * EPS * 10 * scale
+    y = dv.SingleIndexDEQ(activation).fixed_point(theta, X).value
+    allowed = jacobian_allowance(X @ theta[:-1], theta[-1], y, activation, exact)
     target(float(np.max(np.abs(jacobian - exact) / allowed)), label="FP-2 error / allowed")
     assert np.all(np.abs(jacobian - exact) <= allowed)
 

@@ -21,6 +21,24 @@ def _condition(activation, offsets, theta2, y):
     return 1.0 / np.abs(1.0 - theta2 * activation.df(offsets + theta2 * y))
 
 
+CURVATURE_RATIO = 2.0
+"""ρ = sup |σ''/σ'|: 1 for sigmoid and softplus, 2 for tanh."""
+
+
+def jacobian_allowance(offsets, theta2, y, activation, exact):
+    """Derived float64 error bound of the IFT Jacobian c·(x, y), c = σ'/(1 − θ₂σ').
+
+    y carries δy ≤ k·eps·cond·max(1, |y|) (FP-1); u = a + θ₂y then errs by |θ₂|δy plus
+    eps·(|a| + |θ₂y|), which moves c relatively by ≤ ρ·cond·δu; the y-column adds δy/|y|.
+    """
+    cond = _condition(activation, offsets, theta2, y)
+    delta_y = ROUNDING_K * EPS * cond * np.maximum(1.0, np.abs(y))
+    delta_u = abs(theta2) * delta_y + EPS * (np.abs(offsets) + np.abs(theta2 * y))
+    relative = 4 * (ROUNDING_K * EPS + CURVATURE_RATIO * cond * delta_u + delta_y / np.maximum(np.abs(y), 1e-300))
+    scale = np.abs(exact).max(axis=1) + np.finfo(float).tiny
+    return (relative * scale)[:, None]
+
+
 class FixedPointExistence(Theorem):
     id = "FP-1"
     statement = "under contraction the fixed point is unique; the solver returns it to tolerance"
@@ -63,10 +81,7 @@ class ImplicitGradient(Theorem):
                               for x in subsample])
         offsets = subsample @ theta[:-1]
         y = model.fixed_point(theta, subsample).value
-        cond = _condition(activation, offsets, theta[-1], y)[:, None]
-        # y errs by k·eps·cond·|y|; the factor σ'/(1 − θ₂σ') amplifies by cond once more
-        scale = np.abs(exact).max(axis=1, keepdims=True) + np.finfo(float).tiny
-        allowed = 4 * ROUNDING_K * EPS * cond * cond * np.maximum(1.0, np.abs(y))[:, None] * scale
+        allowed = jacobian_allowance(offsets, theta[-1], y, activation, exact)
         jac_ok, jac_margin = one_sided(np.abs(jacobian - exact), allowed)
         risk_ok, risk_margin, detail = _risk_gradient_vs_differences(problem.risk, theta)
         denominators = np.abs(1.0 - theta[-1] * activation.df(offsets + theta[-1] * y))

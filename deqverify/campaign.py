@@ -1,0 +1,141 @@
+"""Running theorem checks through Hypothesis outside pytest: ``verify`` and ``fuzz``.
+
+``verify`` draws problems that satisfy every assumption of a theorem and asserts the claim;
+Hypothesis shrinks the first failure to a minimal counterexample. ``fuzz`` draws problems
+that break exactly one named assumption and records how often the claim still held, the
+worst margin, and (if it failed) the shrunk counterexample as runnable code. Failures are
+saved in a Hypothesis example database (a local directory), so an interrupted campaign
+resumes and loses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, target
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from .errors import DEQError
+from .progress import ProgressBar
+from .strategies import problems
+from .theorems import REGISTRY
+from .theorems.spec import problem_to_spec, reproduction_snippet
+
+DEFAULT_DATABASE = ".deqverify/examples"
+
+
+@dataclass
+class Outcome:
+    """Tally of one (theorem, assumption) campaign."""
+
+    theorem: str
+    statement: str
+    violated_assumption: str | None
+    examples: int = 0
+    held: int = 0
+    violated: int = 0
+    refused: int = 0
+    worst_margin: float = math.inf
+    seconds: float = 0.0
+    counterexample: str | None = None
+    counterexample_spec: dict | None = None
+    details: str = ""
+    refusals: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.violated == 0 and self.examples > 0 and (
+            self.violated_assumption is not None or self.refused == 0)
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record["passed"] = self.passed
+        record["worst_margin"] = None if math.isinf(self.worst_margin) else self.worst_margin
+        return record
+
+
+class _Failure(AssertionError):
+    pass
+
+
+def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50,
+                 seed: int | None = 0, database: str | None = DEFAULT_DATABASE,
+                 progress: bool = False) -> Outcome:
+    """Check ``theorem_id`` on ``examples`` generated problems (see module docstring)."""
+    theorem = REGISTRY[theorem_id]
+    outcome = Outcome(theorem_id, theorem.statement, violate)
+    bar = ProgressBar(examples, theorem_id) if progress else None
+    last_failure: dict = {}
+
+    def evaluate(problem, raise_on_failure: bool):
+        try:
+            verdict = theorem.check(problem)
+        except DEQError as error:  # a typed refusal: the claim was not evaluated
+            outcome.refused += 1
+            if len(outcome.refusals) < 3:
+                outcome.refusals.append(f"{type(error).__name__}: {error}")
+            if violate is None and raise_on_failure:
+                last_failure.update(problem=problem, details=f"{type(error).__name__}: {error}")
+                raise _Failure(str(error)) from None
+            return
+        target(-float(verdict.margin), label="-margin")
+        outcome.worst_margin = min(outcome.worst_margin, float(verdict.margin))
+        if verdict.holds:
+            outcome.held += 1
+        else:
+            outcome.violated += 1
+            last_failure.update(problem=problem, details=verdict.details)
+            if raise_on_failure:
+                raise _Failure(verdict.details)
+
+    def make_test(raise_on_failure: bool, phases):
+        @settings(max_examples=examples, deadline=None, database=_database(database),
+                  phases=phases, suppress_health_check=list(HealthCheck), print_blob=False,
+                  report_multiple_bugs=False)
+        @given(problem=problems(theorem_id, violate))
+        def run(problem):
+            outcome.examples += 1
+            if bar:
+                bar.update(min(outcome.examples, examples))
+            evaluate(problem, raise_on_failure)
+
+        run.hypothesis.inner_test._hypothesis_internal_add_digest = f"{theorem_id}|{violate}".encode()
+        return hypothesis_seed(seed)(run) if seed is not None else run
+
+    start = time.perf_counter()
+    try:
+        # verify: assert, so that the first failure is shrunk and saved. fuzz: first tally
+        # every example without stopping, then (if anything failed) shrink one failure.
+        if violate is None:
+            make_test(True, list(Phase))()
+        else:
+            make_test(False, [Phase.explicit, Phase.reuse, Phase.generate, Phase.target])()
+            if outcome.violated:
+                tally = (outcome.examples, outcome.held, outcome.violated, outcome.refused,
+                         outcome.worst_margin)
+                try:
+                    make_test(True, list(Phase))()
+                finally:  # the shrinking run re-executes examples: keep the first tally
+                    (outcome.examples, outcome.held, outcome.violated, outcome.refused,
+                     outcome.worst_margin) = tally
+    except _Failure:
+        pass
+    finally:
+        if bar:
+            bar.close()
+    outcome.seconds = time.perf_counter() - start
+    if "problem" in last_failure:
+        outcome.counterexample = reproduction_snippet(theorem_id, last_failure["problem"])
+        outcome.counterexample_spec = problem_to_spec(last_failure["problem"])
+        outcome.details = last_failure["details"]
+    return outcome
+
+
+def _database(path):
+    if path is None:
+        return None
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return DirectoryBasedExampleDatabase(path)
