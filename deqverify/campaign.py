@@ -22,6 +22,7 @@ from .errors import DEQError
 from .progress import ProgressBar
 from .strategies import problems
 from .theorems import REGISTRY
+from .theorems.base import finite_score
 from .theorems.spec import problem_to_spec, reproduction_snippet
 
 DEFAULT_DATABASE = ".deqverify/examples"
@@ -81,7 +82,7 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
                 last_failure.update(problem=problem, details=f"{type(error).__name__}: {error}")
                 raise _Failure(str(error)) from None
             return
-        target(-float(verdict.margin), label="-margin")
+        target(finite_score(verdict.margin), label="-margin")
         outcome.worst_margin = min(outcome.worst_margin, float(verdict.margin))
         if verdict.holds:
             outcome.held += 1

@@ -96,6 +96,12 @@ def one_sided(observed, allowed, scale=None) -> tuple[bool, float]:
     return margin >= 0.0, margin
 
 
+def finite_score(margin: float) -> float:
+    """−margin clipped to a finite float, for ``hypothesis.target`` (which rejects ±inf/NaN)."""
+    score = -float(margin)
+    return 1e300 if score != score else float(np.clip(score, -1e300, 1e300))
+
+
 class Theorem:
     """Base class: subclasses set ``id``, ``statement``, ``assumptions``, ``kind`` and
     implement :meth:`check` (and :meth:`constants` where the statement has constants)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import settings, target
 
-from .base import Problem, Verdict
+from .base import Problem, Verdict, finite_score
 from .spec import reproduction_snippet
 
 
@@ -14,7 +14,7 @@ def check_and_target(theorem_id: str, problem: Problem) -> Verdict:
     from . import REGISTRY
 
     verdict = REGISTRY[theorem_id].check(problem)
-    target(-float(verdict.margin), label=f"{theorem_id} −margin")
+    target(finite_score(verdict.margin), label=f"{theorem_id} −margin")
     return verdict
 
 
@@ -25,9 +25,21 @@ def assert_holds(theorem_id: str, problem: Problem) -> Verdict:
     if not verdict.holds:
         raise AssertionError(
             f"{theorem_id} violated (margin {verdict.margin:.3g}): {verdict.details}\n"
+            f"high precision: {_classification(theorem_id, problem)}\n"
             f"constants: {verdict.constants}\nreproduce with:\n"
             f"{reproduction_snippet(theorem_id, problem)}")
     return verdict
+
+
+def _classification(theorem_id: str, problem: Problem) -> str:
+    """The mpmath ladder's verdict on a float64 failure, phrased for the failure message."""
+    from ..reference.ladder import Classification, classify
+
+    result = classify(theorem_id, problem)
+    if result.classification is Classification.ROUNDING:
+        return (f"{result} — the claim holds in mpmath: this float64 failure is rounding, so "
+                "the derived tolerance of the check is wrong (still a failure)")
+    return str(result)
 
 
 def examples_for(kind: str) -> int:

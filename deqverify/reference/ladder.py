@@ -1,0 +1,186 @@
+"""Precision ladder and rounding-vs-violation classification (issue: high precision).
+
+A float64 check that fails near an edge (θ₂ → 1, |θ₂|L → 1, saturated σ) is either rounding
+or a real violation. :func:`classify` reruns the claim's *defect* — the quantity that is
+zero (equalities) or non-negative (inequalities) when the claim holds — in mpmath at 30, 60
+and 120 digits (:data:`RUNGS`) and decides:
+
+* ROUNDING: the claim holds in mpmath (equality defects shrink with the precision, or the
+  inequality slack is ≥ 0 and stable across rungs). The float64 failure came from rounding,
+  so the float64 tolerance of the check is wrong — a failing test still fails, but says so.
+* VIOLATION: the defect is stable across rungs and breaks the claim.
+* INCONCLUSIVE: the rungs disagree, or no mpmath rerun exists for the statement.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from ..risk import EmpiricalRisk
+from .population import linear_population_risk
+from .precision import to_float, to_mp, working_precision
+from .twin import fixed_point, risk_and_gradient
+
+RUNGS = (30, 60, 120)
+
+
+class Classification(enum.Enum):
+    ROUNDING = "rounding"
+    VIOLATION = "violation"
+    INCONCLUSIVE = "inconclusive"
+
+    def __str__(self):
+        return self.value
+
+
+@dataclass
+class LadderResult:
+    classification: Classification
+    defects: dict
+    kind: str
+    mp_margin: float
+    details: str = ""
+
+    def __str__(self):
+        return (f"{self.classification} (mpmath {self.kind} defect by digits: "
+                + ", ".join(f"{d}: {float(v):.3g}" for d, v in self.defects.items())
+                + f"; mpmath margin {self.mp_margin:.3g}) {self.details}")
+
+
+def _risk_mp(problem, theta):
+    """(R, ∇R) of the problem's risk in mpmath (empirical: the twin; linear population:
+    the closed form). Raises NotImplementedError for single-index population risks."""
+    risk = problem.risk
+    if isinstance(risk, EmpiricalRisk):
+        return risk_and_gradient(theta, risk.X, risk.targets, risk.model.activation)
+    if risk.model.is_linear:
+        return linear_population_risk(theta, risk.second_moment, risk.xi)
+    raise NotImplementedError("no mpmath rerun of a single-index population risk on the ladder "
+                              "(mp.quad per rung is minutes); use an empirical problem")
+
+
+def _dot(u, v):
+    return mpmath.fsum(a * b for a, b in zip(u, v))
+
+
+def _lin_orth(problem):
+    worst = mpmath.mpf(0)
+    for theta in problem.all_points():
+        _, gradient = _risk_mp(problem, theta)
+        offset = [to_mp(v) for v in theta[:-1]] + [to_mp(theta[-1]) - 1]
+        scale = mpmath.sqrt(_dot(gradient, gradient) * _dot(offset, offset)) or 1
+        worst = max(worst, abs(_dot(gradient, offset)) / scale)
+    return worst
+
+
+def _pl(problem):
+    Sigma = np.asarray(problem.risk.second_moment)
+    lam_min = to_mp(max(float(np.linalg.eigvalsh(Sigma)[0]), 0.0))
+    worst = mpmath.inf
+    for theta in problem.all_points():
+        value, gradient = _risk_mp(problem, theta)
+        t = [to_mp(v) for v in theta]
+        phi = [v / (1 - t[-1]) for v in t[:-1]]
+        C = _dot(t[:-1], t[:-1]) + (t[-1] - 1) ** 2
+        mu = 4 * lam_min * (1 + _dot(phi, phi)) / C
+        lhs, rhs = _dot(gradient, gradient), mu * value
+        worst = min(worst, (lhs - rhs) / max(lhs, rhs, mpmath.mpf(10) ** -300))
+    return worst
+
+
+def _gd_radius(problem, steps=3):
+    """One to three exact GD steps in mpmath: max |ΔC − η²‖∇R‖²| / C."""
+    eta = to_mp(problem.step)
+    theta = [to_mp(v) for v in problem.theta0]
+    worst = mpmath.mpf(0)
+    for _ in range(steps):
+        _, gradient = _risk_mp_exact(problem, theta)
+        C0 = _dot(theta[:-1], theta[:-1]) + (theta[-1] - 1) ** 2
+        theta = [a - eta * g for a, g in zip(theta, gradient)]
+        C1 = _dot(theta[:-1], theta[:-1]) + (theta[-1] - 1) ** 2
+        worst = max(worst, abs(C1 - C0 - eta ** 2 * _dot(gradient, gradient)) / C1)
+    return worst
+
+
+def _risk_mp_exact(problem, theta_mp):
+    """Linear risks at an mpf θ (no rounding to float64 between exact GD steps)."""
+    risk = problem.risk
+    t = theta_mp
+    gap = 1 - t[-1]
+    if isinstance(risk, EmpiricalRisk):
+        n = risk.n_samples
+        gradient = [mpmath.mpf(0)] * len(t)
+        for x, target in zip(risk.X, risk.targets):
+            xm = [to_mp(v) for v in x]
+            y = _dot(t[:-1], xm) / gap
+            w = 2 * (y - to_mp(target)) / gap / n
+            gradient = [g + w * v for g, v in zip(gradient, xm + [y])]
+        return None, gradient
+    S = mpmath.matrix([[to_mp(v) for v in row] for row in np.asarray(risk.second_moment)])
+    phi = mpmath.matrix([v / gap for v in t[:-1]])
+    residual = S * (phi - mpmath.matrix([to_mp(v) for v in risk.xi]))
+    return None, [2 * v / gap for v in residual] + [2 * (phi.T * residual)[0] / gap]
+
+
+def _fixed_point_slack(problem):
+    """FP-1 in mpmath: min over a subsample of (allowed − |y_float − y*|)/allowed, with the
+    check's own allowance max(1e-13, 8·eps·cond)·max(1, |y*|)."""
+    model, theta = problem.model, problem.theta0
+    activation, theta2 = model.activation, to_mp(theta[-1])
+    y = model.fixed_point(theta, problem.X[:6]).value
+    offsets = problem.X[:6] @ theta[:-1]
+    worst = mpmath.inf
+    for value, offset in zip(y, offsets):
+        root = fixed_point(offset, theta[-1], activation)
+        cond = 1 / abs(1 - theta2 * activation.mp_df(to_mp(offset) + theta2 * root))
+        allowed = max(mpmath.mpf("1e-13"), 8 * mpmath.mpf(2) ** -52 * cond) * max(1, abs(root))
+        worst = min(worst, (allowed - abs(to_mp(value) - root)) / allowed)
+    return worst
+
+
+DEFECTS = {
+    # id: (kind, defect function); "equality" defects are ≥ 0 and zero iff the claim holds,
+    # "inequality" defects are slacks (claim holds iff ≥ 0); "float-gap" compares the float64
+    # output with the mpmath truth (its size is the float64 error itself).
+    "LIN-ORTH": ("equality", _lin_orth),
+    "GD-RADIUS": ("equality", _gd_radius),
+    "PL": ("inequality", _pl),
+    "FP-1": ("inequality", _fixed_point_slack),
+}
+
+
+def classify(theorem_id: str, problem) -> LadderResult:
+    """Rerun the claim of ``theorem_id`` on ``problem`` at 30, 60, 120 digits and classify."""
+    if theorem_id not in DEFECTS:
+        return LadderResult(Classification.INCONCLUSIVE, {}, "none", float("nan"),
+                            f"no mpmath rerun is implemented for {theorem_id}")
+    kind, defect = DEFECTS[theorem_id]
+    defects = {}
+    try:
+        for digits in RUNGS:
+            with working_precision(digits):
+                defects[digits] = +defect(problem)
+    except NotImplementedError as error:
+        return LadderResult(Classification.INCONCLUSIVE, defects, kind, float("nan"), str(error))
+    d30, d60, d120 = (defects[d] for d in RUNGS)
+    if kind == "equality":
+        # exact claims: the defect must fall with the precision (≈ 10^-digits)
+        shrinking = d60 <= mpmath.mpf(10) ** -45 and d120 <= mpmath.mpf(10) ** -95
+        stable = abs(d120 - d60) <= mpmath.mpf(10) ** -20 * d120 and d120 > mpmath.mpf(10) ** -25
+        margin = -to_float(d120) if not shrinking else 1.0
+        classification = (Classification.ROUNDING if shrinking else
+                          Classification.VIOLATION if stable else Classification.INCONCLUSIVE)
+    elif kind == "inequality":
+        stable = (abs(d30 - d60) <= mpmath.mpf(10) ** -20 * (1 + abs(d60))
+                  and abs(d60 - d120) <= mpmath.mpf(10) ** -45 * (1 + abs(d120)))
+        margin = to_float(d120)
+        holds = d120 >= -(mpmath.mpf(10) ** -100)
+        classification = (Classification.INCONCLUSIVE if not stable else
+                          Classification.ROUNDING if holds else Classification.VIOLATION)
+    else:
+        raise ValueError(kind)
+    return LadderResult(classification, defects, kind, margin)
