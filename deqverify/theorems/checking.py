@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from hypothesis import settings, target
+from hypothesis.control import currently_in_test_context
 
 from .base import Problem, Verdict, finite_score
 from .spec import reproduction_snippet
@@ -14,7 +15,8 @@ def check_and_target(theorem_id: str, problem: Problem) -> Verdict:
     from . import REGISTRY
 
     verdict = REGISTRY[theorem_id].check(problem)
-    target(finite_score(verdict.margin), label=f"{theorem_id} −margin")
+    if currently_in_test_context():
+        target(finite_score(verdict.margin), label=f"{theorem_id} −margin")
     return verdict
 
 

@@ -21,22 +21,26 @@ def _condition(activation, offsets, theta2, y):
     return 1.0 / np.abs(1.0 - theta2 * activation.df(offsets + theta2 * y))
 
 
-CURVATURE_RATIO = 2.0
-"""ρ = sup |σ''/σ'|: 1 for sigmoid and softplus, 2 for tanh."""
+CURVATURE_RATIO = {"sigmoid": 1.0, "softplus": 1.0, "tanh": 2.0, "identity": 0.0, "relu": 0.0}
+"""ρ = sup |σ''/σ'| per built-in activation; 2 is assumed for user activations."""
 
 
 def jacobian_allowance(offsets, theta2, y, activation, exact):
     """Derived float64 error bound of the IFT Jacobian c·(x, y), c = σ'/(1 − θ₂σ').
 
     y carries δy ≤ k·eps·cond·max(1, |y|) (FP-1); u = a + θ₂y then errs by |θ₂|δy plus
-    eps·(|a| + |θ₂y|), which moves c relatively by ≤ ρ·cond·δu; the y-column adds δy/|y|.
+    eps·(|a| + |θ₂y|), which moves c relatively by ≤ ρ·cond·δu (ρ = sup|σ''/σ'|); the
+    y-column c·y also takes |c|·δy directly. Returns an (n, 1) absolute allowance.
     """
     cond = _condition(activation, offsets, theta2, y)
+    slope = activation.df(offsets + theta2 * y)
+    factor = np.abs(slope / (1.0 - theta2 * slope))
     delta_y = ROUNDING_K * EPS * cond * np.maximum(1.0, np.abs(y))
     delta_u = abs(theta2) * delta_y + EPS * (np.abs(offsets) + np.abs(theta2 * y))
-    relative = 4 * (ROUNDING_K * EPS + CURVATURE_RATIO * cond * delta_u + delta_y / np.maximum(np.abs(y), 1e-300))
+    rho = CURVATURE_RATIO.get(activation.name, 2.0)
     scale = np.abs(exact).max(axis=1) + np.finfo(float).tiny
-    return (relative * scale)[:, None]
+    allowance = 4 * (scale * (ROUNDING_K * EPS + rho * cond * delta_u) + factor * delta_y)
+    return allowance[:, None]
 
 
 class FixedPointExistence(Theorem):

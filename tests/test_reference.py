@@ -1,0 +1,81 @@
+"""The mpmath reference: precision control, exact conversion, ladder classification."""
+
+import dataclasses
+
+import mpmath
+import numpy as np
+import pytest
+
+import deqverify as dv
+from deqverify import reference as ref
+from deqverify.reference.ladder import Classification, classify
+from deqverify.strategies import problems
+from deqverify.theorems import REGISTRY
+
+
+def test_refuses_below_30_digits():
+    with pytest.raises(dv.InvalidInputError, match="at least 30 digits"):
+        with ref.working_precision(29):
+            pass
+
+
+def test_precision_is_restored_even_after_an_error():
+    before = mpmath.mp.prec
+    with pytest.raises(RuntimeError):
+        with ref.working_precision(80):
+            assert mpmath.mp.dps >= 80
+            raise RuntimeError
+    assert mpmath.mp.prec == before
+
+
+def test_conversions_are_exact_and_correctly_rounded():
+    value = 0.1
+    with ref.working_precision(50):
+        exact = ref.to_mp(value)
+        assert exact == mpmath.mpf(value) and exact != mpmath.mpf("0.1")
+        assert ref.to_float(exact) == value
+        assert ref.to_float(mpmath.mpf(1) / 3) == 1 / 3
+
+
+def _example(theorem_id, seed=3):
+    from hypothesis import HealthCheck, find, settings
+    return find(problems(theorem_id), lambda p: p.points is not None or p.X is not None,
+                settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+
+
+class FlippedRisk:
+    def __init__(self, risk):
+        self._risk = risk
+
+    def __getattr__(self, name):
+        return getattr(self._risk, name)
+
+
+def test_correct_implementation_classifies_as_rounding():
+    problem = _example("LIN-ORTH")
+    assert classify("LIN-ORTH", problem).classification is Classification.ROUNDING
+    assert classify("PL", _example("PL")).classification is Classification.ROUNDING
+
+
+def test_a_real_violation_is_classified_as_violation():
+    """A loose forward solver violates FP-1; mpmath confirms the float64 answer is off."""
+    problem = _example("FP-1")
+    loose = dv.SingleIndexDEQ(problem.model.activation, "picard", dv.PicardSettings(rtol=1e-3, atol=1e-3))
+    broken = dataclasses.replace(problem, model=loose, theta0=np.r_[problem.theta0[:-1], 0.8 / loose.activation.lipschitz])
+    assert not REGISTRY["FP-1"].check(broken).holds
+    assert classify("FP-1", broken).classification is Classification.VIOLATION
+
+
+def test_statements_without_a_rerun_are_inconclusive():
+    result = classify("T3.8", _example("LIN-ORTH"))
+    assert result.classification is Classification.INCONCLUSIVE
+    assert "no mpmath rerun" in str(result)
+
+
+def test_failure_message_carries_the_classification():
+    from deqverify.theorems.checking import assert_holds
+    problem = _example("FP-1")
+    loose = dv.SingleIndexDEQ(problem.model.activation, "picard", dv.PicardSettings(rtol=1e-3, atol=1e-3))
+    broken = dataclasses.replace(problem, model=loose, theta0=np.r_[problem.theta0[:-1], 0.8 / loose.activation.lipschitz])
+    with pytest.raises(AssertionError, match="high precision: violation"):
+        assert_holds("FP-1", broken)
