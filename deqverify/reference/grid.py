@@ -128,7 +128,8 @@ def markdown(rows) -> str:
     lines = ["| case | quantity | cond 1/(1−θ₂σ') | float64 rel. error | ulps | bound k·eps·cond | ok |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.case.replace('|', '\\|')} | {r.quantity} | {r.condition:.3g} | {r.relative_error:.2e} | "
+        case = r.case.replace("|", "\\|")  # a bar inside a cell would split the column
+        lines.append(f"| {case} | {r.quantity} | {r.condition:.3g} | {r.relative_error:.2e} | "
                      f"{r.ulps:.3g} | {r.bound:.2e} | {'yes' if r.ok else '**NO**'} |")
     return "\n".join(lines) + "\n"
 
