@@ -131,6 +131,19 @@ def command_fuzz(args) -> int:
     return 0
 
 
+def command_check(args) -> int:
+    """Run the conformance battery on an implementation; exit 0 iff every check not listed
+    as an expected failure passed."""
+    from .conformance import check_implementation, read_expected_failures
+
+    expected = read_expected_failures(args.expected_failures) if args.expected_failures else {}
+    report = check_implementation(args.implementation, expected, args.check, args.timeout)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deqverify", description=__doc__)
     parser.add_argument("--version", action="version", version=f"deqverify {__version__}")
@@ -169,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--database", default=DEFAULT_DATABASE)
     fuzz.add_argument("--quiet", action="store_true")
     fuzz.set_defaults(handler=command_fuzz)
+
+    check = commands.add_parser("check", help="conformance battery against a DEQ implementation")
+    check.add_argument("implementation", help="builtin, torchdeq, torchdeq-exact, jaxopt, "
+                       "optimistix, or package.module:object")
+    check.add_argument("--json", help="write the report as JSON")
+    check.add_argument("--expected-failures", help="file of check ids (# reason) allowed to fail")
+    check.add_argument("--check", action="append", help="run only this check id (repeatable)")
+    check.add_argument("--timeout", type=float, default=300.0, help="seconds per check")
+    check.set_defaults(handler=command_check)
     return parser
 
 

@@ -1,0 +1,26 @@
+"""Conformance: the deqverify battery run against any DEQ implementation.
+
+>>> from deqverify.conformance import check_implementation
+>>> report = check_implementation("builtin")          # doctest: +SKIP
+>>> report.exit_code                                  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+from .checks import CHECKS, CheckResult
+from .loader import ADAPTERS, load_implementation
+from .protocol import Capabilities
+from .report import Report, read_expected_failures
+from .runner import DEFAULT_TIMEOUT, run_checks
+
+
+def check_implementation(impl, expected_failures: dict | None = None, checks=None,
+                         timeout: float = DEFAULT_TIMEOUT) -> Report:
+    """Run the battery on ``impl`` (a name, ``module:object`` or an object) → :class:`Report`."""
+    name = impl if isinstance(impl, str) else getattr(impl, "name", type(impl).__name__)
+    return Report(name, run_checks(impl, checks, timeout), dict(expected_failures or {}))
+
+
+__all__ = ["ADAPTERS", "CHECKS", "Capabilities", "CheckResult", "Report", "check_implementation",
+           "load_implementation", "read_expected_failures", "run_checks"]

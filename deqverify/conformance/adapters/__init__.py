@@ -1,0 +1,1 @@
+"""Adapters: the built-in solver and third-party DEQ libraries behind the protocol."""

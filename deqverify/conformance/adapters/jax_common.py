@@ -1,0 +1,49 @@
+"""Shared pieces of the JAX adapters: float64 mode, activations, the DEQ map."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
+
+
+def jax_modules():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    return jax, jnp
+
+
+def activation_function(jax, jnp, activation):
+    return {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "softplus": jax.nn.softplus,
+            "identity": lambda u: u}[activation]
+
+
+class JaxImplementation:
+    """Base: subclasses implement ``_solve(theta, X, sigma) -> y`` (differentiable in θ)."""
+
+    from ..protocol import Capabilities as _Capabilities
+
+    capabilities = _Capabilities(activations=ACTIVATIONS, dtypes=("float64", "float32"))
+
+    def __init__(self):
+        self.jax, self.jnp = jax_modules()
+
+    def fixed_point(self, theta, X, activation):
+        jnp = self.jnp
+        dtype = jnp.float32 if np.asarray(X).dtype == np.float32 else jnp.float64
+        sigma = activation_function(self.jax, jnp, activation)
+        y = self._solve(jnp.asarray(theta, dtype=dtype), jnp.asarray(X, dtype=dtype), sigma)
+        return np.asarray(y, dtype=np.float64)
+
+    def risk_gradient(self, theta, X, targets, activation):
+        jax, jnp = self.jax, self.jnp
+        sigma = activation_function(jax, jnp, activation)
+        X, targets = jnp.asarray(X), jnp.asarray(targets)
+
+        def risk(t):
+            return jnp.mean((self._solve(t, X, sigma) - targets) ** 2)
+
+        return np.asarray(jax.grad(risk)(jnp.asarray(theta, dtype=jnp.float64)))

@@ -1,0 +1,67 @@
+"""Conformance report: one record per check, expected failures, table, JSON, exit code."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+
+
+def read_expected_failures(path) -> dict[str, str]:
+    """Lines ``check-id  # reason``; blank lines and whole-line comments are ignored."""
+    expected = {}
+    with open(path) as handle:
+        for line in handle:
+            body, _, reason = line.partition("#")
+            if body.strip():
+                expected[body.strip()] = reason.strip()
+    return expected
+
+
+@dataclass
+class Report:
+    implementation: str
+    records: list
+    expected_failures: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        ids = {r.id for r in self.records}
+        unmatched = sorted(set(self.expected_failures) - ids)
+        if unmatched:
+            warnings.warn(f"expected-failure ids that match no check: {unmatched}", stacklevel=2)
+        for record in self.records:
+            if record.id in self.expected_failures:
+                if record.status in ("failed", "error"):
+                    record.status = "xfail"
+                elif record.status == "passed":
+                    record.status = "xpass"
+                record.note = (record.note + f" [expected failure: {self.expected_failures[record.id]}]").strip()
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("passed", "skipped", "xfail", "xpass") for r in self.records)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def table(self) -> str:
+        lines = [f"conformance of {self.implementation}",
+                 f"{'check':24s} {'cites':10s} {'status':8s} {'worst error':>12s} {'threshold':>10s}  note",
+                 "-" * 100]
+        for r in self.records:
+            worst = "—" if r.worst_error != r.worst_error else f"{r.worst_error:.3g}"
+            threshold = "—" if r.threshold != r.threshold else f"{r.threshold:.3g}"
+            lines.append(f"{r.id:24s} {r.cites:10s} {r.status:8s} {worst:>12s} {threshold:>10s}  {r.note}")
+        failures = [r for r in self.records if r.status in ("failed", "error") and r.counterexample]
+        for r in failures:
+            lines.append(f"\n{r.id}: minimal counterexample\n{r.counterexample}")
+        passed = sum(r.status == "passed" for r in self.records)
+        lines.append(f"\n{passed} passed, {sum(r.status in ('failed', 'error') for r in self.records)} failed, "
+                     f"{sum(r.status == 'skipped' for r in self.records)} skipped, "
+                     f"{sum(r.status == 'xfail' for r in self.records)} expected failures")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({"implementation": self.implementation, "ok": self.ok,
+                           "records": [r.to_dict() for r in self.records]}, indent=2, default=str)
