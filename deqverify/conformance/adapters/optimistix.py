@@ -1,5 +1,8 @@
-"""optimistix: the fixed point as a root find (Newton) with the implicit adjoint, tol 1e-12.
+"""optimistix: each sample's fixed point as a scalar root find (Newton, implicit adjoint),
+vectorised with ``jax.vmap``; rtol = atol = 1e-12 in float64 and 1e-5 in float32.
 
+A batched vector root find would form a dense n×n Jacobian (80 GB at n = 10⁵), so the
+adapter uses the separable structure, as a JAX user would.
 Requires the ``jax`` extra on Python ≥ 3.12: ``pip install 'deqverify[jax]'``.
 """
 
@@ -14,15 +17,18 @@ class OptimistixImplementation(JaxImplementation):
     def _solve(self, theta, X, sigma):
         import optimistix as optx
 
-        jnp = self.jnp
+        jax, jnp = self.jax, self.jnp
+        tolerance = 1e-5 if X.dtype == jnp.float32 else 1e-12
+        solver = optx.Newton(rtol=tolerance, atol=tolerance)
 
-        def residual(z, t):
-            return z - sigma(X @ t[:-1] + t[-1] * z)
+        def one(offset, t2):
+            def residual(z, args):
+                return z - sigma(offset + t2 * z)
 
-        solver = optx.Newton(rtol=1e-12, atol=1e-12)
-        solution = optx.root_find(residual, solver, jnp.zeros(X.shape[0], dtype=X.dtype), args=theta,
-                                  adjoint=optx.ImplicitAdjoint(), max_steps=256, throw=True)
-        return solution.value
+            return optx.root_find(residual, solver, jnp.zeros((), dtype=X.dtype),
+                                  adjoint=optx.ImplicitAdjoint(), max_steps=256, throw=True).value
+
+        return jax.vmap(one, in_axes=(0, None))(X @ theta[:-1], theta[-1])
 
 
 def implementation():
