@@ -28,6 +28,7 @@ from scipy.special import roots_legendre
 from .data import GaussianPopulation, UniformPopulation
 from .errors import InvalidInputError
 from .models import DEQModel
+from .risk import RiskInterface
 from .solve import newton_scalar
 from .validation import as_theta, as_vector
 
@@ -59,7 +60,7 @@ def _trapezoid_standard_normal(count: int, tail: float = TAIL_STDS):
     return z, (z[1] - z[0]) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
 
 
-class PopulationRisk:
+class PopulationRisk(RiskInterface):
     """R(θ) = E[(y_θ(X) − f_ξ(X))²] for X from a population, with value/gradient API.
 
     Parameters
@@ -96,17 +97,6 @@ class PopulationRisk:
     @property
     def second_moment(self) -> np.ndarray:
         return self.population.second_moment
-
-    @property
-    def truth(self) -> np.ndarray:
-        """θ* = (ξ, 0)."""
-        return np.r_[self.xi, 0.0]
-
-    def value(self, theta) -> float:
-        return self.value_and_gradient(theta)[0]
-
-    def gradient(self, theta) -> np.ndarray:
-        return self.value_and_gradient(theta)[1]
 
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         """(R(θ), ∇R(θ))."""

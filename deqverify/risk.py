@@ -32,7 +32,26 @@ class SolveSummary:
     iterations: int
 
 
-class EmpiricalRisk:
+class RiskInterface:
+    """What every risk offers on top of ``value_and_gradient``: value, gradient, truth."""
+
+    xi: np.ndarray | None = None
+
+    def value(self, theta) -> float:
+        """R(θ)."""
+        return self.value_and_gradient(theta)[0]
+
+    def gradient(self, theta) -> np.ndarray:
+        """∇R(θ) of shape (d+1,)."""
+        return self.value_and_gradient(theta)[1]
+
+    @property
+    def truth(self) -> np.ndarray | None:
+        """θ* = (ξ, 0) when the risk has a teacher ξ, else None."""
+        return None if self.xi is None else np.r_[self.xi, 0.0]
+
+
+class EmpiricalRisk(RiskInterface):
     """R(θ) = (1/n)·Σᵢ (y_θ(xᵢ) − tᵢ)² over a fixed sample.
 
     Parameters
@@ -64,11 +83,6 @@ class EmpiricalRisk:
     def from_teacher(cls, model: DEQModel, X, xi, **kwargs) -> "EmpiricalRisk":
         """Targets from the teacher f_ξ(x) = σ(ξᵀx) (or ξᵀx for the linear DEQ)."""
         return cls(model, X, model.teacher(X, xi), xi=xi, **kwargs)
-
-    @property
-    def truth(self) -> np.ndarray | None:
-        """θ* = (ξ, 0) when the targets came from a teacher ξ, else None."""
-        return None if self.xi is None else np.r_[self.xi, 0.0]
 
     @property
     def n_samples(self) -> int:
@@ -104,14 +118,6 @@ class EmpiricalRisk:
         if self.xi is None:
             raise InvalidInputError("this risk has no teacher ξ; build it with EmpiricalRisk.from_teacher")
         return self.xi
-
-    def value(self, theta) -> float:
-        """R(θ)."""
-        return self.value_and_gradient(theta)[0]
-
-    def gradient(self, theta) -> np.ndarray:
-        """∇R(θ) of shape (d+1,)."""
-        return self.value_and_gradient(theta)[1]
 
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         """(R(θ), ∇R(θ)); raises ConvergenceError if any forward solve failed."""

@@ -68,6 +68,14 @@ def _ode_drift_allowance(problem: Problem, trajectory, scale: float) -> float:
     return steps * 2.0 * math.sqrt(scale) * per_step + 8 * EPS * scale
 
 
+def pointwise_verdict(problem: Problem, evaluate, label: str, constants=None) -> Verdict:
+    """Run ``evaluate(θ) -> (observed, allowed)`` at every point of the problem and check
+    observed ≤ allowed everywhere."""
+    observed, allowed = zip(*(evaluate(theta) for theta in problem.all_points()))
+    holds, margin = one_sided(observed, allowed)
+    return Verdict(holds, margin, constants or {}, f"max {label} = {max(observed):.3g}")
+
+
 class LinOrth(Theorem):
     id = "LIN-ORTH"
     statement = "⟨∇R(θ), θ − e⟩ = 0 for every θ with θ₂ ≠ 1 (R depends on θ only through φ)"
@@ -75,17 +83,15 @@ class LinOrth(Theorem):
     family = "linear"
 
     def check(self, problem: Problem) -> Verdict:
-        observed, allowed = [], []
-        for theta in problem.all_points():
+        def evaluate(theta):
             gradient = problem.risk.gradient(theta)
             offset = _offset_from_singular(theta)
-            observed.append(abs(gradient @ offset))
             # ∇R·(θ−e) cancels exactly in exact arithmetic; rounding of the d+1-term dot
             # product and of φ (a few ulps each) leaves ≤ 8(d+2)·eps·Σ|gₖ||(θ−e)ₖ|.
-            allowed.append(8 * (theta.size + 1) * EPS * float(np.abs(gradient) @ np.abs(offset))
-                           + np.finfo(float).tiny)
-        holds, margin = one_sided(observed, allowed)
-        return Verdict(holds, margin, {}, f"max |⟨∇R, θ−e⟩| = {max(observed):.3g}")
+            allowed = 8 * (theta.size + 1) * EPS * float(np.abs(gradient) @ np.abs(offset))
+            return abs(gradient @ offset), allowed + np.finfo(float).tiny
+
+        return pointwise_verdict(problem, evaluate, "|⟨∇R, θ−e⟩|")
 
 
 class Conservation(Theorem):
@@ -150,15 +156,13 @@ class SphereIdentity(Theorem):
     family = "linear"
 
     def check(self, problem: Problem) -> Verdict:
-        observed, allowed = [], []
-        for theta in problem.all_points():
+        def evaluate(theta):
             lhs = (1.0 - theta[-1]) ** 2
             phi = _phi(theta)
             rhs = sphere(theta)[0] / (1.0 + phi @ phi)
-            observed.append(abs(lhs - rhs))
-            allowed.append(4 * (theta.size + 3) * EPS * lhs)  # a few ulps per operation
-        holds, margin = one_sided(observed, allowed)
-        return Verdict(holds, margin, {}, f"max |(1−θ₂)² − C/(1+‖φ‖²)| = {max(observed):.3g}")
+            return abs(lhs - rhs), 4 * (theta.size + 3) * EPS * lhs  # a few ulps per operation
+
+        return pointwise_verdict(problem, evaluate, "|(1−θ₂)² − C/(1+‖φ‖²)|")
 
 
 class WellConditioned(Theorem):
@@ -291,8 +295,8 @@ class PhiFlow(Theorem):
 
     def check(self, problem: Problem) -> Verdict:
         Sigma, xi = problem.risk.second_moment, problem.risk.xi
-        observed, allowed = [], []
-        for theta in problem.all_points():
+
+        def evaluate(theta):
             gradient = problem.risk.gradient(theta)
             gap = 1.0 - theta[-1]
             phi = _phi(theta)
@@ -300,13 +304,13 @@ class PhiFlow(Theorem):
             phi_dot = velocity[:-1] / gap + theta[:-1] * velocity[-1] / gap ** 2
             grad_F = 2.0 * Sigma @ (phi - xi)  # F(φ) = ‖φ − ξ‖²_Σ
             predicted = -((1 + phi @ phi) / sphere(theta)[0]) * (grad_F + phi * (phi @ grad_F))
-            observed.append(float(np.max(np.abs(phi_dot - predicted))))
             # both sides carry a few ulps of ‖θ'‖/|1−θ₂|², times the condition of the sum
             scale = (np.abs(velocity[:-1]).max() / abs(gap) + np.abs(theta[:-1]).max()
                      * abs(velocity[-1]) / gap ** 2 + np.abs(predicted).max())
-            allowed.append(32 * (theta.size + 1) * EPS * scale + np.finfo(float).tiny)
-        holds, margin = one_sided(observed, allowed)
-        return Verdict(holds, margin, {}, f"max |φ' − formula| = {max(observed):.3g}")
+            return (float(np.max(np.abs(phi_dot - predicted))),
+                    32 * (theta.size + 1) * EPS * scale + np.finfo(float).tiny)
+
+        return pointwise_verdict(problem, evaluate, "|φ' − formula|")
 
 
 class LinearConvergenceGD(Theorem):
