@@ -324,7 +324,7 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
         step = g / slope
         floor = ROUNDING_FLOOR_FACTOR * EPS * (abs(y) + abs(s) + ds * (abs(a) + abs(theta2 * y)))
         tolerance = max(settings.atol + settings.rtol * abs(y), floor / slope)
-        if abs(step) <= tolerance or error_factor * (g / m) ** 2 <= tolerance:
+        if abs(step) <= tolerance or (error_factor and error_factor * (g / m) ** 2 <= tolerance):
             y -= step
             return y, math.isfinite(y), iterations
         if g > 0:

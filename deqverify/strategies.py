@@ -7,6 +7,7 @@ Every random choice is drawn through Hypothesis, so each case replays and shrink
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -14,6 +15,9 @@ from hypothesis.extra import numpy as hnp
 from .activations import SIGMOID, SOFTPLUS, TANH, Activation
 
 SMOOTH_ACTIVATIONS = (SIGMOID, TANH, SOFTPLUS)
+SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False,
+                  mp_f=mpmath.sin, mp_df=mpmath.cos)
+"""A smooth but non-monotone σ: breaks A-act (nondecreasing) and nothing else."""
 
 
 def smooth_activations() -> st.SearchStrategy[Activation]:
@@ -164,14 +168,14 @@ SMOOTH_NAMES = ("sigmoid", "tanh", "softplus")
 
 
 @st.composite
-def single_index_risks(draw, activation: str, rank_deficient: bool = False):
+def single_index_risks(draw, activation: str, rank_deficient: bool = False, empirical: bool = False):
     from .data import GaussianPopulation, UniformPopulation
     from .models import SingleIndexDEQ
     from .population import PopulationRisk
     from .risk import EmpiricalRisk
 
     model = SingleIndexDEQ(activation)
-    kind = draw(st.sampled_from(("gaussian", "uniform", "empirical")))
+    kind = "empirical" if empirical else draw(st.sampled_from(("gaussian", "uniform", "empirical")))
     if rank_deficient:
         kind = "gaussian"
     if kind == "uniform":
@@ -191,8 +195,10 @@ def single_index_risks(draw, activation: str, rank_deficient: bool = False):
 def _single_index_problem(draw, theorem_id: str, violate: str | None):
     from .theorems import Problem, rsi_constants
 
-    activation = "identity" if violate == "A-nonlin" else draw(st.sampled_from(SMOOTH_NAMES))
-    risk = draw(single_index_risks(activation, rank_deficient=violate == "A-data"))
+    activation = ("identity" if violate == "A-nonlin" else "relu" if violate == "A-act"
+                  else draw(st.sampled_from(SMOOTH_NAMES)))
+    risk = draw(single_index_risks(activation, rank_deficient=violate == "A-data",
+                                   empirical=activation == "relu"))
     lip = risk.model.activation.lipschitz
     truth = risk.truth
     xi_norm = float(np.linalg.norm(risk.xi))
@@ -244,6 +250,10 @@ def _fixed_point_problem(draw, theorem_id: str, violate: str | None):
         model = LinearDEQ()
         X = draw(data_matrices(max_rows=20, max_dim=4))
         theta = np.r_[_vector(draw, X.shape[1], -2, 2), _theta2_away_from_one(draw)]
+    elif violate == "A-act":  # σ not monotone (sine), |θ₂|·L < 1: contraction alone
+        X = draw(data_matrices())
+        theta = np.r_[_vector(draw, X.shape[1], -2.0, 2.0), draw(finite_floats(-0.95, 0.95))]
+        model = SingleIndexDEQ(SINE)
     else:
         activation, theta, X = draw(fixed_point_problems(high=0.9))
         model = SingleIndexDEQ(activation)

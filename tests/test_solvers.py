@@ -199,3 +199,19 @@ def test_merge_results_keeps_worst_status():
     merged = solve.merge_results([a, b])
     assert merged.status is solve.Status.MAX_ITERATIONS
     assert merged.converged.tolist() == [True] * 3 + [False] * 3
+
+
+def test_scalar_path_without_curvature_bound_iterates_to_the_root():
+    """Regression (found by `deqverify fuzz --theorem FP-2 --drop A-act`): with no curvature
+    bound the scalar path's early-stop test must not pass vacuously on the first iteration."""
+    import deqverify as dv
+
+    sine = dv.Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False)
+    y, converged, iterations = solve.newton_scalar(1.0, 0.5, sine)
+    assert converged and iterations > 1
+    assert abs(y - np.sin(1.0 + 0.5 * y)) <= 4 * EPS
+    risk = dv.EmpiricalRisk(dv.SingleIndexDEQ(sine), [[1.0]], [0.3])
+    h = 1e-6
+    numeric = [(risk.value(np.array([1.0, 0.5]) + h * e) - risk.value(np.array([1.0, 0.5]) - h * e)) / (2 * h)
+               for e in np.eye(2)]
+    np.testing.assert_allclose(risk.gradient([1.0, 0.5]), numeric, rtol=1e-7)

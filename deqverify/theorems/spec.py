@@ -40,7 +40,14 @@ def problem_to_spec(problem: Problem) -> dict:
 def problem_from_spec(spec: dict) -> Problem:
     """Rebuild a :class:`Problem` (with deqverify's own solver and dynamics) from a spec."""
     model_spec = spec["model"]
-    model = LinearDEQ() if model_spec.get("linear") else SingleIndexDEQ(model_spec["activation"])
+    if model_spec.get("linear"):
+        model = LinearDEQ()
+    elif model_spec["activation"] == "sine":
+        from ..strategies import SINE
+
+        model = SingleIndexDEQ(SINE)
+    else:
+        model = SingleIndexDEQ(model_spec["activation"])
     risk_spec = spec["risk"]
     if risk_spec["kind"] == "empirical":
         risk = EmpiricalRisk(model, np.array(risk_spec["X"]), np.array(risk_spec["targets"]),
