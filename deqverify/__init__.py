@@ -6,7 +6,7 @@ Source: "Gradient flow for deep equilibrium single-index models" (arXiv 2511.169
 from .activations import Activation, get_activation
 from .errors import (ConvergenceError, DEQError, IllPosedError, InvalidInputError,
                      NoFixedPointError, NonContractiveError, NonFiniteInputError,
-                     SingularDEQError)
+                     SingularDEQError, UncheckableError)
 from .data import GaussianPopulation, UniformPopulation
 from .dynamics import RunStatus, Trajectory, gradient_descent, gradient_flow
 from .models import DEQModel, LinearDEQ, SingleIndexDEQ
@@ -22,6 +22,6 @@ __all__ = [
     "EmpiricalRisk", "FixedPointResult", "GaussianPopulation", "PopulationRisk", "RunStatus",
     "Trajectory", "UniformPopulation", "gradient_descent", "gradient_flow", "IllPosedError", "InvalidInputError", "LinearDEQ",
     "NewtonSettings", "NoFixedPointError", "NonContractiveError", "NonFiniteInputError",
-    "PicardSettings", "SingleIndexDEQ", "SingularDEQError", "Status", "get_activation",
+    "PicardSettings", "SingleIndexDEQ", "SingularDEQError", "Status", "UncheckableError", "get_activation",
     "__version__",
 ]

@@ -40,3 +40,8 @@ class NoFixedPointError(IllPosedError):
 
 class ConvergenceError(DEQError):
     """A solver stopped without meeting its tolerance (raised by ``raise_for_status``)."""
+
+
+class UncheckableError(DEQError):
+    """A theorem's claim cannot be evaluated on this problem (e.g. a constant it needs is
+    undefined because an assumption was dropped); reported, never counted as held."""

@@ -151,7 +151,7 @@ def _linear_problem(draw, theorem_id: str, violate: str | None):
         lam = constants["lambda_min"]
         C0 = float(np.sum(theta0[:-1] ** 2) + (theta0[-1] - 1) ** 2)
         # R(t) ≤ R₀e^{−4λt/C₀}: run until the bound is 1e-12·R₀ (capped)
-        problem.t_max = float(min(2000.0, 28.0 * C0 / (4.0 * lam))) if lam > 0 else 200.0
+        problem.t_max = float(min(2000.0, 28.0 * C0 / (4.0 * lam))) if lam > 0 else 50.0
     elif theorem_id in ("GD-RADIUS", "NEUMANN"):
         problem.step, problem.steps = draw(finite_floats(1e-3, 0.5)), 20
     elif theorem_id == "T3.6":

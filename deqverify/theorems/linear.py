@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..dynamics import RunStatus, sphere
+from ..errors import UncheckableError
 from .base import EPS, Problem, Theorem, Verdict, one_sided
 
 
@@ -276,8 +277,9 @@ class LaSalleLimit(Theorem):
         # ‖φ − ξ‖ ≤ √(R/λ_min): so ‖θ(T) − θ^∞‖ ≤ √C₀·√(R(T)/λ_min) + drift off the sphere.
         lam_min = constants["lambda_min"]
         if not lam_min > 0:
-            return Verdict(False, -1.0, constants, "λ_min = 0: the bound is undefined "
-                           f"(distance to θ^∞ = {distance:.3g})")
+            raise UncheckableError(
+                f"λ_min(Σ) = 0: the distance bound is undefined; measured ‖θ(T) − θ^∞‖ = "
+                f"{distance:.3g}, R(T) = {flow.risk[-1]:.3g} at T = {flow.t[-1]:.3g}")
         C0 = constants["C0"]
         drift = abs(flow.sphere[-1] - C0)
         allowed = (math.sqrt(C0) * math.sqrt(max(flow.risk[-1], 0.0) / lam_min)
