@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..dynamics import RunStatus, sphere
+from ..data import PSD_TOLERANCE
 from ..errors import UncheckableError
 from .base import EPS, Problem, Theorem, Verdict, one_sided
 
@@ -28,9 +29,11 @@ def _offset_from_singular(theta):
 
 
 def spectrum(problem: Problem) -> tuple[float, float]:
-    """(λ_min, λ_max) of Σ."""
+    """(λ_min, λ_max) of Σ; λ_min within rounding of zero (≤ 64·eps·λ_max, as in
+    :class:`~deqverify.data.GaussianPopulation`) counts as 0 (rank-deficient Σ)."""
     eigenvalues = np.linalg.eigvalsh(problem.risk.second_moment)
-    return float(max(eigenvalues[0], 0.0)), float(eigenvalues[-1])
+    lam_min, lam_max = float(eigenvalues[0]), float(eigenvalues[-1])
+    return (0.0 if lam_min <= PSD_TOLERANCE * lam_max else lam_min), lam_max
 
 
 def linear_constants(problem: Problem) -> dict:
