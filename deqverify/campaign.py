@@ -41,6 +41,7 @@ class Outcome:
     held: int = 0
     violated: int = 0
     refused: int = 0
+    errors: int = 0
     worst_margin: float = math.inf
     seconds: float = 0.0
     counterexample: str | None = None
@@ -50,7 +51,7 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        return self.violated == 0 and self.examples > 0 and (
+        return self.violated == 0 and self.errors == 0 and self.examples > 0 and (
             self.violated_assumption is not None or self.refused == 0)
 
     def to_dict(self) -> dict:
@@ -76,7 +77,16 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     def evaluate(problem, raise_on_failure: bool):
         try:
             verdict = theorem.check(problem)
-        except DEQError as error:  # a typed refusal: the claim was not evaluated
+        except Exception as error:  # noqa: BLE001 - typed refusals and crashes are tallied
+            if not isinstance(error, DEQError):
+                outcome.errors += 1
+                message = f"{type(error).__name__}: {error}"
+                if len(outcome.refusals) < 3:
+                    outcome.refusals.append(f"check crashed: {message}")
+                last_failure.update(problem=problem, details=f"check crashed: {message}")
+                if raise_on_failure:
+                    raise _Failure(message) from None
+                return
             outcome.refused += 1
             if len(outcome.refusals) < 3:
                 outcome.refusals.append(f"{type(error).__name__}: {error}")
@@ -116,14 +126,14 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
             make_test(True, SEARCH_AND_SHRINK)()
         else:
             make_test(False, [Phase.explicit, Phase.reuse, Phase.generate, Phase.target])()
-            if outcome.violated:
+            if outcome.violated or outcome.errors:
                 tally = (outcome.examples, outcome.held, outcome.violated, outcome.refused,
-                         outcome.worst_margin)
+                         outcome.errors, outcome.worst_margin)
                 try:
                     make_test(True, SEARCH_AND_SHRINK)()
                 finally:  # the shrinking run re-executes examples: keep the first tally
                     (outcome.examples, outcome.held, outcome.violated, outcome.refused,
-                     outcome.worst_margin) = tally
+                     outcome.errors, outcome.worst_margin) = tally
     except _Failure:
         pass
     finally:

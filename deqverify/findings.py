@@ -9,11 +9,11 @@ from pathlib import Path
 def write_matrix(outcomes, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "fuzz-matrix.json").write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
-    lines = ["| theorem | dropped | examples | held | violated | refused (typed error) | worst margin | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| theorem | dropped | examples | held | violated | refused (typed error) | check errors | worst margin | note |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for o in outcomes:
         margin = "—" if o.worst_margin == float("inf") else f"{o.worst_margin:.3g}"
         note = (o.details or (o.refusals[0] if o.refusals else "")).replace("|", "\\|")[:120]
         lines.append(f"| {o.theorem} | {o.violated_assumption} | {o.examples} | {o.held} | "
-                     f"{o.violated} | {o.refused} | {margin} | {note} |")
+                     f"{o.violated} | {o.refused} | {o.errors} | {margin} | {note} |")
     (out / "fuzz-matrix.md").write_text("\n".join(lines) + "\n")

@@ -18,7 +18,7 @@ import zlib
 import numpy as np
 
 from ..dynamics import RunStatus
-from ..errors import DEQError
+from ..errors import DEQError, UncheckableError
 from .base import EPS, Problem, Theorem, Verdict, one_sided
 from .linear import GDRadius, LinOrth, _ode_drift_allowance
 
@@ -66,6 +66,8 @@ def rsi_constants(problem: Problem, radius: float, extra_points=None) -> dict:
     if extra_points is not None:
         points = np.vstack([points, extra_points])
     secant, growth = rsi_ratios(problem, points)
+    if secant.size == 0:
+        raise UncheckableError(f"no well-posed point θ ≠ θ* in B(θ*, {radius:.3g}) to estimate λ₁, λ₂")
     return {"radius": radius, "lambda1": 2.0 * float(secant.min()),
             "lambda2": float(growth.max()), "points": int(secant.size)}
 
