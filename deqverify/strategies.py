@@ -193,6 +193,7 @@ def single_index_risks(draw, activation: str, rank_deficient: bool = False, empi
 
 @st.composite
 def _single_index_problem(draw, theorem_id: str, violate: str | None):
+    from .errors import UncheckableError
     from .theorems import Problem, rsi_constants
 
     activation = ("identity" if violate == "A-nonlin" else "relu" if violate == "A-act"
@@ -226,9 +227,13 @@ def _single_index_problem(draw, theorem_id: str, violate: str | None):
         if violate == "A-contract":
             problem.step, problem.steps = 0.1, 30
         else:
-            constants = rsi_constants(problem, max(radius, 1e-3))
-            bound = constants["lambda1"] / (2 * constants["lambda2"])
-            if not bound > 0:
+            try:
+                constants = rsi_constants(problem, max(radius, 1e-3))
+            except UncheckableError:
+                constants = {"lambda1": 0.0, "lambda2": 0.0}
+            bound = (constants["lambda1"] / (2 * constants["lambda2"])
+                     if constants["lambda2"] > 0 else 0.0)
+            if not bound > 0:  # no RSI step bound (A-nonlin dropped): a small fixed step
                 bound = 0.01
             factor = draw(finite_floats(2.0, 50.0)) if violate == "step-size" else draw(finite_floats(0.1, 1.0))
             problem.step, problem.steps = factor * bound, 30

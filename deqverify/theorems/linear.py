@@ -14,13 +14,24 @@ import numpy as np
 
 from ..dynamics import RunStatus, sphere
 from ..data import PSD_TOLERANCE
-from ..errors import UncheckableError
+from ..activations import SINGULAR_GAP_TOL
+from ..errors import SingularDEQError, UncheckableError
 from .base import EPS, Problem, Theorem, Verdict, one_sided
 
 
 
 def _phi(theta):
+    """φ = θ₁/(1−θ₂); undefined at θ₂ = 1 (typed error, as the model raises)."""
+    if abs(1.0 - theta[-1]) <= SINGULAR_GAP_TOL:
+        raise SingularDEQError(f"φ = θ₁/(1−θ₂) is undefined at θ₂ = {theta[-1]!r}")
     return theta[:-1] / (1.0 - theta[-1])
+
+
+def require_run(trajectory):
+    """A run that ended before its first step checked nothing: refuse, do not pass."""
+    if trajectory.t.size < 2:
+        raise UncheckableError(f"the run ended at its start: {trajectory.message}")
+    return trajectory
 
 
 def _offset_from_singular(theta):
@@ -57,8 +68,8 @@ def linear_constants(problem: Problem) -> dict:
 
 
 def _flow(problem: Problem):
-    return problem.flow(problem.risk, problem.theta0, problem.t_max, rtol=problem.ode_rtol,
-                        atol=problem.ode_atol)
+    return require_run(problem.flow(problem.risk, problem.theta0, problem.t_max,
+                                    rtol=problem.ode_rtol, atol=problem.ode_atol))
 
 
 def _ode_drift_allowance(problem: Problem, trajectory, scale: float) -> float:
@@ -124,7 +135,7 @@ class GDRadius(Theorem):
     family = "linear"
 
     def check(self, problem: Problem) -> Verdict:
-        run = problem.descent(problem.risk, problem.theta0, problem.step, problem.steps)
+        run = require_run(problem.descent(problem.risk, problem.theta0, problem.step, problem.steps))
         C = run.sphere
         valid = np.isfinite(run.grad_norm[:-1])
         increments = np.diff(C)[valid]

@@ -196,7 +196,7 @@ class FlowContraction(Theorem):
         r = flow.distance_to_truth
         # integration error moves r = ‖θ − θ*‖² like C in T3.1 (same allowance)
         allowance = _ode_drift_allowance(problem, flow, float(r.max()))
-        bound = r[0] * np.exp(-constants["lambda1"] * flow.t)
+        bound = r[0] * np.exp(np.minimum(-constants["lambda1"] * flow.t, 700.0))
         bound_ok, bound_margin = one_sided(r, bound + allowance, scale=np.maximum(bound, allowance))
         rise = np.maximum(np.diff(r), 0.0)
         mono_ok, mono_margin = one_sided(rise, allowance, scale=max(r[0], allowance))
@@ -213,7 +213,8 @@ class DescentContraction(Theorem):
 
     def constants(self, problem):
         constants = rsi_constants(problem, _start_radius(problem), problem.all_points())
-        constants["step_bound"] = constants["lambda1"] / (2 * constants["lambda2"])
+        constants["step_bound"] = (constants["lambda1"] / (2 * constants["lambda2"])
+                                   if constants["lambda2"] > 0 else float("nan"))
         return constants
 
     def check(self, problem: Problem) -> Verdict:
@@ -221,6 +222,8 @@ class DescentContraction(Theorem):
         if run.status is not RunStatus.COMPLETED:
             return Verdict(False, -1.0, {}, f"GD ended early: {run.message}")
         constants = rsi_constants(problem, _start_radius(problem), run.theta)
+        if not constants["lambda2"] > 0:
+            raise UncheckableError("λ₂ = 0 on the ball (∇R vanishes): the step bound λ₁/(2λ₂) is undefined")
         constants["step_bound"] = constants["lambda1"] / (2 * constants["lambda2"])
         eta = problem.step
         r = run.distance_to_truth
