@@ -20,7 +20,7 @@ import numpy as np
 from ..dynamics import RunStatus
 from ..errors import DEQError, UncheckableError
 from .base import EPS, Problem, Theorem, Verdict, one_sided
-from .linear import GDRadius, LinOrth, _ode_drift_allowance
+from .linear import GDRadius, LinOrth, _ode_drift_allowance, require_run
 
 BALL_SAMPLES = 64
 SHELLS = (0.25, 0.5, 0.75, 1.0)
@@ -188,8 +188,8 @@ class FlowContraction(Theorem):
     family = "single-index"
 
     def check(self, problem: Problem) -> Verdict:
-        flow = problem.flow(problem.risk, problem.theta0, problem.t_max, rtol=problem.ode_rtol,
-                            atol=problem.ode_atol)
+        flow = require_run(problem.flow(problem.risk, problem.theta0, problem.t_max,
+                                        rtol=problem.ode_rtol, atol=problem.ode_atol))
         if flow.status is not RunStatus.COMPLETED:
             return Verdict(False, -1.0, {}, f"flow ended early: {flow.message}")
         constants = rsi_constants(problem, _start_radius(problem), flow.theta)
@@ -218,7 +218,7 @@ class DescentContraction(Theorem):
         return constants
 
     def check(self, problem: Problem) -> Verdict:
-        run = problem.descent(problem.risk, problem.theta0, problem.step, problem.steps)
+        run = require_run(problem.descent(problem.risk, problem.theta0, problem.step, problem.steps))
         if run.status is not RunStatus.COMPLETED:
             return Verdict(False, -1.0, {}, f"GD ended early: {run.message}")
         constants = rsi_constants(problem, _start_radius(problem), run.theta)
@@ -232,8 +232,9 @@ class DescentContraction(Theorem):
         # absolute floor eps·‖θ*‖ per component once θ sits at θ*
         floor = 4 * (run.theta.shape[1] + 2) * EPS * (r[:-1] + EPS * (run.truth @ run.truth))
         holds, margin = one_sided(r[1:], factor * r[:-1] + floor, scale=np.maximum(r[:-1], 1e-300))
+        ratio = eta / constants["step_bound"] if constants["step_bound"] > 0 else float("inf")
         return Verdict(holds, margin, constants,
-                       f"η/(λ₁/2λ₂) = {eta / constants['step_bound']:.3g}; r: {r[0]:.3g} → {r[-1]:.3g}")
+                       f"η/(λ₁/2λ₂) = {ratio:.3g}; r: {r[0]:.3g} → {r[-1]:.3g}")
 
 
 class ReluDEQ(Theorem):
