@@ -150,24 +150,26 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     failure: list = []
 
     def rhs(_, theta):
+        # An ill-posed or non-finite trial stage returns NaN: the integrator then rejects the
+        # step and retries a shorter one (a probe past the contraction limit is not the
+        # trajectory); if it cannot get past, solve_ivp fails and the failure is reported.
         try:
             gradient = risk.gradient(theta)
         except DEQError as error:
             failure.append((RunStatus.ILL_POSED, f"{type(error).__name__}: {error}"))
-            raise _Stop from None
+            return np.full_like(theta, np.nan)
         if not np.all(np.isfinite(gradient)):
             failure.append((RunStatus.NON_FINITE, f"non-finite gradient at θ = {theta.tolist()}"))
-            raise _Stop
         return -gradient
 
     try:
-        solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
-                             rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
-                             dense_output=True)
-    except _Stop:
-        status, message = failure[-1]
-        theta = theta0[None, :]
-        return _record(risk, np.zeros(1), theta, status, message, "flow", {})
+        risk.gradient(theta0)
+    except DEQError as error:
+        return _record(risk, np.zeros(1), theta0[None, :], RunStatus.ILL_POSED,
+                       f"{type(error).__name__}: {error}", "flow", {})
+    solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
+                         rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
+                         dense_output=True)
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     times, thetas = solution.t, solution.y.T
     if solution.status == 1:
@@ -184,11 +186,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
             thetas = np.vstack([thetas.reshape(-1, theta0.size), solution.sol(t_max)])
     else:
         status, message = RunStatus.SOLVER_FAILED, solution.message
+        if failure:  # the solver gave up on a region it could not evaluate
+            status, message = failure[-1][0], f"{solution.message}; last failure: {failure[-1][1]}"
     return _record(risk, times, thetas, status, message, "flow", info)
-
-
-class _Stop(Exception):
-    """Raised inside the ODE right-hand side to end the integration cleanly."""
 
 
 def _record(risk, times, thetas, status, message, kind, info) -> Trajectory:
