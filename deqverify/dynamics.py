@@ -125,8 +125,13 @@ def _singular_events(risk, theta0: np.ndarray) -> list:
     return functions
 
 
+class _BudgetExhausted(Exception):
+    """Raised inside the right-hand side when the evaluation budget is spent."""
+
+
 def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float = 1e-12, *,
-                  method: str = "DOP853", t_eval=None, n_records: int = 201) -> Trajectory:
+                  method: str = "DOP853", t_eval=None, n_records: int = 201,
+                  max_evaluations: int = 200_000) -> Trajectory:
     """Integrate θ' = −∇R(θ) from θ₀ on [0, t_max] with ``solve_ivp``.
 
     Parameters
@@ -140,7 +145,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
 
     The run stops early, with a status, when the distance to the ill-posed set falls below
     :data:`SINGULAR_MARGIN` (event), when the gradient is not finite, or when the model
-    rejects θ (typed error). The final state is always recorded.
+    rejects θ (typed error). The final state is always recorded. A run needing more than
+    ``max_evaluations`` gradients (a stiff or near-singular flow grinding on tiny steps) stops
+    with SOLVER_FAILED, recording the path up to the last accepted step.
     """
     theta0 = as_theta(theta0, risk.dim)
     if not t_max > 0:
@@ -149,7 +156,12 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
         t_eval = np.linspace(0.0, t_max, n_records)
     failure: list = []
 
-    def rhs(_, theta):
+    evaluations = [0]
+
+    def rhs(t, theta):
+        evaluations[0] += 1
+        if evaluations[0] > max_evaluations:
+            raise _BudgetExhausted
         # An ill-posed or non-finite trial stage returns NaN: the integrator then rejects the
         # step and retries a shorter one (a probe past the contraction limit is not the
         # trajectory); if it cannot get past, solve_ivp fails and the failure is reported.
@@ -167,9 +179,14 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     except DEQError as error:
         return _record(risk, np.zeros(1), theta0[None, :], RunStatus.ILL_POSED,
                        f"{type(error).__name__}: {error}", "flow", {})
-    solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
-                         rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
-                         dense_output=True)
+    try:
+        solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
+                             rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
+                             dense_output=True)
+    except _BudgetExhausted:
+        return _record(risk, np.zeros(1), theta0[None, :], RunStatus.SOLVER_FAILED,
+                       f"more than {max_evaluations} gradient evaluations (stiff or near-singular "
+                       "flow); try method='Radau' or a shorter t_max", "flow", {})
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     times, thetas = solution.t, solution.y.T
     if solution.status == 1:
