@@ -125,6 +125,9 @@ def _singular_events(risk, theta0: np.ndarray) -> list:
     return functions
 
 
+STIFF_METHODS = ("Radau", "BDF", "LSODA")
+
+
 class _BudgetExhausted(Exception):
     """Raised inside the right-hand side when the evaluation budget is spent."""
 
@@ -146,8 +149,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     The run stops early, with a status, when the distance to the ill-posed set falls below
     :data:`SINGULAR_MARGIN` (event), when the gradient is not finite, or when the model
     rejects θ (typed error). The final state is always recorded. A run needing more than
-    ``max_evaluations`` gradients (a stiff or near-singular flow grinding on tiny steps) stops
-    with SOLVER_FAILED, recording the path up to the last accepted step.
+    ``max_evaluations`` gradients with an explicit method is stiff: it is rerun with the
+    implicit Radau method (``info["stiff_fallback_from"]`` says so); with a stiff method it
+    stops with SOLVER_FAILED.
     """
     theta0 = as_theta(theta0, risk.dim)
     if not t_max > 0:
@@ -184,9 +188,16 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
                              rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
                              dense_output=True)
     except _BudgetExhausted:
-        return _record(risk, np.zeros(1), theta0[None, :], RunStatus.SOLVER_FAILED,
-                       f"more than {max_evaluations} gradient evaluations (stiff or near-singular "
-                       "flow); try method='Radau' or a shorter t_max", "flow", {})
+        if method in STIFF_METHODS:
+            return _record(risk, np.zeros(1), theta0[None, :], RunStatus.SOLVER_FAILED,
+                           f"more than {max_evaluations} gradient evaluations with {method}; "
+                           "try a shorter t_max", "flow", {})
+        # an explicit method grinding on tiny steps means a stiff flow (e.g. C₀ ≪ 1 makes
+        # the rate 4λ_min/C₀ large): rerun with the implicit Radau method
+        trajectory = gradient_flow(risk, theta0, t_max, rtol, atol, method="Radau", t_eval=t_eval,
+                                   n_records=n_records, max_evaluations=max_evaluations)
+        trajectory.info["stiff_fallback_from"] = method
+        return trajectory
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     times, thetas = solution.t, solution.y.T
     if solution.status == 1:
