@@ -61,7 +61,7 @@ def command_reproduce(args) -> int:
     """Run the paper's synthetic experiments; write summary.json and figures."""
     from .experiments import run_all
 
-    summary = run_all(args.out, quick=args.quick)
+    summary = run_all(args.out, quick=args.quick, progress=sys.stderr.isatty())
     return 0 if all(run["status"] == "completed" for run in summary.values()) else 1
 
 

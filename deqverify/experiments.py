@@ -22,6 +22,7 @@ import numpy as np
 
 from .data import GaussianPopulation
 from .dynamics import Trajectory, gradient_descent, gradient_flow
+from .errors import DEQError
 from .models import LinearDEQ, SingleIndexDEQ
 from .population import PopulationRisk
 from .risk import EmpiricalRisk
@@ -64,17 +65,40 @@ def linear_runs(quick: bool) -> list[Run]:
     return runs
 
 
-def sigmoid_runs(quick: bool) -> list[Run]:
+def sigmoid_runs(quick: bool, progress: bool = False) -> list[Run]:
     X = _uniform_sample(np.random.default_rng(SEED))
     risk = EmpiricalRisk.from_teacher(SingleIndexDEQ("sigmoid"), X, [2.0])
     steps = 2_000 if quick else 40_000
     record = max(1, steps // 2000)
-    return [
+    runs = [
         _timed("c_sigmoid_near", f"sigmoid single-index, target σ(2x), GD η = 0.1, {steps} steps",
-               lambda: gradient_descent(risk, START, 0.1, steps, record), 0.1),
+               lambda: gradient_descent(risk, START, 0.1, steps, record, progress=progress), 0.1),
         _timed("d_sigmoid_far", f"sigmoid, far start θ₀ = (20.02442, 0.06782), GD η = 2.0, {steps} steps",
-               lambda: gradient_descent(risk, (20.02442, 0.06782), 2.0, steps, record), 2.0),
+               lambda: gradient_descent(risk, (20.02442, 0.06782), 2.0, steps, record, progress=progress), 2.0),
     ]
+    for run in runs:
+        _attach_contraction_rate(run, risk)
+    return runs
+
+
+def _attach_contraction_rate(run: Run, risk) -> None:
+    """λ₁ of SI-RSI on the ball through θ₀ (sampled, plus the run's own points), stored as
+    the rate of the T3.8 bound r(0)e^{−λ₁t} (flow) or of T3.9's (1 − ηλ₁/2)ᵏ (descent)."""
+    from .theorems import Problem, rsi_constants
+
+    trajectory = run.trajectory
+    problem = Problem(model=risk.model, risk=risk, theta0=trajectory.theta[0])
+    radius = float(np.linalg.norm(trajectory.theta[0] - risk.truth))
+    try:
+        lambda1 = rsi_constants(problem, radius, trajectory.theta)["lambda1"]
+    except DEQError:
+        return
+    if lambda1 <= 0:
+        return
+    if trajectory.kind == "flow":
+        trajectory.info["contraction_rate"] = lambda1
+    elif run.step * lambda1 / 2 < 1:
+        trajectory.info["contraction_rate"] = -np.log1p(-run.step * lambda1 / 2)
 
 
 def gaussian_flow_runs(quick: bool) -> list[Run]:
@@ -93,6 +117,7 @@ def gaussian_flow_runs(quick: bool) -> list[Run]:
         runs.append(_timed(f"e_gaussian_{name}_gf",
                            f"{name}, X ~ N(0, Σ) in d = 10, population gradient flow to t = {t_max:g}",
                            lambda risk=risk: gradient_flow(risk, start, t_max, n_records=201)))
+        _attach_contraction_rate(runs[-1], risk)
     return runs
 
 
@@ -108,15 +133,17 @@ def summarise(run: Run) -> dict:
         "steps": int(trajectory.t[-1]) if trajectory.kind == "descent" else None,
         "final_time": float(trajectory.t[-1]) if trajectory.kind == "flow" else None,
         "seconds": run.seconds,
+        "contraction_rate": trajectory.info.get("contraction_rate"),
     }
 
 
-def run_all(out_dir, quick: bool = False, log=print) -> dict:
+def run_all(out_dir, quick: bool = False, log=print, progress: bool = False) -> dict:
     """Run every experiment, write ``summary.json`` and figures; return the summary."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = []
-    for group in (linear_runs, sigmoid_runs, gaussian_flow_runs):
+    groups = (linear_runs, lambda q: sigmoid_runs(q, progress), gaussian_flow_runs)
+    for group in groups:
         for run in group(quick):
             log(f"{run.name:28s} {str(run.trajectory.status):18s} {run.seconds:7.2f} s")
             runs.append(run)

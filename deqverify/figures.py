@@ -48,9 +48,10 @@ def plot_run(run, path) -> None:
     distance_axis = axes[1, 1]
     r = trajectory.distance_to_truth
     distance_axis.semilogy(t[r > 0], r[r > 0], label="r = ‖θ − (ξ, 0)‖²")
-    bound = trajectory.info.get("contraction_rate")
-    if bound:
-        distance_axis.semilogy(t, r[0] * np.exp(-bound * t), "--", label="T3.8/T3.9 bound")
+    rate = trajectory.info.get("contraction_rate")
+    if rate:
+        label = "T3.8 bound r(0)e^{−λ₁t}" if trajectory.kind == "flow" else "T3.9 bound r(0)(1 − ηλ₁/2)ᵏ"
+        distance_axis.semilogy(t, r[0] * np.exp(-rate * t), "--", label=label)
     distance_axis.set(xlabel=axis_label, ylabel="r", title="distance to the truth")
     distance_axis.legend(fontsize=7)
     figure.tight_layout()
