@@ -10,6 +10,10 @@ and 120 digits (:data:`RUNGS`) and decides:
   so the float64 tolerance of the check is wrong — a failing test still fails, but says so.
 * VIOLATION: the defect is stable across rungs and breaks the claim.
 * INCONCLUSIVE: the rungs disagree, or no mpmath rerun exists for the statement.
+
+Trajectory statements have no ladder: `mp.odefun` takes ~1 s at 30 digits and ~12 s at 60
+for a 3-parameter linear flow, so T3.1 is cross-checked once, at 30 digits, in the tests
+(:func:`~deqverify.reference.population.linear_flow`).
 """
 
 from __future__ import annotations

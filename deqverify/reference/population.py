@@ -105,3 +105,22 @@ def uniform_single_index_risk(theta, low, high, xi, activation):
 
     return integrate("value"), [integrate("theta1"), integrate("theta2")]
 
+
+
+def linear_flow(theta0, Sigma, xi, t_end):
+    """θ(t_end) of the linear-DEQ population gradient flow θ' = −∇R(θ), by ``mp.odefun``
+    (a Taylor-series integrator at the working precision): a short high-precision rerun."""
+    def velocity(_, theta):
+        return [-g for g in _linear_gradient_mp(theta, Sigma, xi)[1]]
+
+    solution = mpmath.odefun(velocity, 0, [to_mp(v) for v in theta0])
+    return solution(to_mp(t_end))
+
+
+def _linear_gradient_mp(theta, Sigma, xi):
+    """∇R at an mpf θ (no rounding to float64): (2/(1−θ₂))(Σ(φ−ξ), φᵀΣ(φ−ξ))."""
+    S = mpmath.matrix([[to_mp(v) for v in row] for row in np.asarray(Sigma)])
+    gap = 1 - theta[-1]
+    phi = mpmath.matrix([v / gap for v in theta[:-1]])
+    residual = S * (phi - mpmath.matrix([to_mp(v) for v in xi]))
+    return None, [2 * v / gap for v in residual] + [2 * (phi.T * residual)[0] / gap]
