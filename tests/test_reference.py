@@ -94,3 +94,30 @@ def test_linear_gradient_flow_matches_the_mpmath_odefun_rerun():
     np.testing.assert_allclose(flow.final_theta, exact, rtol=0, atol=1e-12)
     C = lambda t: t[:-1] @ t[:-1] + (t[-1] - 1) ** 2  # noqa: E731
     assert C(exact) == pytest.approx(C(theta0), rel=1e-14)
+
+
+def test_a_broken_gradient_is_not_called_rounding():
+    """LIN-ORTH holds in mpmath whatever the implementation does; a sign error in ∂R/∂θ₂ is
+    an implementation error, classified VIOLATION with that explanation."""
+    from deqverify.theorems import Problem
+
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.eye(2)), [1.0, -0.5])
+    problem = Problem(model=risk.model, risk=risk, theta0=np.array([0.3, 0.2, 0.4]))
+    assert classify("LIN-ORTH", problem).classification is Classification.ROUNDING
+
+    class Flipped:
+        def __init__(self, risk):
+            self._risk = risk
+
+        def __getattr__(self, name):
+            return getattr(self._risk, name)
+
+        def gradient(self, theta):
+            g = np.array(self._risk.gradient(theta))
+            g[-1] = -g[-1]
+            return g
+
+    broken = dataclasses.replace(problem, risk=Flipped(problem.risk))
+    result = classify("LIN-ORTH", broken)
+    assert result.classification is Classification.VIOLATION
+    assert "implementation error" in str(result)

@@ -6,9 +6,12 @@ zero (equalities) or non-negative (inequalities) when the claim holds — in mpm
 and 120 digits (:data:`RUNGS`) and decides:
 
 * ROUNDING: the claim holds in mpmath (equality defects shrink with the precision, or the
-  inequality slack is ≥ 0 and stable across rungs). The float64 failure came from rounding,
-  so the float64 tolerance of the check is wrong — a failing test still fails, but says so.
-* VIOLATION: the defect is stable across rungs and breaks the claim.
+  inequality slack is ≥ 0 and stable across rungs) and, for gradient claims, the float64
+  gradient under test is within :data:`GRADIENT_GAP` of the mpmath one. The float64 failure
+  came from rounding, so the tolerance of the check is wrong — a failing test still fails,
+  but says so.
+* VIOLATION: the defect is stable across rungs and breaks the claim — or the claim holds in
+  mpmath but the implementation's float64 values are off beyond rounding.
 * INCONCLUSIVE: the rungs disagree, or no mpmath rerun exists for the statement.
 
 Trajectory statements have no ladder: `mp.odefun` takes ~1 s at 30 digits and ~12 s at 60
@@ -30,6 +33,10 @@ from .precision import to_float, to_mp, working_precision
 from .twin import fixed_point, risk_and_gradient
 
 RUNGS = (30, 60, 120)
+GRADIENT_GAP = 1e-11
+"""Largest relative float64-vs-mpmath gradient gap still called rounding: well above every
+gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
+GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS")
 
 
 class Classification(enum.Enum):
@@ -130,6 +137,40 @@ def _risk_mp_exact(problem, theta_mp):
     return None, [2 * v / gap for v in residual] + [2 * (phi.T * residual)[0] / gap]
 
 
+def _sphere_identity(problem):
+    """max |(1−θ₂)² − C/(1+‖φ‖²)| / (1−θ₂)² (SPHERE-ID) in mpmath."""
+    worst = mpmath.mpf(0)
+    for theta in problem.all_points():
+        t = [to_mp(v) for v in theta]
+        phi = [v / (1 - t[-1]) for v in t[:-1]]
+        C = _dot(t[:-1], t[:-1]) + (t[-1] - 1) ** 2
+        lhs = (1 - t[-1]) ** 2
+        worst = max(worst, abs(lhs - C / (1 + _dot(phi, phi))) / lhs)
+    return worst
+
+
+def _phi_flow(problem):
+    """max |φ' − formula| / |φ'| (PHI-FLOW) with the exact mpmath gradient."""
+    S = mpmath.matrix([[to_mp(v) for v in row] for row in np.asarray(problem.risk.second_moment)])
+    xi = mpmath.matrix([to_mp(v) for v in problem.risk.xi])
+    worst = mpmath.mpf(0)
+    for theta in problem.all_points():
+        t = [to_mp(v) for v in theta]
+        _, gradient = _risk_mp_exact(problem, t)
+        gap = 1 - t[-1]
+        phi = mpmath.matrix([v / gap for v in t[:-1]])
+        velocity = [-g for g in gradient]
+        phi_dot = [v / gap + p * velocity[-1] / gap for v, p in zip(velocity[:-1], phi)]
+        grad_F = 2 * S * (phi - xi)
+        C = _dot(t[:-1], t[:-1]) + (t[-1] - 1) ** 2
+        scale = (1 + (phi.T * phi)[0]) / C
+        inner = (phi.T * grad_F)[0]
+        predicted = [-scale * (g + p * inner) for g, p in zip(grad_F, phi)]
+        size = max(abs(v) for v in phi_dot) or 1
+        worst = max(worst, max(abs(a - b) for a, b in zip(phi_dot, predicted)) / size)
+    return worst
+
+
 def _fixed_point_slack(problem):
     """FP-1 in mpmath: min over a subsample of (allowed − |y_float − y*|)/allowed, with the
     check's own allowance max(1e-13, 8·eps·cond)·max(1, |y*|)."""
@@ -153,8 +194,19 @@ DEFECTS = {
     "LIN-ORTH": ("equality", _lin_orth),
     "GD-RADIUS": ("equality", _gd_radius),
     "PL": ("inequality", _pl),
+    "SPHERE-ID": ("equality", _sphere_identity),
+    "PHI-FLOW": ("equality", _phi_flow),
     "FP-1": ("inequality", _fixed_point_slack),
 }
+
+
+def _gradient_gap(problem) -> float:
+    """max |∇R_float − ∇R_mp| / max |∇R_mp| at θ₀: the implementation against the twin."""
+    theta = problem.theta0
+    with working_precision(RUNGS[0]):
+        _, exact = _risk_mp(problem, theta)
+        exact = np.array([to_float(v) for v in exact])
+    return float(np.max(np.abs(np.asarray(problem.risk.gradient(theta)) - exact)) / np.max(np.abs(exact)))
 
 
 def classify(theorem_id: str, problem) -> LadderResult:
@@ -187,4 +239,11 @@ def classify(theorem_id: str, problem) -> LadderResult:
                           Classification.ROUNDING if holds else Classification.VIOLATION)
     else:
         raise ValueError(kind)
+    if classification is Classification.ROUNDING and theorem_id in GRADIENT_CLAIMS:
+        gap = _gradient_gap(problem)
+        if gap > GRADIENT_GAP:
+            return LadderResult(Classification.VIOLATION, defects, kind, margin,
+                                f"the claim holds in mpmath, but the implementation's float64 "
+                                f"gradient is off by {gap:.3g} (relative) — beyond rounding "
+                                f"({GRADIENT_GAP:g}): an implementation error")
     return LadderResult(classification, defects, kind, margin)
