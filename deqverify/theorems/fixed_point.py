@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import reference as ref
 from ..errors import IllPosedError
-from ..solve import slope_lower_bound
+from ..solve import NewtonSettings, slope_lower_bound
 from .base import EPS, Problem, Theorem, Verdict, one_sided
 
 REFERENCE_SAMPLES = 6
@@ -15,6 +15,7 @@ ROUNDING_K = 8
 """The float64 root of g(y) = y − σ(a + θ₂y) is determined only to ≈ 2·eps·scale·cond,
 cond = 1/(1 − θ₂σ'(u)); 8 leaves a factor 4 (see tests/test_solvers.py)."""
 NEWTON_TOLERANCE = 1e-13
+SOLVER = NewtonSettings()
 
 
 def _condition(activation, offsets, theta2, y):
@@ -28,14 +29,17 @@ CURVATURE_RATIO = {"sigmoid": 1.0, "softplus": 1.0, "tanh": 2.0, "identity": 0.0
 def jacobian_allowance(offsets, theta2, y, activation, exact):
     """Derived float64 error bound of the IFT Jacobian c·(x, y), c = σ'/(1 − θ₂σ').
 
-    y carries δy ≤ k·eps·cond·max(1, |y|) (FP-1); u = a + θ₂y then errs by |θ₂|δy plus
+    y carries δy ≤ max(atol + rtol·|y|, k·eps·cond·max(1, |y|)) (the default Newton
+    tolerance, or the rounding floor of FP-1); u = a + θ₂y then errs by |θ₂|δy plus
     eps·(|a| + |θ₂y|), which moves c relatively by ≤ ρ·cond·δu (ρ = sup|σ''/σ'|); the
     y-column c·y also takes |c|·δy directly. Returns an (n, 1) absolute allowance.
     """
     cond = _condition(activation, offsets, theta2, y)
     slope = activation.df(offsets + theta2 * y)
     factor = np.abs(slope / (1.0 - theta2 * slope))
-    delta_y = ROUNDING_K * EPS * cond * np.maximum(1.0, np.abs(y))
+    # y is within the solver's tolerance atol + rtol·|y| of its root, or at the rounding floor
+    delta_y = np.maximum(SOLVER.atol + SOLVER.rtol * np.abs(y),
+                         ROUNDING_K * EPS * cond * np.maximum(1.0, np.abs(y)))
     delta_u = abs(theta2) * delta_y + EPS * (np.abs(offsets) + np.abs(theta2 * y))
     rho = CURVATURE_RATIO.get(activation.name, 2.0)
     scale = np.abs(exact).max(axis=1) + np.finfo(float).tiny
