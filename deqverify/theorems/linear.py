@@ -91,6 +91,33 @@ def pointwise_verdict(problem: Problem, evaluate, label: str, constants=None) ->
     return Verdict(holds, margin, constants or {}, f"max {label} = {max(observed):.3g}")
 
 
+def orthogonality_rounding(risk, theta) -> float:
+    """Float64 bound on |⟨∇R(θ), θ − e⟩|, which is exactly 0 in exact arithmetic (LIN-ORTH).
+
+    Each gradient component is a sum of many terms that may cancel, so its absolute error is
+    ≤ γ·Gₖ with Gₖ the sum of the terms' magnitudes and γ = (m + d + 2)·eps (Higham's bound
+    for an m-term sum; m = n samples, or d for the closed form), doubled for the rounding of
+    the weights. Then |⟨ĝ, θ−e⟩| ≤ Σₖ 2γ·Gₖ|(θ−e)ₖ| + the dot product's own (d+2)·eps.
+    """
+    offset = np.abs(_offset_from_singular(theta))
+    d = theta.size - 1
+    if hasattr(risk, "X"):  # empirical: gₖ = (2/n)Σᵢ wᵢ·(xᵢ, yᵢ)ₖ, wᵢ = (yᵢ − tᵢ)·cᵢ
+        fp = risk.model.fixed_point(theta, risk.X)
+        weights = np.abs(2.0 * (fp.value - risk.targets) * risk.model.jacobian_factor(fp, theta[-1]))
+        magnitude = np.r_[weights @ np.abs(risk.X), weights @ np.abs(fp.value)] / risk.n_samples
+        terms = risk.n_samples
+    else:  # population closed form: (2/(1−θ₂))·(Σr, φᵀΣr), r = φ − ξ
+        Sigma = np.abs(risk.second_moment)
+        gap = abs(1.0 - theta[-1])
+        phi = theta[:-1] / (1.0 - theta[-1])
+        residual = Sigma @ (np.abs(phi) + np.abs(risk.xi))
+        magnitude = (2.0 / gap) * np.r_[residual, np.abs(phi) @ residual]
+        terms = d
+    gamma = (terms + d + 2) * EPS
+    gradient = np.abs(risk.gradient(theta))
+    return float(2 * gamma * magnitude @ offset + (d + 2) * EPS * gradient @ offset) + np.finfo(float).tiny
+
+
 class LinOrth(Theorem):
     id = "LIN-ORTH"
     statement = "⟨∇R(θ), θ − e⟩ = 0 for every θ with θ₂ ≠ 1 (R depends on θ only through φ)"
@@ -101,10 +128,7 @@ class LinOrth(Theorem):
         def evaluate(theta):
             gradient = problem.risk.gradient(theta)
             offset = _offset_from_singular(theta)
-            # ∇R·(θ−e) cancels exactly in exact arithmetic; rounding of the d+1-term dot
-            # product and of φ (a few ulps each) leaves ≤ 8(d+2)·eps·Σ|gₖ||(θ−e)ₖ|.
-            allowed = 8 * (theta.size + 1) * EPS * float(np.abs(gradient) @ np.abs(offset))
-            return abs(gradient @ offset), allowed + np.finfo(float).tiny
+            return abs(gradient @ offset), orthogonality_rounding(problem.risk, theta)
 
         return pointwise_verdict(problem, evaluate, "|⟨∇R, θ−e⟩|")
 
@@ -141,16 +165,17 @@ class GDRadius(Theorem):
         increments = np.diff(C)[valid]
         predicted = problem.step ** 2 * run.grad_norm[:-1][valid] ** 2
         # C and ‖g‖² are sums of d+1 squares (relative error ≤ (d+2)eps each); the identity
-        # also needs ⟨g, θ−e⟩ = 0, itself zero only to LIN-ORTH's rounding 8(d+2)eps·|g||θ−e|;
-        # and the stored θₖ₊₁ = θₖ − ηg is rounded by ≤ eps·|θ| per component, which moves
-        # C by ≤ 2eps·Σⱼ|θⱼ − eⱼ|·|θⱼ| (dominant when θ sits close to e).
+        # also needs ⟨g, θ−e⟩ = 0, itself zero only to LIN-ORTH's rounding bound; and the
+        # stored θₖ₊₁ = θₖ − ηg is rounded by ≤ eps·|θ| per component, which moves C by
+        # ≤ 2eps·Σⱼ|θⱼ − eⱼ|·|θⱼ| (dominant when θ sits close to e).
         d2 = run.theta.shape[1] + 1
         e = _singular_point(run.theta.shape[1])
-        offsets = np.linalg.norm(run.theta[:-1][valid] - e, axis=1)
         stored = run.theta[1:][valid]
         update_rounding = 2 * EPS * np.sum(np.abs(stored - e) * np.abs(stored), axis=1)
+        orthogonality = np.array([orthogonality_rounding(problem.risk, theta)
+                                  for theta in run.theta[:-1][valid]])
         allowed = (d2 * EPS * (C[1:][valid] + C[:-1][valid] + predicted) + update_rounding
-                   + 2 * problem.step * 8 * d2 * EPS * run.grad_norm[:-1][valid] * offsets)
+                   + 2 * problem.step * orthogonality)
         holds, margin = one_sided(np.abs(increments - predicted), allowed + np.finfo(float).tiny)
         detail = (f"max |ΔC − η²‖∇R‖²| = {np.abs(increments - predicted).max(initial=0):.3g} "
                   f"over {valid.sum()} steps ({run.status})")
