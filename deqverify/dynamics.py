@@ -126,6 +126,8 @@ def _singular_events(risk, theta0: np.ndarray) -> list:
 
 
 STIFF_METHODS = ("Radau", "BDF", "LSODA")
+EXPLICIT_BUDGET = 20_000
+"""Gradient evaluations an explicit method may spend before the flow is declared stiff."""
 
 
 class _BudgetExhausted(Exception):
@@ -149,9 +151,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     The run stops early, with a status, when the distance to the ill-posed set falls below
     :data:`SINGULAR_MARGIN` (event), when the gradient is not finite, or when the model
     rejects θ (typed error). The final state is always recorded. A run needing more than
-    ``max_evaluations`` gradients with an explicit method is stiff: it is rerun with the
-    implicit Radau method (``info["stiff_fallback_from"]`` says so); with a stiff method it
-    stops with SOLVER_FAILED.
+    :data:`EXPLICIT_BUDGET` gradients with an explicit method is stiff: it is rerun with
+    LSODA (``info["stiff_fallback_from"]`` says so); a stiff method that needs more than
+    ``max_evaluations`` stops with SOLVER_FAILED.
     """
     theta0 = as_theta(theta0, risk.dim)
     if not t_max > 0:
@@ -161,10 +163,11 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     failure: list = []
 
     evaluations = [0]
+    budget = max_evaluations if method in STIFF_METHODS else min(max_evaluations, EXPLICIT_BUDGET)
 
     def rhs(t, theta):
         evaluations[0] += 1
-        if evaluations[0] > max_evaluations:
+        if evaluations[0] > budget:
             raise _BudgetExhausted
         # An ill-posed or non-finite trial stage returns NaN: the integrator then rejects the
         # step and retries a shorter one (a probe past the contraction limit is not the
@@ -193,8 +196,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
                            f"more than {max_evaluations} gradient evaluations with {method}; "
                            "try a shorter t_max", "flow", {})
         # an explicit method grinding on tiny steps means a stiff flow (e.g. C₀ ≪ 1 makes
-        # the rate 4λ_min/C₀ large): rerun with the implicit Radau method
-        trajectory = gradient_flow(risk, theta0, t_max, rtol, atol, method="Radau", t_eval=t_eval,
+        # the rate 4λ_min/C₀ large): rerun with LSODA, which switches to BDF where stiff
+        # (measured on such flows: ~1k evaluations, against ~5k for Radau, >200k for DOP853)
+        trajectory = gradient_flow(risk, theta0, t_max, rtol, atol, method="LSODA", t_eval=t_eval,
                                    n_records=n_records, max_evaluations=max_evaluations)
         trajectory.info["stiff_fallback_from"] = method
         return trajectory

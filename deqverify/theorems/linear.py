@@ -75,9 +75,12 @@ def _flow(problem: Problem):
 def _ode_drift_allowance(problem: Problem, trajectory, scale: float) -> float:
     """Drift a conserved quadratic may show from integration error alone: each accepted step
     errs by ≤ rtol·|θ| + atol per component (the error controller's target), and these add
-    up at most linearly over the ≈ nfev/12 steps of DOP853 (12 evaluations a step), each
+    up at most linearly over the ≈ nfev/12 steps of DOP853 (12 evaluations a step; for the
+    stiff fallback every evaluation is counted as a step), each
     moving C(θ) = ‖θ − e‖² by at most 2‖θ − e‖·‖δθ‖."""
-    steps = max(1, trajectory.info.get("nfev", 12) // 12)
+    evaluations = trajectory.info.get("nfev", 12)
+    per_step = 12 if trajectory.info.get("method", "DOP853") == "DOP853" else 1
+    steps = max(1, evaluations // per_step)
     theta_scale = float(np.max(np.linalg.norm(trajectory.theta, axis=1)))
     per_step = problem.ode_rtol * theta_scale + problem.ode_atol * math.sqrt(trajectory.theta.shape[1])
     return steps * 2.0 * math.sqrt(scale) * per_step + 8 * EPS * scale
