@@ -79,8 +79,8 @@ def _ode_drift_allowance(problem: Problem, trajectory, scale: float) -> float:
     stiff fallback every evaluation is counted as a step), each
     moving C(θ) = ‖θ − e‖² by at most 2‖θ − e‖·‖δθ‖."""
     evaluations = trajectory.info.get("nfev", 12)
-    per_step = 12 if trajectory.info.get("method", "DOP853") == "DOP853" else 1
-    steps = max(1, evaluations // per_step)
+    evaluations_per_step = 12 if trajectory.info.get("method", "DOP853") == "DOP853" else 1
+    steps = max(1, evaluations // evaluations_per_step)
     theta_scale = float(np.max(np.linalg.norm(trajectory.theta, axis=1)))
     per_step = problem.ode_rtol * theta_scale + problem.ode_atol * math.sqrt(trajectory.theta.shape[1])
     return steps * 2.0 * math.sqrt(scale) * per_step + 8 * EPS * scale
