@@ -68,13 +68,8 @@ class DEQModel:
 
     def _solve_closed_form(self, offsets, theta2):
         y = self.activation.closed_form(offsets, theta2)
-        finite = np.isfinite(y)
-        value, slope = self.activation.value_and_slope(offsets + theta2 * y)
-        status = solve.Status.CONVERGED if finite.all() else solve.Status.NON_FINITE
-        return solve.FixedPointResult(
-            np.where(finite, y, np.nan), status,
-            float(np.max(np.abs(y - value), initial=0.0, where=finite)), 0, finite,
-            "closed_form", slope)
+        return solve.finish(y, np.ones(y.shape, dtype=bool), 0, offsets, theta2,
+                            self.activation, "closed_form")
 
     @staticmethod
     def jacobian_factor(result: solve.FixedPointResult, theta2: float) -> np.ndarray:

@@ -166,7 +166,7 @@ def _rounding_floor(y, s, ds, a, theta2):
     )
 
 
-def _finish(y, done, iterations, a, theta2, activation, method) -> FixedPointResult:
+def finish(y, done, iterations, a, theta2, activation, method) -> FixedPointResult:
     """Recompute residuals at the returned y; a sample whose y or σ(a + θ₂y) is not finite
     (overflow) gets NaN and converged = False, and the status says NON_FINITE."""
     value, slope = activation.value_and_slope(a + theta2 * y)
@@ -299,7 +299,7 @@ def newton(a: np.ndarray, theta2: float, activation: Activation,
                                                        m, error_factor, y[rest])
         y[rest], done[rest] = y_rest, done_rest
         iterations += extra
-    return _finish(y, done, iterations, a, theta2, activation, "newton")
+    return finish(y, done, iterations, a, theta2, activation, "newton")
 
 
 def newton_scalar(a: float, theta2: float, activation: Activation,
@@ -373,7 +373,7 @@ def picard(a: np.ndarray, theta2: float, activation: Activation,
         done |= newly_done
         if done.all() or not np.isfinite(y[~done]).any():
             break
-    return _finish(y, done, iterations, a, theta2, activation, "picard")
+    return finish(y, done, iterations, a, theta2, activation, "picard")
 
 
 def anderson(a: np.ndarray, theta2: float, activation: Activation,
@@ -409,7 +409,7 @@ def anderson(a: np.ndarray, theta2: float, activation: Activation,
         done |= newly_done
         if done.all() or not np.isfinite(y[~done]).any():
             break
-    return _finish(y, done, iterations, a, theta2, activation, "anderson")
+    return finish(y, done, iterations, a, theta2, activation, "anderson")
 
 
 SOLVERS = {"newton": newton, "picard": picard, "anderson": anderson}
