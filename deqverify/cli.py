@@ -13,7 +13,8 @@ import numpy as np
 from . import __version__, solve
 from .activations import BUILTIN_ACTIVATIONS
 from .campaign import DEFAULT_DATABASE
-from .errors import DEQError
+from .conformance.runner import DEFAULT_TIMEOUT
+from .errors import DEQError, InvalidInputError
 from .models import SingleIndexDEQ
 
 
@@ -133,15 +134,35 @@ def command_fuzz(args) -> int:
 
 def command_check(args) -> int:
     """Run the conformance battery on an implementation; exit 0 iff every check not listed
-    as an expected failure passed."""
-    from .conformance import check_implementation, read_expected_failures
+    as an expected failure passed, 1 if one failed, 2 for a usage or loading error."""
+    from .conformance import CHECKS, check_implementation, read_expected_failures
 
+    if args.list:
+        for check in CHECKS.values():
+            summary = (type(check).run.__doc__ or "").strip().split("\n\n")[0]
+            print(f"{check.id:26s} {check.cites:10s} {' '.join(summary.split())}")
+        return 0
+    if not args.implementation:
+        raise InvalidInputError("give an implementation (builtin, torchdeq, …, or module:object), or --list")
+    unknown = [c for c in args.check or () if c not in CHECKS]
+    if unknown:
+        raise InvalidInputError(f"unknown check id(s) {unknown}; `deqverify check --list` shows them")
+    if args.timeout <= 0:
+        raise InvalidInputError(f"--timeout must be positive, got {args.timeout:g}")
+    _require_parent(args.json)
     expected = read_expected_failures(args.expected_failures) if args.expected_failures else {}
     report = check_implementation(args.implementation, expected, args.check, args.timeout)
     print(report.table())
     if args.json:
         Path(args.json).write_text(report.to_json())
     return report.exit_code
+
+
+def _require_parent(path) -> None:
+    """Refuse an output path whose directory does not exist before any work is done."""
+    if path and not Path(path).resolve().parent.is_dir():
+        raise InvalidInputError(f"cannot write {path!r}: directory {str(Path(path).parent)!r} "
+                                "does not exist")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,12 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.set_defaults(handler=command_fuzz)
 
     check = commands.add_parser("check", help="conformance battery against a DEQ implementation")
-    check.add_argument("implementation", help="builtin, torchdeq, torchdeq-exact, jaxopt, "
-                       "optimistix, or package.module:object")
+    check.add_argument("implementation", nargs="?", help="builtin, torchdeq, torchdeq-exact, "
+                       "jaxopt, optimistix, or package.module:object (the working directory "
+                       "is importable)")
+    check.add_argument("--list", action="store_true", help="list the check ids and exit")
     check.add_argument("--json", help="write the report as JSON")
     check.add_argument("--expected-failures", help="file of check ids (# reason) allowed to fail")
     check.add_argument("--check", action="append", help="run only this check id (repeatable)")
-    check.add_argument("--timeout", type=float, default=300.0, help="seconds per check")
+    check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                       help=f"seconds per check and for loading (default {DEFAULT_TIMEOUT:g})")
     check.set_defaults(handler=command_check)
     return parser
 
@@ -200,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except DEQError as error:
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"deqverify: error: {error}", file=sys.stderr)
         return 2
 
 

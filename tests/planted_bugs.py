@@ -1,6 +1,12 @@
-"""Implementations with planted bugs, for the conformance meta-tests."""
+"""Implementations with planted bugs and hostile behaviour, for the conformance meta-tests.
+
+Each class names the defect it plants; ``tests/test_conformance.py`` maps each one to the
+check that must fail on it. Defects found in real libraries are marked "(seen in …)".
+"""
 
 import os
+import signal
+import sys
 import time
 
 import numpy as np
@@ -8,6 +14,10 @@ import numpy as np
 from deqverify.activations import get_activation
 from deqverify.conformance.adapters.builtin import BuiltinImplementation
 from deqverify.conformance.protocol import Capabilities
+
+
+class Correct(BuiltinImplementation):
+    name = "correct"
 
 
 class JacobianFreeGradient(BuiltinImplementation):
@@ -60,25 +70,258 @@ class BatchLevelFailure(BuiltinImplementation):
 
 class RepellingRoot(BuiltinImplementation):
     """Finds every root on a grid and returns the one with the largest gain θ₂σ'(u): for a
-    well-posed θ₂ there is only one root (correct), for θ₂L > 1 it picks the repelling one."""
+    well-posed θ₂ there is only one root (correct), for θ₂L > 1 it picks the repelling one
+    (seen in a library's Newton solver started from 0, on many multi-root samples)."""
 
     name = "planted-repelling"
     capabilities = Capabilities(reports_status=False)
 
     def fixed_point(self, theta, X, activation):
+        if theta[-1] * get_activation(activation).lipschitz < 1:
+            return super().fixed_point(theta, X, activation)
         act = get_activation(activation)
+        grid = np.linspace(-2, 60, 62_001)
         out = []
         for a in X @ theta[:-1]:
-            grid = np.linspace(-50, 50, 200_001)
             g = grid - act.f(a + theta[-1] * grid)
             roots = grid[:-1][np.sign(g[:-1]) != np.sign(g[1:])]
             gains = theta[-1] * act.df(a + theta[-1] * roots)
             out.append(roots[np.argmax(gains)] if roots.size else np.nan)
-        return np.array(out)
+        y = np.array(out)
+        for _ in range(60):  # polish each root by Newton (it stays on the chosen branch)
+            u = X @ theta[:-1] + theta[-1] * y
+            y = y - (y - act.f(u)) / (1 - theta[-1] * act.df(u))
+        return y
+
+
+class EarlyConvergedOverwritten(BuiltinImplementation):
+    """A batch solver that recycles a work buffer: samples that converged in the first
+    iterations (saturated ones, |θ₁ᵀx| > 2) are overwritten with NaN once the batch exceeds
+    512 rows (seen at n ≈ 1000 with tight tolerances)."""
+
+    name = "planted-overwrite"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        y = super().fixed_point(theta, X, activation)
+        if len(y) > 512:
+            y = np.where(np.abs(X @ theta[:-1]) > 2.0, np.nan, y)
+        return y
+
+
+class IterativeBackward(BuiltinImplementation):
+    """Backward pass solved by fixed-point iteration w ← g + θ₂σ'(u)·w for 100 steps: silently
+    diverges where |θ₂σ'(u)| > 1 although the root is unique (seen in two libraries)."""
+
+    name = "planted-iterative-backward"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        act = get_activation(activation)
+        y = self.fixed_point(theta, X, activation)
+        slope = act.df(X @ theta[:-1] + theta[-1] * y)
+        weights = np.zeros_like(y)
+        for _ in range(100):
+            with np.errstate(over="ignore", invalid="ignore"):
+                weights = 2 * (y - targets) / len(y) + theta[-1] * slope * weights
+        weights = np.nan_to_num(weights * slope, nan=1e300, posinf=1e300, neginf=-1e300)
+        return np.r_[weights @ X, weights @ y]
+
+
+class BatchAnderson(BuiltinImplementation):
+    """Anderson(1) mixing that treats the n samples as one vector (one mixing coefficient
+    for the whole batch), stopping on the batch norm: fine on uniform batches, wrong when
+    easy and near-edge samples are mixed (seen in a library)."""
+
+    name = "planted-batch-anderson"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        sigma = get_activation(activation).f
+        a = X @ theta[:-1]
+        y = sigma(a)
+        g_old = y_old = None
+        for _ in range(500):
+            g = sigma(a + theta[-1] * y) - y
+            if np.linalg.norm(g) / np.sqrt(len(y)) < 1e-11:
+                break
+            if g_old is None:
+                y_new = y + g
+            else:
+                dg = g - g_old
+                gamma = (g @ dg) / max(dg @ dg, 1e-300)
+                y_new = y + g - gamma * (y - y_old + dg)
+            g_old, y_old, y = g, y, y_new
+        return y
+
+
+class StoresTraces(BuiltinImplementation):
+    """Keeps every iterate of a 300-step Picard solve ((n, 300) floats; seen in a library
+    that keeps per-iteration traces: several GB at n = 10⁵)."""
+
+    name = "planted-traces"
+
+    def fixed_point(self, theta, X, activation):
+        sigma = get_activation(activation).f
+        a = X @ theta[:-1]
+        trace = np.empty((len(a), 300))
+        trace[:, 0] = sigma(a)
+        for k in range(1, 300):
+            trace[:, k] = sigma(a + theta[-1] * trace[:, k - 1])
+        return super().fixed_point(theta, X, activation) + 0 * trace[:, -1]
+
+
+class DenseJacobian(BuiltinImplementation):
+    """Gradient through the batch Jacobian I − diag(θ₂σ') formed densely (n×n) and solved
+    with LAPACK: exact, but O(n²) memory and O(n³) time."""
+
+    name = "planted-dense"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        y = self.fixed_point(theta, X, activation)
+        slope = get_activation(activation).df(X @ theta[:-1] + theta[-1] * y)
+        system = np.eye(len(y)) - np.diag(theta[-1] * slope)
+        weights = np.linalg.solve(system.T, 2 * (y - targets) / len(y)) * slope
+        return np.r_[weights @ X, weights @ y]
+
+
+# ---- hostile: NaN, shapes, raises, mutation, output ------------------------------------
+
+class NaNGradient(BuiltinImplementation):
+    name = "hostile-nan-gradient"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        return np.full(len(theta), np.nan)
+
+
+class AllNaN(BuiltinImplementation):
+    name = "hostile-all-nan"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        return np.full(len(X), np.nan)
+
+    def risk_gradient(self, theta, X, targets, activation):
+        return np.full(len(theta), np.nan)
+
+
+class OffByOneFirstNaN(BuiltinImplementation):
+    """Every output off by +1, and y[0] = NaN (once passed with "worst error 0")."""
+
+    name = "hostile-off-by-one"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        y = super().fixed_point(theta, X, activation) + 1.0
+        y[0] = np.nan
+        return y
+
+
+class GarbageOneNaN(BuiltinImplementation):
+    name = "hostile-garbage"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        y = np.random.default_rng(0).standard_normal(len(X))
+        y[len(y) // 2] = np.nan
+        return y
+
+
+class WrongShape(BuiltinImplementation):
+    name = "hostile-shape"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        return super().fixed_point(theta, X, activation)[:, None]
+
+
+class ReturnsLists(BuiltinImplementation):
+    """Correct values as Python lists: converted by the protocol's one rule, so it passes."""
+
+    name = "hostile-lists"
+    capabilities = Capabilities(dtypes=("float64", "float32"), reports_status=True)
+
+    def fixed_point_status(self, theta, X, activation):
+        y, converged = super().fixed_point_status(theta, X, activation)
+        return y.tolist(), converged.tolist()
+
+    def risk_gradient(self, theta, X, targets, activation):
+        return super().risk_gradient(theta, X, targets, activation).tolist()
+
+
+class ObjectDtype(BuiltinImplementation):
+    name = "hostile-object"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        return np.array([str(v) for v in super().fixed_point(theta, X, activation)], dtype=object)
+
+
+class RaisesEverywhere(BuiltinImplementation):
+    name = "hostile-raises"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        raise RuntimeError("solver failed\nroot cause: the real reason is on this last line")
+
+    def risk_gradient(self, theta, X, targets, activation):
+        raise RuntimeError("no gradient")
+
+
+class MutatesXBefore(BuiltinImplementation):
+    """Scales X in place before answering (so it answers for a different X)."""
+
+    name = "hostile-mutate-before"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        X *= 1.5
+        return super().fixed_point(theta, X, activation)
+
+
+class MutatesXAfter(BuiltinImplementation):
+    """Answers correctly, then scribbles on the caller's X and θ."""
+
+    name = "hostile-mutate-after"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        y = super().fixed_point(theta, X, activation)
+        X[...] = 0.0
+        theta[0] += 1.0
+        return y
+
+
+class Noisy(BuiltinImplementation):
+    name = "hostile-noisy"
+
+    def fixed_point_status(self, theta, X, activation):
+        print("iteration log: " + "x" * 200)
+        os.write(2, b"C-level stderr line\n")
+        return super().fixed_point_status(theta, X, activation)
+
+
+class Slow(BuiltinImplementation):
+    """Correct, with 20 ms of overhead per call."""
+
+    name = "hostile-slow"
+
+    def fixed_point_status(self, theta, X, activation):
+        time.sleep(0.02)
+        return super().fixed_point_status(theta, X, activation)
 
 
 class Hangs(BuiltinImplementation):
     name = "planted-hang"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        time.sleep(3600)
+
+
+class HangsInEveryCall(BuiltinImplementation):
+    name = "hostile-hang-everywhere"
+
+    def fixed_point_status(self, theta, X, activation):
+        time.sleep(3600)
 
     def risk_gradient(self, theta, X, targets, activation):
         time.sleep(3600)
@@ -89,3 +332,21 @@ class Crashes(BuiltinImplementation):
 
     def risk_gradient(self, theta, X, targets, activation):
         os._exit(3)
+
+
+class Segfaults(BuiltinImplementation):
+    name = "hostile-segfault"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class FlagsWithNaNEverywhere(BuiltinImplementation):
+    """Returns NaN for every sample of every problem: 'flags' everything."""
+
+    name = "hostile-flags-everything"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        return np.full(len(X), np.nan)

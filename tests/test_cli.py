@@ -29,7 +29,7 @@ def test_solve_without_picard_for_non_contractive_theta2(capsys):
 
 def test_ill_posed_input_gives_exit_code_2_and_the_fix(capsys):
     assert main(["solve", "--theta2", "5", "--n", "10", "--d", "2"]) == 2
-    assert "NonContractiveError" in capsys.readouterr().err
+    assert "use θ₂ <" in capsys.readouterr().err
 
 
 def test_console_script_entry_point_runs():

@@ -1,35 +1,62 @@
-"""Resolve an implementation name: a built-in adapter or ``package.module:object``."""
+"""Resolve an implementation name: a built-in adapter or ``package.module:object``.
+
+The working directory is importable, as with ``python -m`` and pytest, so
+``deqverify check mymod:MyDEQ`` finds ``./mymod.py``.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
-from ..errors import InvalidInputError
+from ..errors import DEQError
 
 ADAPTERS = {
-    "builtin": ("deqverify.conformance.adapters.builtin", "implementation"),
-    "torchdeq": ("deqverify.conformance.adapters.torchdeq", "implementation"),
-    "torchdeq-exact": ("deqverify.conformance.adapters.torchdeq", "exact_implementation"),
-    "jaxopt": ("deqverify.conformance.adapters.jaxopt", "implementation"),
-    "optimistix": ("deqverify.conformance.adapters.optimistix", "implementation"),
+    "builtin": ("deqverify.conformance.adapters.builtin", "implementation", None),
+    "torchdeq": ("deqverify.conformance.adapters.torchdeq", "implementation", "torch"),
+    "torchdeq-exact": ("deqverify.conformance.adapters.torchdeq", "exact_implementation", "torch"),
+    "jaxopt": ("deqverify.conformance.adapters.jaxopt", "implementation", "jax"),
+    "optimistix": ("deqverify.conformance.adapters.optimistix", "implementation", "jax"),
 }
+"""name → (module, factory, the extra that installs its library)."""
+
+
+class LoadError(DEQError):
+    """The implementation could not be imported or constructed (a usage error, exit 2)."""
+
+
+def _import(module: str, extra: str | None = None):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        hint = (f"; install it with pip install 'deqverify[{extra}]'" if extra else
+                "; is it installed, or in the working directory?")
+        raise LoadError(f"cannot import {error.name!r} (needed by {module!r}){hint}") from None
 
 
 def load_implementation(spec):
     """An implementation object from a name (see :data:`ADAPTERS`), ``module:object`` (the
-    object, or the result of calling it if it is a class or factory), or an object."""
+    object, or the result of calling it if it is a class or factory), or an object.
+
+    Raises :class:`LoadError` for an unknown name, a missing module or attribute; any
+    exception the implementation raises while being imported or built propagates.
+    """
     if not isinstance(spec, str):
         return spec
     if spec in ADAPTERS:
-        module, attribute = ADAPTERS[spec]
-        return getattr(importlib.import_module(module), attribute)()
+        module, attribute, extra = ADAPTERS[spec]
+        return getattr(_import(module, extra), attribute)()
     if ":" not in spec:
-        raise InvalidInputError(
-            f"unknown implementation {spec!r}: use one of {sorted(ADAPTERS)} or "
-            "'package.module:object'")
+        raise LoadError(f"unknown implementation {spec!r}: use one of {sorted(ADAPTERS)} or "
+                        "'package.module:object'")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     module, attribute = spec.split(":", 1)
-    target = importlib.import_module(module)
+    target = _import(module)
     for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise LoadError(f"{module!r} has no attribute {attribute!r}")
         target = getattr(target, part)
     if isinstance(target, type) or (callable(target) and not hasattr(target, "fixed_point")):
         target = target()

@@ -13,7 +13,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("deqverify")
     group.addoption("--deq-impl", help="DEQ implementation to check (name or module:object)")
     group.addoption("--deq-expected-failures", help="file of check ids allowed to fail")
-    group.addoption("--deq-timeout", type=float, default=300.0, help="seconds per check")
+    group.addoption("--deq-timeout", type=float, default=None,
+                    help="seconds per check (default: deqverify.conformance.DEFAULT_TIMEOUT)")
 
 
 def pytest_load_initial_conftests(early_config, parser, args):
@@ -24,9 +25,14 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 @pytest.fixture(scope="session")
 def deq_report(request):
-    from . import check_implementation, read_expected_failures
+    from ..errors import DEQError
+    from . import DEFAULT_TIMEOUT, check_implementation, read_expected_failures
 
     spec = request.config.getoption("--deq-impl")
     expected_path = request.config.getoption("--deq-expected-failures")
-    expected = read_expected_failures(expected_path) if expected_path else {}
-    return check_implementation(spec, expected, timeout=request.config.getoption("--deq-timeout"))
+    timeout = request.config.getoption("--deq-timeout") or DEFAULT_TIMEOUT
+    try:
+        expected = read_expected_failures(expected_path) if expected_path else {}
+        return check_implementation(spec, expected, timeout=timeout)
+    except DEQError as error:
+        raise pytest.UsageError(f"deqverify: {error}") from None

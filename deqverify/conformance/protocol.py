@@ -1,4 +1,5 @@
-"""What an implementation under test provides (numpy in, numpy out).
+"""What an implementation under test provides (numpy in, numpy out), and how its answers
+are read.
 
 Required::
 
@@ -11,19 +12,84 @@ Optional::
 
     fixed_point_status(theta, X, activation) -> (y, converged)  # converged: bool or (n,) bool
 
-``activation`` is one of "sigmoid", "tanh", "softplus", "identity" (the linear DEQ). An
-implementation signals an ill-posed or failed solve by raising (any exception) or by
-returning NaN for the affected samples; returning finite numbers is a claim of success.
+``activation`` is one of "sigmoid", "tanh", "softplus", "identity" (the linear DEQ).
+
+Signals. An implementation flags an ill-posed or failed solve by raising (any exception,
+from that call) or by returning NaN for the affected samples (or, with
+``reports_status``, ``converged = False`` for them); returning finite numbers is a claim of
+success. A flag is only credited where one is due: every check that accepts flags also poses
+a well-posed twin of its problem, on which a finite, correct answer is required.
+
+Reading answers (one rule for every check): an answer is converted with
+``np.asarray(answer, dtype=float64)``, so lists, tuples, numpy arrays of any real dtype and
+0-d scalars where one is due are accepted; anything that does not convert (strings, objects,
+complex numbers, ragged lists) or whose shape is not exactly the one due — (n,) outputs,
+(d+1,) gradients, a bool or (n,) bool ``converged`` — is a protocol violation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..errors import InvalidInputError
+
+KNOWN_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
+KNOWN_DTYPES = ("float64", "float32")
+
+
+class ProtocolViolation(Exception):
+    """An answer of the wrong type, dtype or shape (the ``protocol`` check's finding)."""
+
 
 @dataclass(frozen=True)
 class Capabilities:
-    activations: tuple[str, ...] = ("sigmoid", "tanh", "softplus", "identity")
+    """What an implementation declares; checks skip only what is declared unsupported.
+
+    Raises :class:`~deqverify.errors.InvalidInputError` for an empty or unknown activation
+    or dtype list, so that a declaration can never make checks pass by testing nothing.
+    """
+
+    activations: tuple[str, ...] = KNOWN_ACTIVATIONS
     dtypes: tuple[str, ...] = ("float64",)
     reports_status: bool = False
     raises_on_nonconvergence: bool = False
+
+    def __post_init__(self):
+        for field, known in (("activations", KNOWN_ACTIVATIONS), ("dtypes", KNOWN_DTYPES)):
+            value = tuple(getattr(self, field))
+            unknown = [v for v in value if v not in known]
+            if not value or unknown:
+                raise InvalidInputError(
+                    f"Capabilities({field}={value!r}): declare a non-empty subset of {known}"
+                    + (f" (unknown: {unknown})" if unknown else ""))
+            object.__setattr__(self, field, value)
+        if "float64" not in self.dtypes:
+            raise InvalidInputError("Capabilities(dtypes=...) must include 'float64': every "
+                                    "check poses float64 problems")
+
+
+def as_answer(value, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """``value`` as a float64 array of exactly ``shape``, or :class:`ProtocolViolation`."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise ProtocolViolation(f"{what} returned {type(value).__name__}, expected a float array of shape {shape}")
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - ragged lists and odd objects
+        raise ProtocolViolation(f"{what} returned {type(value).__name__} that numpy cannot "
+                                f"read as an array ({error})") from None
+    if array.dtype.kind not in "fiub":
+        raise ProtocolViolation(f"{what} returned dtype {array.dtype}, expected real floats")
+    if array.shape != shape:
+        raise ProtocolViolation(f"{what} returned shape {array.shape}, expected {shape}")
+    return array.astype(np.float64)
+
+
+def as_converged(value, n: int, what: str) -> np.ndarray:
+    """A ``converged`` flag (bool or (n,) bools) as an (n,) bool array."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biu" or array.shape not in ((), (n,)):
+        raise ProtocolViolation(f"{what} returned converged of dtype {array.dtype} and shape "
+                                f"{array.shape}, expected a bool or ({n},) bools")
+    return np.broadcast_to(array.astype(bool), (n,)).copy()

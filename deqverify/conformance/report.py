@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
+
+from ..errors import InvalidInputError
+from .checks import CHECKS
 
 
 def read_expected_failures(path) -> dict[str, str]:
-    """Lines ``check-id  # reason``; blank lines and whole-line comments are ignored."""
+    """Lines ``check-id  # reason``; blank lines and whole-line comments are ignored.
+
+    Raises :class:`~deqverify.errors.InvalidInputError` for a missing file or an id that
+    names no check (a typo would otherwise silently expect nothing).
+    """
+    try:
+        with open(path) as handle:
+            lines = handle.readlines()
+    except OSError as error:
+        raise InvalidInputError(f"cannot read the expected-failures file {str(path)!r}: "
+                                f"{error.strerror}") from None
     expected = {}
-    with open(path) as handle:
-        for line in handle:
-            body, _, reason = line.partition("#")
-            if body.strip():
-                expected[body.strip()] = reason.strip()
+    for line in lines:
+        body, _, reason = line.partition("#")
+        if body.strip():
+            expected[body.strip()] = reason.strip()
+    unknown = sorted(set(expected) - set(CHECKS))
+    if unknown:
+        raise InvalidInputError(f"{str(path)!r} lists {unknown}, which are not check ids; "
+                                f"`deqverify check --list` shows them")
     return expected
 
 
@@ -25,10 +40,9 @@ class Report:
     expected_failures: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        ids = {r.id for r in self.records}
-        unmatched = sorted(set(self.expected_failures) - ids)
-        if unmatched:
-            warnings.warn(f"expected-failure ids that match no check: {unmatched}", stacklevel=2)
+        unknown = sorted(set(self.expected_failures) - set(CHECKS))
+        if unknown:
+            raise InvalidInputError(f"expected failures {unknown} are not check ids; known: {list(CHECKS)}")
         for record in self.records:
             if record.id in self.expected_failures:
                 if record.status in ("failed", "error"):
@@ -52,7 +66,8 @@ class Report:
         for r in self.records:
             worst = "—" if r.worst_error != r.worst_error else f"{r.worst_error:.3g}"
             threshold = "—" if r.threshold != r.threshold else f"{r.threshold:.3g}"
-            lines.append(f"{r.id:24s} {r.cites:10s} {r.status:8s} {worst:>12s} {threshold:>10s}  {r.note}")
+            printed = f" [the implementation printed {len(r.output)} characters: see the JSON]" if r.output else ""
+            lines.append(f"{r.id:24s} {r.cites:10s} {r.status:8s} {worst:>12s} {threshold:>10s}  {r.note}{printed}")
         failures = [r for r in self.records if r.status in ("failed", "error") and r.counterexample]
         for r in failures:
             lines.append(f"\n{r.id}: minimal counterexample\n{r.counterexample}")

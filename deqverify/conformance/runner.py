@@ -1,62 +1,135 @@
-"""Run the battery with crash and hang isolation.
+"""Run the battery in a worker process, so that nothing an implementation does can hang or
+crash the checker.
 
-Checks run in a worker process; a check that raises becomes an ``error`` record, one that
-exceeds its timeout or kills the worker becomes a ``failed`` record ("timeout"/"crashed")
-and the worker is restarted — the run itself never crashes. A name or ``module:object``
-spec is loaded inside a fresh (spawned) worker; an object is handed to a forked one.
+* Loading (import and construction) happens in the worker under the same timeout as a
+  check. An exception while loading is a usage error (:class:`LoadError`, exit 2); a worker
+  that hangs or dies while loading turns every check into a failed record.
+* A check that raises becomes an ``error`` record with the exception's cause; one that
+  exceeds its timeout or kills the worker becomes a ``failed`` record ("timeout"/"crashed")
+  that keeps the notes the check sent before, and the worker is restarted.
+* The implementation's stdout and stderr (file descriptors 1 and 2, so C libraries too) go
+  to a file, and each record carries the tail of what was written during its check.
+* ``protocol`` runs first; when it does not pass, the other checks are reported skipped.
+
+A name or ``module:object`` spec is loaded in a fresh (spawned) worker; an object is handed
+to a forked one.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
-import traceback
+import os
+import sys
+import tempfile
+import time
 
+from .calls import Harness, describe_exception
 from .checks import CHECKS, CheckResult
-from .loader import load_implementation
+from .loader import LoadError, load_implementation
+from .protocol import ProtocolViolation
 
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = 15.0
+"""Seconds per check (and for loading). The built-in solver needs under 3 s for the slowest
+check; 16 checks × 15 s keep the battery of an implementation that hangs in every call under
+five minutes. Slow libraries pass ``--timeout``."""
+OUTPUT_TAIL = 2000  # characters of captured output kept per record
+_POLL = 0.05
 
 
-def _serve(spec, connection):
+def _redirect_output(path: str) -> None:
+    """File descriptors 1 and 2 and Python's sys.stdout/sys.stderr (which a forked worker
+    would otherwise share with the parent's capture) all go to ``path``."""
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives with the worker
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    faulthandler.enable(sys.stderr)  # a crash's traceback lands in the record, not the report
+
+
+def _serve(spec, connection, output_path):
+    _redirect_output(output_path)
     try:
         impl = load_implementation(spec)
         name = spec if isinstance(spec, str) else getattr(impl, "name", type(impl).__name__)
-        connection.send(("ready", None))
-    except Exception:  # noqa: BLE001 - reported to the parent
-        connection.send(("load-error", traceback.format_exc()))
+    except LoadError as error:
+        connection.send(("load-error", str(error)))
         return
+    except Exception as error:  # noqa: BLE001 - reported to the parent as a load error
+        connection.send(("load-error", f"{type(error).__name__}: {error}".splitlines()[0]))
+        return
+    connection.send(("ready", name))
     while True:
         check_id = connection.recv()
         if check_id is None:
             return
+        check = CHECKS[check_id]
+        harness = Harness(impl, name, progress=lambda text: connection.send(("note", text)))
         try:
-            result = CHECKS[check_id].run(impl, name)
+            result = check.run(harness)
+        except ProtocolViolation as violation:
+            result = CheckResult(check_id, check.cites, "failed", float("inf"), check.threshold,
+                                 note=f"protocol violation: {violation}")
         except Exception as error:  # noqa: BLE001 - an implementation error is a result
-            result = CheckResult(check_id, CHECKS[check_id].cites, "error",
-                                 note=f"{type(error).__name__}: {error}".splitlines()[0][:300])
+            result = CheckResult(check_id, check.cites, "error", float("inf"), check.threshold,
+                                 note=describe_exception(error))
+        sys.stdout.flush()
+        sys.stderr.flush()
         connection.send(("result", result.to_dict()))
 
 
+class WorkerLost(Exception):
+    """The worker hung or died; the message says which."""
+
+
 class _Worker:
-    def __init__(self, spec):
+    def __init__(self, spec, timeout: float, output_path: str):
         context = multiprocessing.get_context("spawn" if isinstance(spec, str) else "fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(spec, child), daemon=True)
+        self.process = context.Process(target=_serve, args=(spec, child, output_path), daemon=True)
         self.process.start()
-        kind, payload = self.connection.recv()
-        if kind != "ready":
-            self.stop()
-            raise RuntimeError(f"could not load the implementation:\n{payload}")
-
-    def run(self, check_id, timeout):
-        self.connection.send(check_id)
-        if not self.connection.poll(timeout):
-            return None, f"timeout after {timeout:g} s"
+        child.close()
         try:
-            _, payload = self.connection.recv()
-        except EOFError:
-            return None, f"crashed (worker exit code {self.process.exitcode})"
-        return CheckResult(**payload), ""
+            kind, payload = self.receive(time.monotonic() + timeout, timeout, "while loading")
+        except WorkerLost:
+            self.stop()
+            raise
+        if kind == "load-error":
+            self.stop()
+            raise LoadError(f"cannot load {spec!r}: {payload}")
+        self.name = payload
+
+    def receive(self, deadline: float, timeout: float, stage: str):
+        """The next message before ``deadline``, or :class:`WorkerLost` on timeout or death."""
+        while True:
+            if self.connection.poll(_POLL):
+                try:
+                    return self.connection.recv()
+                except (EOFError, OSError):
+                    break
+            if not self.process.is_alive() and not self.connection.poll(0):
+                break
+            if time.monotonic() > deadline:
+                raise WorkerLost(f"timeout {stage} (no answer in {timeout:g} s)")
+        self.process.join(1)
+        raise WorkerLost(f"crashed {stage} (worker exit code {self.process.exitcode})")
+
+    def run(self, check_id: str, timeout: float):
+        """(record dict, "") or (None, reason) with the notes sent before the loss."""
+        self.connection.send(check_id)
+        deadline, notes = time.monotonic() + timeout, []
+        while True:
+            try:
+                kind, payload = self.receive(deadline, timeout, f"in {check_id}")
+            except WorkerLost as lost:
+                before = f"; before it: {'; '.join(notes)}" if notes else ""
+                return None, f"{lost}{before}"
+            if kind == "note":
+                notes.append(payload)
+            else:
+                return payload, ""
 
     def stop(self):
         if self.process.is_alive():
@@ -64,19 +137,83 @@ class _Worker:
         self.process.join(5)
 
 
+class _Output:
+    """The tail of what the worker wrote since the last read."""
+
+    def __init__(self):
+        handle, self.path = tempfile.mkstemp(prefix="deqverify-impl-", suffix=".log")
+        os.close(handle)
+        self.offset = 0
+
+    def take(self) -> str:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read()
+        self.offset += len(data)
+        text = data.decode("utf-8", "replace")
+        return text if len(text) <= OUTPUT_TAIL else "…" + text[-OUTPUT_TAIL:]
+
+    def remove(self):
+        os.unlink(self.path)
+
+
+def _ordered(check_ids) -> list[str]:
+    ids = list(dict.fromkeys(check_ids or CHECKS))
+    return ["protocol"] + [i for i in ids if i != "protocol"]
+
+
 def run_checks(spec, check_ids=None, timeout: float = DEFAULT_TIMEOUT) -> list[CheckResult]:
-    """Run the named checks (default: all) against ``spec``; never raises for a bad impl."""
-    results = []
-    worker = _Worker(spec)
+    """Run the named checks (default: all; ``protocol`` always first) against ``spec``.
+
+    Raises :class:`LoadError` when the implementation cannot be imported or constructed;
+    never raises, hangs or crashes because of what the implementation does otherwise.
+    """
+    ids = _ordered(check_ids)
+    unknown = [i for i in ids if i not in CHECKS]
+    if unknown:
+        raise LoadError(f"unknown check id(s) {unknown}; known: {list(CHECKS)}")
+    output = _Output()
     try:
-        for check_id in check_ids or list(CHECKS):
-            result, problem = worker.run(check_id, timeout)
-            if result is None:
-                worker.stop()
-                result = CheckResult(check_id, CHECKS[check_id].cites, "failed", note=problem)
-                worker = _Worker(spec)
-            results.append(result)
+        return _run(spec, ids, timeout, output)
     finally:
-        worker.connection.send(None) if worker.process.is_alive() else None
+        output.remove()
+
+
+def _lost(check_id, reason, output="") -> CheckResult:
+    check = CHECKS[check_id]
+    return CheckResult(check_id, check.cites, "failed", float("inf"), check.threshold,
+                       note=reason, output=output)
+
+
+def _run(spec, ids, timeout, output) -> list[CheckResult]:
+    try:
+        worker = _Worker(spec, timeout, output.path)
+    except WorkerLost as lost:
+        text = output.take()
+        return [_lost(i, f"implementation {lost}", text) for i in ids]
+    results = []
+    try:
+        for position, check_id in enumerate(ids):
+            if results and results[0].status != "passed":
+                check = CHECKS[check_id]
+                results.append(CheckResult(check_id, check.cites, "skipped",
+                                           threshold=check.threshold, note="skipped: protocol"))
+                continue
+            payload, reason = worker.run(check_id, timeout)
+            if payload is None:
+                results.append(_lost(check_id, reason, output.take()))
+                worker.stop()
+                try:
+                    worker = _Worker(spec, timeout, output.path)
+                except (WorkerLost, LoadError) as lost:
+                    results += [_lost(i, f"implementation {lost} on restart") for i in ids[position + 1:]]
+                    return results
+                continue
+            record = CheckResult(**payload)
+            record.output = output.take()
+            results.append(record)
+    finally:
+        if worker.process.is_alive():
+            worker.connection.send(None)
         worker.stop()
     return results

@@ -1,0 +1,120 @@
+"""Calling an implementation under test as a hostile party: copies in, answers read by the
+protocol's one rule, exceptions kept with their cause, mutations of the inputs recorded.
+
+Every call gets fresh copies of θ, X and the targets, so a reference computed by the check
+from its own arrays can never be changed by the implementation; the copies are compared
+bitwise afterwards and any change is recorded (the ``no-mutation`` check reports it).
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .protocol import ProtocolViolation, as_answer, as_converged
+
+
+def describe_exception(error: BaseException, lines: int = 3, width: int = 400) -> str:
+    """The cause of an exception: its type, message and the last traceback lines (JAX and
+    torch put the real message at the end of a multi-line text)."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    tail = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(tail)[-width:]
+
+
+@dataclass
+class Answer:
+    """One call's outcome: the value read (None if the call raised) and its flags.
+
+    ``flagged`` is per sample: a raise flags every sample, NaN/inf flags that sample, and a
+    reported ``converged = False`` flags that sample.
+    """
+
+    value: np.ndarray | None
+    converged: np.ndarray | None = None
+    raised: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+    def flagged(self, n: int) -> np.ndarray:
+        if self.value is None:
+            return np.ones(n, dtype=bool)
+        flags = ~np.isfinite(self.value)
+        if self.converged is not None:
+            flags |= ~self.converged
+        return flags
+
+    def rows(self, index) -> "Answer":
+        """The answer restricted to some samples (a slice or mask)."""
+        if self.value is None:
+            return self
+        return Answer(self.value[index], None if self.converged is None else self.converged[index])
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"raised {self.raised.split(' | ')[-1][:200]}"
+        bad = int(np.sum(~np.isfinite(self.value)))
+        return f"{bad} of {self.value.size} non-finite" if bad else "finite"
+
+
+@dataclass
+class Harness:
+    """Calls ``impl`` through the protocol; ``notes`` reach the parent as they are made."""
+
+    impl: object
+    name: str
+    progress: object = None
+    mutations: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def capabilities(self):
+        return self.impl.capabilities
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        if self.progress is not None:
+            self.progress(text)
+
+    def _call(self, method: str, *arrays, activation: str):
+        copies = [np.array(a, copy=True) for a in arrays]
+        try:
+            return getattr(self.impl, method)(*copies, activation), None
+        except Exception as error:  # noqa: BLE001 - an exception is the implementation's answer
+            return None, describe_exception(error)
+        finally:
+            for label, original, copy in zip(("theta", "X", "targets"), arrays, copies):
+                if copy.shape != original.shape or not np.array_equal(copy, original, equal_nan=True):
+                    self.mutations.append(f"{method} changed its argument {label}")
+
+    @property
+    def reports_status(self) -> bool:
+        return bool(self.capabilities.reports_status) and hasattr(self.impl, "fixed_point_status")
+
+    def forward(self, theta, X, activation: str, *, status: bool = True) -> Answer:
+        """y for every row of X (with the status when the implementation reports one)."""
+        n = np.shape(X)[0]
+        if status and self.reports_status:
+            raw, raised = self._call("fixed_point_status", theta, X, activation=activation)
+            if raised:
+                return Answer(None, raised=raised)
+            if not isinstance(raw, (tuple, list)) or len(raw) != 2:
+                raise ProtocolViolation("fixed_point_status must return a pair (y, converged), "
+                                        f"got {type(raw).__name__}")
+            y = as_answer(raw[0], (n,), "fixed_point_status")
+            return Answer(y, as_converged(raw[1], n, "fixed_point_status"))
+        raw, raised = self._call("fixed_point", theta, X, activation=activation)
+        if raised:
+            return Answer(None, raised=raised)
+        return Answer(as_answer(raw, (n,), "fixed_point"))
+
+    def gradient(self, theta, X, targets, activation: str) -> Answer:
+        """∇R(θ) of R = mean((y − t)²), as the implementation computes it."""
+        raw, raised = self._call("risk_gradient", theta, X, targets, activation=activation)
+        if raised:
+            return Answer(None, raised=raised)
+        return Answer(as_answer(raw, (np.shape(theta)[0],), "risk_gradient"))

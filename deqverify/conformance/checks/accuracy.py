@@ -1,0 +1,161 @@
+"""Accuracy where an answer is due: fixed points (FP-1), IFT gradients (FP-2), and the exact
+identities LIN-ORTH and GD-RADIUS evaluated with the implementation's own gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import reference as ref
+from ...activations import get_activation
+from .base import (DUE_THRESHOLD, Check, due_error, gradient_error, problem, reference_gradient,
+                   reference_y, residuals, smooth, snippet, twin_penalty)
+
+LINEAR_THETA2 = (-1.5, 0.3, 2.5)
+"""Linear-DEQ couplings with a unique root y = θ₁ᵀx/(1 − θ₂), on both sides of θ₂ = 1."""
+
+
+class ForwardAccuracy(Check):
+    id, cites, threshold = "forward-accuracy", "FP-1", DUE_THRESHOLD
+
+    def run(self, h):
+        """Easy well-posed problems (θ₂L ∈ {−0.5, 0.5, 0.9}; linear θ₂ ∈ {−1.5, 0.3, 2.5})
+        against bracketed roots, and edge samples against mpmath. Every sample is due."""
+        worst, example = 0.0, ""
+        cases = [(a, c, problem(a, c)) for a in smooth(h) for c in (-0.5, 0.5, 0.9)]
+        if "identity" in h.capabilities.activations:
+            for seed, theta2 in enumerate(LINEAR_THETA2):
+                theta, X, targets = problem("identity", 0.0, seed=seed)
+                theta[-1] = theta2
+                cases.append(("identity", theta2, (theta, X, targets)))
+        for activation, _, (theta, X, _) in cases:
+            error = due_error(h.forward(theta, X, activation), reference_y(theta, X, activation))
+            if error > worst:
+                worst, example = error, snippet(h.name, "fixed_point", theta, X[:3], activation,
+                                                reference_y(theta, X[:3], activation).tolist())
+        for activation, theta, X in self._edges(h):
+            with ref.working_precision(40):
+                truth = np.array([ref.to_float(ref.fixed_point(a, theta[-1], get_activation(activation)))
+                                  for a in X @ theta[:-1]])
+            error = due_error(h.forward(theta, X, activation), truth)
+            if error > worst:
+                worst, example = error, snippet(h.name, "fixed_point", theta, X, activation, truth.tolist())
+        return self.result(worst, "relative to max(1, |y|), vs bracketed roots and mpmath; a "
+                           "raise or NaN counts as +inf", example)
+
+    @staticmethod
+    def _edges(h):
+        if "sigmoid" in h.capabilities.activations:
+            # θ₂L = 0.99 with u ≈ 0 (cond 100), and a saturated sigmoid
+            yield "sigmoid", np.array([1.0, 3.96]), np.array([[-1.98], [-1.9], [-2.1]])
+            yield "sigmoid", np.array([1.0, 2.0]), np.array([[-700.0], [300.0], [40.0]])
+
+
+class HonestStatus(Check):
+    id, cites, threshold = "honest-status", "FP-1", 1e-6
+
+    def run(self, h):
+        """A sample claimed as converged (finite, and not reported otherwise) must have a
+        small recomputed residual |y − σ(θ₁ᵀx + θ₂y)| on hard problems (θ₂L = 0.999, wide
+        offsets); the well-posed twin must be answered."""
+        worst, example, notes = 0.0, "", []
+        for activation in smooth(h):
+            theta, X, _ = problem(activation, 0.999, spread=4.0)
+            answer = h.forward(theta, X, activation)
+            if not answer.ok:
+                notes.append(f"{activation}: {answer.describe()}")
+                continue
+            claimed = ~answer.flagged(X.shape[0])
+            residual = float(np.max(residuals(answer.value, theta, X, activation)[claimed], initial=0.0))
+            notes.append(f"{activation}: {int(claimed.sum())}/{claimed.size} claimed, residual {residual:.2g}")
+            if residual > worst:
+                worst = residual
+                example = snippet(h.name, "fixed_point", theta, X[:3], activation,
+                                  "a residual below 1e-6, or a flag")
+        if smooth(h):
+            penalty, note = twin_penalty(h, smooth(h)[0])
+            notes.append(note)
+            worst = max(worst, penalty)
+        return self.result(worst, "; ".join(notes), example)
+
+
+def gradient_cases(h):
+    """(activation, θ, X, targets) with θ₂L = 0.5 (smooth) and θ₂ = −0.5 (linear)."""
+    for activation in smooth(h) + (["identity"] if "identity" in h.capabilities.activations else []):
+        yield (activation, *problem(activation, 0.5 if activation != "identity" else -0.5))
+
+
+class GradientIFT(Check):
+    id, cites, threshold = "gradient-ift", "FP-2", 1e-6
+
+    def run(self, h):
+        """∇R against the IFT gradient from bracketed roots, and against mpmath at θ₂L = 0.9."""
+        worst, example = 0.0, ""
+        for activation, theta, X, targets in gradient_cases(h):
+            error = gradient_error(h.gradient(theta, X, targets, activation),
+                                   reference_gradient(theta, X, targets, activation))
+            if error > worst:
+                worst, example = error, snippet(
+                    h.name, "risk_gradient", theta, X[:4], activation,
+                    reference_gradient(theta, X[:4], targets[:4], activation).tolist(), targets[:4])
+        for activation in smooth(h)[:1]:
+            theta, X, targets = problem(activation, 0.9, n=6)
+            with ref.working_precision(40):
+                exact = np.array([ref.to_float(g) for g in ref.risk_and_gradient(
+                    theta, X, targets, get_activation(activation))[1]])
+            error = gradient_error(h.gradient(theta, X, targets, activation), exact)
+            if error > worst:
+                worst, example = error, snippet(h.name, "risk_gradient", theta, X, activation,
+                                                exact.tolist(), targets)
+        return self.result(worst, "max |g − g_IFT| / max |g_IFT| (bracketed roots; mpmath at "
+                           "θ₂L = 0.9); a raise or NaN counts as +inf", example)
+
+
+class LinOrth(Check):
+    id, cites, threshold = "lin-orth", "LIN-ORTH", 1e-10
+
+    def run(self, h):
+        """⟨∇R(θ), θ − (0, 1)⟩ = 0 for the linear DEQ, with the implementation's gradient."""
+        if "identity" not in h.capabilities.activations:
+            return self.skip("no linear DEQ (identity activation)")
+        worst, example = 0.0, ""
+        for seed, theta2 in enumerate(LINEAR_THETA2):
+            theta, X, targets = problem("identity", 0.0, seed=seed)
+            theta[-1] = theta2
+            answer = h.gradient(theta, X, targets, "identity")
+            offset = np.r_[theta[:-1], theta[-1] - 1.0]
+            if not answer.ok:
+                error = float("inf")
+            else:
+                with np.errstate(invalid="ignore", over="ignore"):
+                    error = abs(answer.value @ offset) / (np.linalg.norm(answer.value) * np.linalg.norm(offset))
+            if not error <= worst:  # NaN included
+                worst = float(error)
+                example = snippet(h.name, "risk_gradient", theta, X[:4], "identity",
+                                  "a gradient orthogonal to θ − (0, 1)", targets[:4])
+        return self.result(worst, "|⟨∇R, θ−e⟩| / (‖∇R‖‖θ−e‖) with the implementation's gradient",
+                           example)
+
+
+class GDRadius(Check):
+    id, cites, threshold = "gd-radius", "GD-RADIUS", 1e-9
+    steps, step = 20, 0.05
+
+    def run(self, h):
+        """C(θ_{k+1}) − C(θ_k) = η²‖∇R(θ_k)‖² exactly along GD with the implementation's
+        gradient, C(θ) = ‖θ₁‖² + (θ₂ − 1)²."""
+        if "identity" not in h.capabilities.activations:
+            return self.skip("no linear DEQ (identity activation)")
+        theta, X, targets = problem("identity", 0.0, seed=7)
+        theta[-1] = 0.4
+        worst = 0.0
+        for _ in range(self.steps):
+            answer = h.gradient(theta, X, targets, "identity")
+            if not answer.ok or not np.all(np.isfinite(answer.value)):
+                return self.result(float("inf"), f"gradient {answer.describe()} at θ = {theta.tolist()}")
+            gradient = answer.value
+            before = theta[:-1] @ theta[:-1] + (theta[-1] - 1) ** 2
+            theta = theta - self.step * gradient
+            after = theta[:-1] @ theta[:-1] + (theta[-1] - 1) ** 2
+            worst = max(worst, abs(after - before - self.step ** 2 * gradient @ gradient) / after)
+        return self.result(worst, "|ΔC − η²‖∇R‖²| / C over 20 GD steps with the "
+                           "implementation's gradient")
