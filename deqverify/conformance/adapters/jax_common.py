@@ -22,21 +22,26 @@ def activation_function(jax, jnp, activation):
 
 
 class JaxImplementation:
-    """Base: subclasses implement ``_solve(theta, X, sigma) -> y`` (differentiable in θ)."""
+    """Base: subclasses implement ``_solve(theta, X, sigma) -> (y, converged)``, with y
+    differentiable in θ and ``converged`` the library's own verdict (a bool)."""
 
     from ..protocol import Capabilities as _Capabilities
 
-    capabilities = _Capabilities(activations=ACTIVATIONS, dtypes=("float64", "float32"))
+    capabilities = _Capabilities(activations=ACTIVATIONS, dtypes=("float64", "float32"),
+                                 reports_status=True)
 
     def __init__(self):
         self.jax, self.jnp = jax_modules()
 
-    def fixed_point(self, theta, X, activation):
+    def fixed_point_status(self, theta, X, activation):
         jnp = self.jnp
         dtype = jnp.float32 if np.asarray(X).dtype == np.float32 else jnp.float64
         sigma = activation_function(self.jax, jnp, activation)
-        y = self._solve(jnp.asarray(theta, dtype=dtype), jnp.asarray(X, dtype=dtype), sigma)
-        return np.asarray(y, dtype=np.float64)
+        y, converged = self._solve(jnp.asarray(theta, dtype=dtype), jnp.asarray(X, dtype=dtype), sigma)
+        return np.asarray(y, dtype=np.float64), bool(converged)
+
+    def fixed_point(self, theta, X, activation):
+        return self.fixed_point_status(theta, X, activation)[0]
 
     def risk_gradient(self, theta, X, targets, activation):
         jax, jnp = self.jax, self.jnp
@@ -44,6 +49,6 @@ class JaxImplementation:
         X, targets = jnp.asarray(X), jnp.asarray(targets)
 
         def risk(t):
-            return jnp.mean((self._solve(t, X, sigma) - targets) ** 2)
+            return jnp.mean((self._solve(t, X, sigma)[0] - targets) ** 2)
 
         return np.asarray(jax.grad(risk)(jnp.asarray(theta, dtype=jnp.float64)))

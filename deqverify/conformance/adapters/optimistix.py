@@ -28,7 +28,8 @@ class OptimistixImplementation(JaxImplementation):
             return optx.root_find(residual, solver, jnp.zeros((), dtype=X.dtype),
                                   adjoint=optx.ImplicitAdjoint(), max_steps=256, throw=True).value
 
-        return jax.vmap(one, in_axes=(0, None))(X @ theta[:-1], theta[-1])
+        # throw=True: a failed root find raises (a flag); a returned answer converged
+        return jax.vmap(one, in_axes=(0, None))(X @ theta[:-1], theta[-1]), True
 
 
 def implementation():

@@ -1,0 +1,282 @@
+"""REF-*: differential properties that pin *values*, not structure.
+
+The theorems hold for any risk that depends on φ, so a wrong value (a moment, a quadrature
+weight, a block offset, a status) can satisfy all of them. Each property here compares a
+float64 core quantity with an independent computation — per-sample bracketed roots with
+their own σ (:mod:`deqverify.reference.bracket`), adaptive quadrature in the data
+coordinates (:mod:`deqverify.reference.quadrature`), mpmath — within a derived tolerance.
+
+REF-FP       fixed points and per-sample statuses, any Newton settings, offsets up to ±1e307
+REF-BATCH    a batch equals its rows solved alone (bitwise)
+REF-JAC      the IFT output Jacobian
+REF-EMP      empirical risk value and gradient, any block size
+REF-POP-LIN  linear population risk (Gaussian and uniform laws) against mpmath
+REF-POP-SI   single-index population risk (Gaussian and uniform laws) against quadrature
+REF-GD       gradient-descent iterates against steps taken with the reference gradient
+REF-GF       gradient-flow end points against an independent integration (scipy Radau)
+"""
+
+import numpy as np
+from hypothesis import given, settings, target
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import deqverify as dv
+from deqverify import solve
+from deqverify import reference as ref
+from deqverify.reference import bracket, quadrature
+from deqverify.reference.population import linear_population_risk
+from deqverify.strategies import finite_floats
+from deqverify.theorems.checking import examples_for
+from deqverify.theorems.fixed_point import jacobian_allowance
+
+EPS = np.finfo(float).eps
+SMOOTH = ("sigmoid", "tanh", "softplus")
+ROOT_K = 16
+"""The core's root is exact to its tolerance or to its rounding floor 4·eps·(|y| + |σ| +
+σ'(|a| + |θ₂y|))/g' (solve.py); the bisection reference to ≈ 2·eps·(same scale)/g'. 16
+covers both with a factor 2 to spare."""
+
+
+def root_allowance(y_ref, offsets, theta2, activation, settings_):
+    """atol + rtol·|y*| (the declared tolerance) + the float64 floor of both roots."""
+    u = offsets + theta2 * y_ref
+    slope = bracket.slope(activation, u)
+    cond = 1.0 / (1.0 - theta2 * slope)
+    scale = np.abs(y_ref) + np.abs(bracket.value(activation, u)) + slope * (np.abs(offsets) + np.abs(theta2 * y_ref))
+    return settings_.atol + settings_.rtol * np.abs(y_ref) + ROOT_K * EPS * cond * scale
+
+
+newton_settings = st.builds(
+    dv.NewtonSettings,
+    rtol=st.sampled_from([1e-14, 1e-12, 1e-10, 1e-8, 1e-6]),
+    atol=st.sampled_from([1e-14, 1e-12, 1e-10, 1e-8, 1e-6]),
+    max_iter=st.one_of(st.integers(1, 4), st.just(100)))
+
+
+@st.composite
+def batches(draw, max_rows=40, huge=True):
+    """(activation, θ, X): θ₂L ∈ [−10, 0.99]; some rows scaled by up to 10³⁰⁶ (offsets stay
+    finite: |x| ≤ 3e306, |θ₁| ≤ 2, d ≤ 4, so |θ₁ᵀx| ≤ 2.4e307); one batch in ten is tiled
+    past :data:`deqverify.solve.CHUNK_SIZE` rows, so that chunks are merged."""
+    activation = draw(st.sampled_from(SMOOTH))
+    n, d = draw(st.integers(1, max_rows)), draw(st.integers(1, 4))
+    X = draw(hnp.arrays(np.float64, (n, d), elements=finite_floats(-3.0, 3.0)))
+    if huge:
+        exponents = draw(hnp.arrays(np.int64, n, elements=st.sampled_from([0, 0, 0, 2, 30, 300, 306])))
+        X = X * 10.0 ** exponents[:, None]
+    if draw(st.integers(0, 9)) == 0:  # now and then more rows than one solver chunk
+        X = np.tile(X, (solve.CHUNK_SIZE // n + 1, 1))
+    theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
+    theta2 = draw(finite_floats(-10.0, 0.99)) / bracket.lipschitz(activation)
+    return activation, np.r_[theta1, theta2], X
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(batches(), newton_settings)
+def test_REF_FP_roots_and_statuses_match_bracketed_roots(problem, newton):
+    """Every sample reported converged is within atol + rtol|y*| (+ rounding) of the
+    bracketed root; the batch status is CONVERGED exactly when every sample converged."""
+    activation, theta, X = problem
+    fp = dv.SingleIndexDEQ(activation, settings=newton).fixed_point(theta, X)
+    offsets = X @ theta[:-1]
+    truth = bracket.fixed_points(offsets, theta[-1], activation)
+    assert (fp.status is dv.Status.CONVERGED) == bool(fp.converged.all())
+    assert fp.converged.shape == (X.shape[0],)
+    finite_truth = np.isfinite(truth)
+    assert not np.any(fp.converged & ~finite_truth), "a sample without a finite root reported converged"
+    ok = fp.converged & finite_truth
+    with np.errstate(invalid="ignore", over="ignore"):
+        allowed = root_allowance(truth, offsets, theta[-1], activation, newton)
+        error = np.abs(fp.value - truth)
+    target(float(np.max(error[ok] / allowed[ok], initial=0.0)), label="REF-FP error / allowed")
+    assert np.all(error[ok] <= allowed[ok]), (error[ok], allowed[ok])
+    if fp.status is dv.Status.CONVERGED:
+        assert np.isfinite(fp.residual)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(batches(), newton_settings, st.data())
+def test_REF_BATCH_a_batch_equals_its_rows_solved_alone(problem, newton, data):
+    """Same offsets in, same bits out (offsets are computed once: BLAS may round X @ θ₁
+    differently for a 1-row and an n-row X, which is not the solver's doing)."""
+    activation, theta, X = problem
+    model = dv.SingleIndexDEQ(activation, settings=newton)
+    offsets = X @ theta[:-1]
+    batch = model.solve_offsets(offsets, theta[-1])
+    rows = data.draw(st.lists(st.integers(0, X.shape[0] - 1), min_size=1, max_size=5, unique=True))
+    for i in rows:
+        alone = model.solve_offsets(offsets[i:i + 1], theta[-1])
+        np.testing.assert_array_equal(alone.value, batch.value[i:i + 1])
+        assert alone.converged[0] == batch.converged[i]
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(batches(huge=False))
+def test_REF_JAC_output_jacobian_matches_the_bracketed_ift(problem):
+    activation, theta, X = problem
+    offsets = X @ theta[:-1]
+    y = bracket.fixed_points(offsets, theta[-1], activation)
+    factor = bracket.output_jacobian_factor(y, offsets, theta[-1], activation)
+    exact = factor[:, None] * np.column_stack([X, y])
+    jacobian = dv.SingleIndexDEQ(activation).output_jacobian(theta, X)
+    allowed = jacobian_allowance(offsets, theta[-1], y, dv.get_activation(activation), exact)
+    target(float(np.max(np.abs(jacobian - exact) / allowed)), label="REF-JAC error / allowed")
+    assert np.all(np.abs(jacobian - exact) <= allowed)
+
+
+@st.composite
+def empirical_risks(draw):
+    """(activation or "identity", θ, X, targets, block_rows) with n up to 300 and blocks of
+    1..n rows (so n spans several blocks and need not be a multiple of the block)."""
+    activation = draw(st.sampled_from(SMOOTH + ("identity",)))
+    n, d = draw(st.integers(1, 300)), draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    X = rng.standard_normal((n, d)) * draw(finite_floats(0.1, 3.0))
+    targets = rng.standard_normal(n)
+    theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
+    if activation == "identity":
+        theta2 = draw(st.one_of(finite_floats(-3.0, 0.9), finite_floats(1.1, 3.0)))
+    else:
+        theta2 = draw(finite_floats(-5.0, 0.99)) / bracket.lipschitz(activation)
+    block = draw(st.integers(1, n))
+    return activation, np.r_[theta1, theta2], X, targets, block
+
+
+def _model(activation):
+    return dv.LinearDEQ() if activation == "identity" else dv.SingleIndexDEQ(activation)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(empirical_risks())
+def test_REF_EMP_empirical_risk_matches_bracketed_roots_for_any_block_size(problem):
+    activation, theta, X, targets, block = problem
+    value, gradient = dv.EmpiricalRisk(_model(activation), X, targets, block_rows=block).value_and_gradient(theta)
+    ref_value, ref_gradient = bracket.risk_and_gradient(theta, X, targets, activation)
+    offsets = X @ theta[:-1]
+    y = bracket.fixed_points(offsets, theta[-1], activation)
+    error = y - targets
+    factor = bracket.output_jacobian_factor(y, offsets, theta[-1], activation)
+    cond = np.max(np.abs(1.0 + theta[-1] * factor))  # 1/(1 − θ₂σ') = 1 + θ₂c
+    # per-sample root error δ ≤ 1e-13·cond (tolerance 1e-14 plus rounding); it moves R by
+    # 2|e|δ and each gradient term by (|c| + |e|·|dc/dy|)·δ·|x| with |dc/dy| ≤ C₂|θ₂|·cond³:
+    # allow 1e-12·cond³ times the sums of magnitudes, plus n·eps summation rounding.
+    magnitude_value = np.mean(error * error) + 2 * np.mean(np.abs(error))
+    features = np.column_stack([np.abs(X), np.abs(y)])
+    magnitude_gradient = 2 * np.mean(((np.abs(error) + 1) * (np.abs(factor) + 1))[:, None] * features, axis=0)
+    slack = 1e-12 * cond ** 3 + X.shape[0] * EPS
+    assert abs(value - ref_value) <= slack * magnitude_value
+    assert np.all(np.abs(gradient - ref_gradient) <= slack * magnitude_gradient)
+
+
+@st.composite
+def population_problems(draw, linear: bool):
+    """(model name, population, ξ, θ): every model on every population law."""
+    activation = "identity" if linear else draw(st.sampled_from(SMOOTH))
+    if draw(st.booleans()):
+        low = draw(finite_floats(-2.0, 1.0))
+        population = dv.UniformPopulation(low, low + draw(finite_floats(0.5, 3.0)))
+        d = 1
+    else:
+        d = draw(st.integers(1, 3))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        root = rng.standard_normal((d, d))
+        population = dv.GaussianPopulation(root @ root.T / d + 0.2 * np.eye(d))
+    xi = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
+    theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
+    if linear:
+        theta2 = draw(st.one_of(finite_floats(-3.0, 0.9), finite_floats(1.1, 3.0)))
+    else:
+        theta2 = draw(finite_floats(-3.0, 0.9)) / bracket.lipschitz(activation)
+        theta1 = np.where(np.abs(theta1) < 0.05, 0.05, theta1)  # θ₁ ≠ 0 (reference needs s > 0)
+    return activation, population, xi, np.r_[theta1, theta2]
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(population_problems(linear=True))
+def test_REF_POP_LIN_linear_population_risk_matches_mpmath(problem):
+    _, population, xi, theta = problem
+    value, gradient = dv.PopulationRisk(dv.LinearDEQ(), population, xi).value_and_gradient(theta)
+    if isinstance(population, dv.UniformPopulation):  # E[x²] = (l² + lh + h²)/3, written again
+        low, high = population.low, population.high
+        second_moment = np.array([[(low * low + low * high + high * high) / 3.0]])
+    else:
+        second_moment = population.Sigma
+    with ref.working_precision(40):
+        exact_value, exact_gradient = linear_population_risk(theta, second_moment, xi)
+        exact = np.array([ref.to_float(v) for v in [exact_value, *exact_gradient]])
+    # closed form: O(d²) products and one division by 1 − θ₂ ⇒ 64·eps relative to the
+    # magnitudes (|φ| + |ξ|)²·‖Σ‖/|1 − θ₂| of the terms
+    phi = theta[:-1] / (1 - theta[-1])
+    scale = (np.abs(phi).sum() + np.abs(xi).sum() + 1) ** 2 * np.abs(second_moment).max()
+    allowed = 64 * EPS * scale / min(1.0, abs(1 - theta[-1])) ** 2
+    assert np.all(np.abs(np.r_[value, gradient] - exact) <= allowed)
+
+
+@settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
+@given(population_problems(linear=False))
+def test_REF_POP_SI_single_index_population_risk_matches_adaptive_quadrature(problem):
+    activation, population, xi, theta = problem
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ(activation), population, xi)
+    value, gradient = risk.value_and_gradient(theta)
+    if isinstance(population, dv.UniformPopulation):
+        exact, reference_error = quadrature.uniform_risk(theta, population.low, population.high, xi, activation)
+    else:
+        exact, reference_error = quadrature.gaussian_risk(theta, population.Sigma, xi, activation)
+    own = max(risk.quadrature_error.value, risk.quadrature_error.gradient)
+    # both rules report an error estimate; allow 10× their sum plus float64 summation
+    allowed = 10 * (own + reference_error) + 1e3 * EPS * (1 + np.abs(exact))
+    difference = np.abs(np.r_[value, gradient] - exact)
+    target(float(np.max(difference / allowed)), label="REF-POP-SI error / allowed")
+    assert np.all(difference <= allowed), (difference, own, reference_error)
+
+
+@st.composite
+def small_empirical_problems(draw):
+    """(activation, θ₀, X, targets): n ≤ 20, a teacher-free regression at θ₂L ≤ 0.5."""
+    activation = draw(st.sampled_from(SMOOTH + ("identity",)))
+    n, d = draw(st.integers(2, 20)), draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    X, targets = rng.standard_normal((n, d)), rng.standard_normal(n) * 0.5
+    theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-1.0, 1.0)))
+    theta2 = draw(finite_floats(-1.0, 0.5)) / bracket.lipschitz(activation)
+    return activation, np.r_[theta1, theta2], X, targets
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(small_empirical_problems(), finite_floats(0.01, 0.3), st.integers(1, 30))
+def test_REF_GD_descent_iterates_are_steps_of_the_reference_gradient(problem, step, steps):
+    activation, theta0, X, targets = problem
+    run = dv.gradient_descent(dv.EmpiricalRisk(_model(activation), X, targets), theta0, step, steps)
+    assert run.status is dv.RunStatus.COMPLETED
+    np.testing.assert_array_equal(run.t, np.arange(steps + 1))
+    np.testing.assert_array_equal(run.theta[0], theta0)
+    for k in range(steps):
+        value, gradient = bracket.risk_and_gradient(run.theta[k], X, targets, activation)
+        expected = run.theta[k] - step * gradient
+        # one step: η times the gradient difference allowed by REF-EMP (cond ≤ 2 here)
+        allowed = 1e-11 * (1 + np.abs(run.theta[k])) + step * 1e-11 * (1 + np.abs(gradient))
+        assert np.all(np.abs(run.theta[k + 1] - expected) <= allowed), k
+        assert abs(run.risk[k] - value) <= 1e-11 * (1 + value)
+
+
+@settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
+@given(small_empirical_problems(), finite_floats(0.1, 2.0))
+def test_REF_GF_flow_matches_an_independent_integration(problem, t_max):
+    """θ(t) of the core's gradient flow against scipy's Radau on the bracketed-root
+    gradient. Both run at rtol = 1e-10, atol = 1e-12; over t ≤ 2 the difference of two
+    such solutions is ≤ ~1e-8 (a gradient flow of a smooth risk: error growth ≤ e^{ℓt} with
+    ℓ the Hessian bound, ≤ 3 here); 1e-6·(1 + |θ|) leaves a factor 100."""
+    from scipy.integrate import solve_ivp
+
+    activation, theta0, X, targets = problem
+    run = dv.gradient_flow(dv.EmpiricalRisk(_model(activation), X, targets), theta0, t_max, n_records=5)
+    if run.status is not dv.RunStatus.COMPLETED:
+        assert run.status is dv.RunStatus.SINGULAR_APPROACH  # stopped honestly before θ₂L = 1
+        return
+    independent = solve_ivp(lambda _, theta: -bracket.risk_and_gradient(theta, X, targets, activation)[1],
+                            (0.0, t_max), theta0, method="Radau", t_eval=run.t, rtol=1e-10, atol=1e-12)
+    assert independent.success
+    difference = np.abs(run.theta - independent.y.T)
+    target(float(np.max(difference)), label="REF-GF difference")
+    assert np.all(difference <= 1e-6 * (1 + np.abs(independent.y.T)))
