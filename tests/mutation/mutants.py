@@ -2,6 +2,11 @@
 
 Each mutant is (id, file under deqverify/, exact old text (must occur once), new text, what
 it breaks). Not collected by pytest; run with ``python tests/mutation/run.py``.
+
+:data:`MUTANTS` plant bugs in the solver core (what ``tox -e properties`` must kill);
+:data:`CHECK_MUTANTS` weaken the theorem checks themselves (a looser tolerance, a rate that
+lost a factor), which only ``tests/test_check_sensitivity.py`` can see:
+``python tests/mutation/run.py --checks --suite tests/test_check_sensitivity.py``.
 """
 
 MUTANTS = [
@@ -175,4 +180,43 @@ MUTANTS = [
      "        norms.append(float(np.linalg.norm(gradient)))\n    return Trajectory(",
      "        norms.append(float(np.linalg.norm(gradient, 1)))\n    return Trajectory(",
      "recorded gradient norm is the 1-norm"),
+]
+
+CHECK_MUTANTS = [
+    ("check-lin-orth-loose", "theorems/linear.py",
+     "    gamma = (terms + d + 2) * EPS",
+     "    gamma = 1000 * (terms + d + 2) * EPS",
+     "LIN-ORTH rounding bound 1000× too loose"),
+    ("check-gd-radius-loose", "theorems/linear.py",
+     "        allowed = (d2 * EPS * (C[1:][valid] + C[:-1][valid] + predicted) + update_rounding",
+     "        allowed = 1000 * (d2 * EPS * (C[1:][valid] + C[:-1][valid] + predicted) + update_rounding",
+     "GD-RADIUS allowance 1000× too loose"),
+    ("check-t31-loose", "theorems/linear.py",
+     "        allowed = _ode_drift_allowance(problem, flow, float(C.max()))",
+     "        allowed = 1000 * _ode_drift_allowance(problem, flow, float(C.max()))",
+     "T3.1 drift allowance 1000× too loose"),
+    ("check-t34-rate", "theorems/linear.py",
+     '        constants["rate"] = 4 * constants["lambda_min"] / constants["C0"]',
+     '        constants["rate"] = constants["lambda_min"] / constants["C0"]',
+     "T3.4 rate 4λ_min/C₀ → λ_min/C₀"),
+    ("check-pl-constant", "theorems/linear.py",
+     "    return 4.0 * lam_min * (1.0 + phi @ phi) / sphere(theta)[0]",
+     "    return 2.0 * lam_min * (1.0 + phi @ phi) / sphere(theta)[0]",
+     "PL constant halved"),
+    ("check-t36-rate", "theorems/linear.py",
+     "        factor = 1.0 - 2.0 * eta * lam_min / C[:-1]",
+     "        factor = 1.0 - 1.0 * eta * lam_min / C[:-1]",
+     "T3.6 contraction factor lost its 2"),
+    ("check-l32-sqrt", "theorems/linear.py",
+     "        beta = math.sqrt(C0) / math.sqrt(1.0 + Phi * Phi)",
+     "        beta = C0 / (1.0 + Phi * Phi)",
+     "L3.2 β without its square roots"),
+    ("check-fp1-loose", "theorems/fixed_point.py",
+     "NEWTON_TOLERANCE = 1e-13",
+     "NEWTON_TOLERANCE = 1e-10",
+     "FP-1 root tolerance 1000× too loose"),
+    ("check-fp2-loose", "theorems/fixed_point.py",
+     "    allowance = 4 * (scale * (ROUNDING_K * EPS + rho * cond * delta_u) + factor * delta_y)",
+     "    allowance = 4000 * (scale * (ROUNDING_K * EPS + rho * cond * delta_u) + factor * delta_y)",
+     "FP-2 Jacobian allowance 1000× too loose"),
 ]

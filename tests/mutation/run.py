@@ -4,6 +4,7 @@ a test suite against it, and record whether the suite killed it.
     python tests/mutation/run.py                      # the property suite (tox -e properties)
     python tests/mutation/run.py --suite tests        # the unit tests, for comparison
     python tests/mutation/run.py --only solve-no-freeze --json out.json
+    python tests/mutation/run.py --checks --suite tests/test_check_sensitivity.py
 
 Needs an editable install (``pip install -e .``) so the suite imports the mutated files.
 Runs under the ``ci`` Hypothesis profile (derandomised, no example database), so a verdict
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mutants import MUTANTS  # noqa: E402
+from mutants import CHECK_MUTANTS, MUTANTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "deqverify"
@@ -48,9 +49,11 @@ def main(argv=None) -> int:
     parser.add_argument("--suite", default="properties", help="test directory to run")
     parser.add_argument("--only", action="append", help="mutant id (repeatable)")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per suite run")
+    parser.add_argument("--checks", action="store_true",
+                        help="plant CHECK_MUTANTS (weakened theorem checks) instead of MUTANTS")
     parser.add_argument("--json", help="write the results as JSON")
     args = parser.parse_args(argv)
-    chosen = [m for m in MUTANTS if not args.only or m[0] in args.only]
+    chosen = [m for m in (CHECK_MUTANTS if args.checks else MUTANTS) if not args.only or m[0] in args.only]
     if not args.only:
         baseline, seconds = run_suite(args.suite, args.timeout)
         if baseline != "survived":

@@ -1,0 +1,182 @@
+"""The checks themselves: a theorem check whose tolerance is 1000× too loose, or whose rate
+constant lost a factor, still passes on correct code — only a test of the check can see it.
+
+* Sensitivity: a perturbation sized from first principles (a few hundred ulps, or 100× the
+  ODE tolerance), far below what a loosened tolerance would admit, must flip the verdict.
+* Tightness: where a bound is attained on a known problem (θ₁ = 0 for PL and T3.4, a start
+  on the solution set for L3.2), the check's constant must match the observed quantity.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import deqverify as dv
+from deqverify.theorems import REGISTRY, Problem, linear_constants
+
+SIGMA = np.diag([0.7, 1.3, 2.0])
+XI = np.array([0.5, -1.0, 0.8])
+
+
+def linear_problem(theta0, **kwargs):
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), XI)
+    return Problem(dv.LinearDEQ(), risk, np.asarray(theta0, dtype=float), **kwargs)
+
+
+class WrappedRisk:
+    """Delegates to ``risk`` with the gradient passed through ``transform(θ, g)``."""
+
+    def __init__(self, risk, transform):
+        self._risk, self._transform = risk, transform
+
+    def __getattr__(self, name):
+        return getattr(self._risk, name)
+
+    def value(self, theta):
+        return self._risk.value(theta)
+
+    def gradient(self, theta):
+        return self.value_and_gradient(theta)[1]
+
+    def value_and_gradient(self, theta):
+        value, gradient = self._risk.value_and_gradient(theta)
+        return value, self._transform(np.asarray(theta), np.array(gradient))
+
+
+def holds(theorem_id, problem):
+    return REGISTRY[theorem_id].check(problem).holds
+
+
+THETA0 = np.array([0.3, -0.2, 0.6, 0.4])
+
+
+def test_LIN_ORTH_fails_a_gradient_tilted_by_1e_minus_12():
+    """The rounding bound is ~(d + 2)·eps relative; a tilt of 1e-12 (≈ 4500 ulps) towards
+    θ − e must fail, which a 1000× looser tolerance would not."""
+    def tilt(theta, g):
+        offset = np.r_[theta[:-1], theta[-1] - 1.0]
+        return g + 1e-12 * np.linalg.norm(g) * offset / np.linalg.norm(offset)
+
+    problem = linear_problem(THETA0)
+    assert holds("LIN-ORTH", problem)
+    assert not holds("LIN-ORTH", dataclasses.replace(problem, risk=WrappedRisk(problem.risk, tilt)))
+
+
+def test_GD_RADIUS_fails_a_step_longer_by_one_part_in_1e10():
+    """C⁺ − C = η²‖∇R‖² exactly; taking η(1 + 1e-10) changes the increment by 2e-10·η²‖∇R‖²
+    (about 1e-13·C here) against a rounding allowance of a few eps·C."""
+    def longer(risk, theta0, step, steps, record_every=1, **kwargs):
+        return dv.gradient_descent(risk, theta0, step * (1 + 1e-10), steps, record_every, **kwargs)
+
+    problem = linear_problem(THETA0, step=0.05, steps=30)
+    assert holds("GD-RADIUS", problem)
+    assert not holds("GD-RADIUS", dataclasses.replace(problem, descent=longer))
+
+
+def nudged_flow(relative_drift):
+    """A gradient flow whose path is scaled about e = (0, 1) by 1 + drift·t/T, so that
+    C(θ(t)) = ‖θ − e‖² drifts by about 2·drift·C₀ at t = T."""
+    def flow(risk, theta0, t_max, **kwargs):
+        run = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        e = np.r_[np.zeros(run.theta.shape[1] - 1), 1.0]
+        scale = 1.0 + relative_drift * run.t / t_max
+        run.theta = e + (run.theta - e) * scale[:, None]
+        return run
+    return flow
+
+
+def test_T3_1_fails_a_drift_100_times_the_integration_tolerance():
+    """At rtol = 1e-10 the derived allowance is ≤ ~1e-7·C₀ on this run; a drift of 1e-6·C₀
+    must fail (a 1000× looser allowance would admit it), and the allowance itself must stay
+    below 1e-6·C₀ (the ceiling an honest rtol = 1e-10 integration justifies)."""
+    problem = linear_problem(THETA0, t_max=2.0)
+    verdict = REGISTRY["T3.1"].check(problem)
+    assert verdict.holds
+    assert verdict.constants["allowed_drift"] <= 1e-6 * verdict.constants["C0"]
+    assert not holds("T3.1", dataclasses.replace(problem, flow=nudged_flow(5e-7)))
+
+
+def test_PL_constant_is_attained_at_theta1_zero():
+    """At θ₁ = 0 (φ = 0) with ξ an eigenvector of λ_min, ‖∇R‖² = μ(θ)R exactly: the margin
+    is ~0. A μ that lost a factor (4λ_min → λ_min) would leave a margin of 0.75."""
+    xi = np.array([1.0, 0.0, 0.0])  # eigenvector of λ_min = 0.7: ‖Σr‖² = λ_min·rᵀΣr
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), xi)
+    verdict = REGISTRY["PL"].check(Problem(dv.LinearDEQ(), risk, np.array([0.0, 0.0, 0.0, 0.4])))
+    assert verdict.holds and verdict.margin < 1e-9
+
+
+def test_T3_4_rate_equals_the_initial_decay_rate_at_theta1_zero():
+    """d/dt log R = −‖∇R‖²/R = −4λ_min/C₀ at t = 0 when θ₁ = 0 and ξ lies along the
+    λ_min eigenvector: the bound's rate is attained there."""
+    xi = np.array([1.0, 0.0, 0.0])  # eigenvector of λ_min = 0.7
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), xi)
+    theta0 = np.array([0.0, 0.0, 0.0, 0.4])
+    problem = Problem(dv.LinearDEQ(), risk, theta0, t_max=1.0)
+    constants = REGISTRY["T3.4"].constants(problem)
+    value, gradient = risk.value_and_gradient(theta0)
+    assert constants["rate"] == pytest.approx(gradient @ gradient / value, rel=1e-12)
+    assert REGISTRY["T3.4"].check(problem).holds
+
+
+def test_T3_6_margin_pins_the_factor_two_at_theta1_zero():
+    """For small η at θ₁ = 0 (ξ along λ_min) one step gives R⁺/R ≈ 1 − 4a, a = ηλ_min/C₀,
+    against the bound 1 − 2a: the check's margin (slack over R) must be ≈ 2a. A factor that
+    lost its 2 (1 − a) would report a margin of 3a."""
+    xi = np.array([1.0, 0.0, 0.0])
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), xi)
+    theta0, eta = np.array([0.0, 0.0, 0.0, 0.4]), 1e-4
+    verdict = REGISTRY["T3.6"].check(Problem(dv.LinearDEQ(), risk, theta0, step=eta, steps=1))
+    a = eta * 0.7 / (1 - 0.4) ** 2
+    assert verdict.holds
+    assert 1.9 * a <= verdict.margin <= 2.1 * a
+
+
+def test_L3_2_beta_is_attained_on_the_solution_set():
+    """Started on the solution set (φ = ξ, R₀ = 0) the flow stays put and |1 − θ₂| equals
+    β = √C₀/√(1 + ‖ξ‖²) exactly; β without its square roots would differ."""
+    theta2 = 0.4
+    theta0 = np.r_[XI * (1 - theta2), theta2]
+    problem = linear_problem(theta0, t_max=1.0)
+    verdict = REGISTRY["L3.2"].check(problem)
+    assert verdict.holds
+    assert abs(1 - theta2) == pytest.approx(verdict.constants["beta"], rel=1e-12)
+
+
+class RootOffBy1e12(dv.SingleIndexDEQ):
+    """Returns y* + 1e-12·max(1, |y*|) as converged: 10× FP-1's 1e-13 allowance (the
+    rounding term 8·eps·cond is ~1e-15 here), 100× below a 1000× looser one."""
+
+    def fixed_point(self, theta, X, *, throw=False):
+        result = super().fixed_point(theta, X, throw=throw)
+        result.value = result.value + 1e-12 * np.maximum(1.0, np.abs(result.value))
+        return result
+
+
+def test_FP_1_fails_a_root_ten_tolerances_off():
+    X = np.random.default_rng(3).standard_normal((12, 2)) * 2
+    theta = np.array([0.8, -0.5, 3.0])  # sigmoid, θ₂L = 0.75
+    problem = Problem(dv.SingleIndexDEQ("sigmoid"), None, theta, X=X)
+    assert holds("FP-1", problem)
+    assert not holds("FP-1", dataclasses.replace(problem, model=RootOffBy1e12("sigmoid")))
+
+
+class ScaledJacobian(dv.SingleIndexDEQ):
+    """IFT factor c scaled by 1 + 3e-12: ~6× the derived allowance here (≈ 4·cond·|θ₂|·1e-14
+    relative with cond ≤ 4), 100× below a 1000× looser one."""
+
+    @staticmethod
+    def jacobian_factor(result, theta2):
+        return result.slope / (1.0 - theta2 * result.slope) * (1 + 3e-12)
+
+
+def test_FP_2_fails_a_jacobian_off_by_3e_minus_12():
+    X = np.random.default_rng(4).standard_normal((12, 2))
+    theta = np.array([0.8, -0.5, 3.0])
+    targets = np.random.default_rng(5).standard_normal(12)
+    good = dv.EmpiricalRisk(dv.SingleIndexDEQ("sigmoid"), X, targets)
+    problem = Problem(dv.SingleIndexDEQ("sigmoid"), good, theta, X=X)
+    assert holds("FP-2", problem)
+    bad_model = ScaledJacobian("sigmoid")
+    bad = dataclasses.replace(problem, model=bad_model, risk=dv.EmpiricalRisk(bad_model, X, targets))
+    assert not holds("FP-2", bad)
