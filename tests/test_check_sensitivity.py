@@ -180,3 +180,71 @@ def test_FP_2_fails_a_jacobian_off_by_3e_minus_12():
     bad_model = ScaledJacobian("sigmoid")
     bad = dataclasses.replace(problem, model=bad_model, risk=dv.EmpiricalRisk(bad_model, X, targets))
     assert not holds("FP-2", bad)
+
+
+def test_PHI_FLOW_and_NEUMANN_fail_a_gradient_scaled_by_1_plus_1e_minus_12():
+    """Both compare the risk's gradient with an algebraic prediction to ~32(d + 2)·eps
+    (≈ 4e-14 relative); a gradient 1e-12 off must fail both."""
+    problem = linear_problem(THETA0)
+    scaled = dataclasses.replace(problem, risk=WrappedRisk(problem.risk, lambda _, g: g * (1 + 1e-12)))
+    for theorem_id in ("PHI-FLOW", "NEUMANN"):
+        assert holds(theorem_id, problem)
+        assert not holds(theorem_id, scaled), theorem_id
+
+
+def test_T3_3_fails_an_end_point_rotated_20_allowances_off_the_limit():
+    """Rotating θ(T) − e about e by an angle δ keeps C and moves θ(T) by ≈ δ√C₀; with
+    δ√C₀ = 20× the check's allowance it must fail. The allowance itself (distance bound
+    √C₀·√(R(T)/λ_min) plus the ODE drift at rtol = 1e-10) must stay below 1e-6·√C₀."""
+    problem = linear_problem(THETA0, t_max=40.0)
+    verdict = REGISTRY["T3.3"].check(problem)
+    assert verdict.holds
+    C0, allowed = verdict.constants["C0"], verdict.constants["allowed_distance"]
+    assert allowed <= 1e-6 * np.sqrt(C0)
+    angle = 20 * allowed / np.sqrt(C0)
+
+    def rotated(risk, theta0, t_max, **kwargs):
+        out = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        offset = out.theta[-1] - np.r_[0.0, 0.0, 0.0, 1.0]
+        c, s = np.cos(angle), np.sin(angle)
+        offset[0], offset[1] = c * offset[0] - s * offset[1], s * offset[0] + c * offset[1]
+        out.theta[-1] = np.r_[0.0, 0.0, 0.0, 1.0] + offset
+        return out
+
+    assert not holds("T3.3", dataclasses.replace(problem, flow=rotated))
+
+
+class SilentJustPastTheEdge(dv.SingleIndexDEQ):
+    """Answers silently for 1 ≤ θ₂L < 1 + 1e-9 (an off-by-rounding well-posedness test)."""
+
+    def fixed_point(self, theta, X, *, throw=False):
+        lip = self.activation.lipschitz
+        if 1.0 <= theta[-1] * lip < 1.0 + 1e-9:
+            return super().fixed_point(np.r_[theta[:-1], (1 - 1e-9) / lip], X)
+        return super().fixed_point(theta, X, throw=throw)
+
+
+def test_FP_3_fails_a_model_silent_just_past_the_edge():
+    X = np.random.default_rng(6).standard_normal((5, 2))
+    problem = Problem(dv.SingleIndexDEQ("sigmoid"), None, np.array([0.3, -0.4, 1.0]), X=X)
+    assert holds("FP-3", problem)
+    assert not holds("FP-3", dataclasses.replace(problem, model=SilentJustPastTheEdge("sigmoid")))
+
+
+class ReluOffBy1e13(dv.SingleIndexDEQ):
+    def fixed_point(self, theta, X, *, throw=False):
+        result = super().fixed_point(theta, X, throw=throw)
+        result.value = result.value * (1 + 1e-13)
+        return result
+
+
+def test_RELU_fails_a_closed_form_off_by_1e_minus_13():
+    """The closed form is exact to 2(d + 2) ulps (≈ 3e-15 relative); 1e-13 must fail."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 3))
+    model = dv.SingleIndexDEQ("relu")
+    risk = dv.EmpiricalRisk.from_teacher(model, X, np.array([0.5, -1.0, 0.3]))
+    problem = Problem(model, risk, np.array([0.4, 0.2, -0.7, 0.3]), X=X, step=0.05, steps=10)
+    assert holds("RELU", problem)
+    bad = ReluOffBy1e13("relu")
+    assert not holds("RELU", dataclasses.replace(problem, model=bad))

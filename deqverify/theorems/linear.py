@@ -327,6 +327,7 @@ class LaSalleLimit(Theorem):
         allowed = (math.sqrt(C0) * math.sqrt(max(flow.risk[-1], 0.0) / lam_min)
                    + drift / math.sqrt(C0) + _ode_drift_allowance(problem, flow, C0) / math.sqrt(C0))
         holds, margin = one_sided(distance, allowed, scale=max(allowed, 1e-12))
+        constants["allowed_distance"] = allowed
         return Verdict(holds, margin, constants,
                        f"‖θ(T) − θ^∞‖ = {distance:.3g}, allowed {allowed:.3g} at T = {flow.t[-1]:.3g}")
 
