@@ -7,7 +7,8 @@ their own σ (:mod:`deqverify.reference.bracket`), adaptive quadrature in the da
 coordinates (:mod:`deqverify.reference.quadrature`), mpmath — within a derived tolerance.
 
 REF-FP       fixed points and per-sample statuses, any Newton settings, offsets up to ±1e307
-REF-BATCH    a batch equals its rows solved alone (bitwise)
+REF-BATCH    a batch equals its rows solved alone (bitwise); an overflowing sample is
+             flagged alone, in any chunk
 REF-JAC      the IFT output Jacobian
 REF-EMP      empirical risk value and gradient, any block size
 REF-POP-LIN  linear population risk (Gaussian and uniform laws) against mpmath
@@ -57,16 +58,19 @@ newton_settings = st.builds(
 @st.composite
 def batches(draw, max_rows=40, huge=True):
     """(activation, θ, X): θ₂L ∈ [−10, 0.99]; some rows scaled by up to 10³⁰⁶ (offsets stay
-    finite: |x| ≤ 3e306, |θ₁| ≤ 2, d ≤ 4, so |θ₁ᵀx| ≤ 2.4e307); one batch in ten is tiled
-    past :data:`deqverify.solve.CHUNK_SIZE` rows, so that chunks are merged."""
+    finite: |x| ≤ 3e306·2, |θ₁| ≤ 2, d ≤ 4, so |θ₁ᵀx| ≤ 4.8e307); one batch in four is
+    tiled, each copy scaled differently, past :data:`deqverify.solve.CHUNK_SIZE` rows, so
+    that different chunks are merged."""
     activation = draw(st.sampled_from(SMOOTH))
     n, d = draw(st.integers(1, max_rows)), draw(st.integers(1, 4))
     X = draw(hnp.arrays(np.float64, (n, d), elements=finite_floats(-3.0, 3.0)))
     if huge:
         exponents = draw(hnp.arrays(np.int64, n, elements=st.sampled_from([0, 0, 0, 2, 30, 300, 306])))
         X = X * 10.0 ** exponents[:, None]
-    if draw(st.integers(0, 9)) == 0:  # now and then more rows than one solver chunk
-        X = np.tile(X, (solve.CHUNK_SIZE // n + 1, 1))
+    if draw(st.integers(0, 3)) == 0:  # one batch in four spans several solver chunks
+        copies = solve.CHUNK_SIZE // n + 2
+        scales = np.repeat(1.0 + np.arange(copies) / copies, n)  # chunks differ in content
+        X = np.tile(X, (copies, 1)) * scales[:, None]
     theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
     theta2 = draw(finite_floats(-10.0, 0.99)) / bracket.lipschitz(activation)
     return activation, np.r_[theta1, theta2], X
@@ -99,16 +103,41 @@ def test_REF_FP_roots_and_statuses_match_bracketed_roots(problem, newton):
 @given(batches(), newton_settings, st.data())
 def test_REF_BATCH_a_batch_equals_its_rows_solved_alone(problem, newton, data):
     """Same offsets in, same bits out (offsets are computed once: BLAS may round X @ θ₁
-    differently for a 1-row and an n-row X, which is not the solver's doing)."""
+    differently for a 1-row and an n-row X, which is not the solver's doing), also when an
+    extreme or overflowing sample shares the batch."""
     activation, theta, X = problem
     model = dv.SingleIndexDEQ(activation, settings=newton)
     offsets = X @ theta[:-1]
-    batch = model.solve_offsets(offsets, theta[-1])
+    # an extreme sample appended (softplus with θ₂ > 0 overflows at +1e307: a NaN sample)
+    extreme = data.draw(st.sampled_from([None, 1e307, -1e307, 1e300]))
+    batch = model.solve_offsets(offsets if extreme is None else np.r_[offsets, extreme], theta[-1])
     rows = data.draw(st.lists(st.integers(0, X.shape[0] - 1), min_size=1, max_size=5, unique=True))
     for i in rows:
         alone = model.solve_offsets(offsets[i:i + 1], theta[-1])
         np.testing.assert_array_equal(alone.value, batch.value[i:i + 1])
         assert alone.converged[0] == batch.converged[i]
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(hnp.arrays(np.float64, st.integers(1, 50), elements=finite_floats(-30.0, 30.0)),
+       finite_floats(0.1, 0.99), st.booleans(), st.booleans())
+def test_REF_BATCH_an_overflowing_sample_is_flagged_alone(offsets, contraction, at_end, many_chunks):
+    """softplus with θ₂ > 0 at the offset 1.7e308: y = a/(1 − θ₂) overflows. That sample
+    alone is NaN and not converged, the batch status says NON_FINITE, and every other
+    sample is bitwise what it is without it — also when the batch spans several chunks and
+    the bad sample sits in the last one."""
+    model = dv.SingleIndexDEQ("softplus")
+    if many_chunks:
+        offsets = np.tile(offsets, solve.CHUNK_SIZE // offsets.size + 2)
+    position = offsets.size if at_end else 0
+    mixed = np.insert(offsets, position, 1.7e308)
+    clean = model.solve_offsets(offsets, contraction)
+    result = model.solve_offsets(mixed, contraction)
+    assert result.status is dv.Status.NON_FINITE
+    assert np.isnan(result.value[position]) and not result.converged[position]
+    others = np.arange(mixed.size) != position
+    np.testing.assert_array_equal(result.value[others], clean.value)
+    np.testing.assert_array_equal(result.converged[others], clean.converged)
 
 
 @settings(max_examples=examples_for("pointwise"))
