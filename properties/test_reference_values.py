@@ -10,7 +10,8 @@ REF-FP       fixed points and per-sample statuses, any Newton settings, offsets 
 REF-BATCH    a batch equals its rows solved alone (bitwise); an overflowing sample is
              flagged alone, in any chunk
 REF-JAC      the IFT output Jacobian
-REF-EMP      empirical risk value and gradient, any block size
+REF-EMP      empirical risk value and gradient, any block size; a failed sample in any
+             block makes the risk raise
 REF-POP-LIN  linear population risk (Gaussian and uniform laws) against mpmath
 REF-POP-SI   single-index population risk (Gaussian and uniform laws) against quadrature
 REF-GD       gradient-descent iterates against steps taken with the reference gradient
@@ -18,6 +19,7 @@ REF-GF       gradient-flow end points against an independent integration (scipy 
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -196,6 +198,20 @@ def test_REF_EMP_empirical_risk_matches_bracketed_roots_for_any_block_size(probl
     slack = 1e-12 * cond ** 3 + X.shape[0] * EPS
     assert abs(value - ref_value) <= slack * magnitude_value
     assert np.all(np.abs(gradient - ref_gradient) <= slack * magnitude_gradient)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(hnp.arrays(np.float64, st.integers(1, 40), elements=finite_floats(-30.0, 30.0)),
+       finite_floats(0.1, 0.99), st.data())
+def test_REF_EMP_a_failed_sample_in_any_block_makes_the_risk_raise(offsets, contraction, data):
+    """The risk is undefined when any forward solve fails: an overflowing sample (softplus,
+    θ₂ > 0, offset 1.7e308) in the *last* block must raise ConvergenceError, whatever the
+    block size — never a NaN or a value computed from the other blocks."""
+    X = np.r_[offsets, 1.7e308][:, None]
+    block = data.draw(st.integers(1, X.shape[0]))
+    risk = dv.EmpiricalRisk(dv.SingleIndexDEQ("softplus"), X, np.zeros(X.shape[0]), block_rows=block)
+    with pytest.raises(dv.ConvergenceError):
+        risk.value_and_gradient(np.array([1.0, contraction]))
 
 
 @st.composite
