@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .errors import DEQError, InvalidInputError
+from .errors import DEQError
 from .progress import ProgressBar
-from .validation import as_theta
+from .validation import as_count, as_positive, as_theta
 
 SINGULAR_MARGIN = 1e-6
 """Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
@@ -156,8 +156,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     ``max_evaluations`` stops with SOLVER_FAILED.
     """
     theta0 = as_theta(theta0, risk.dim)
-    if not t_max > 0:
-        raise InvalidInputError(f"t_max must be positive, got {t_max}")
+    t_max = as_positive(t_max, "t_max")
+    rtol, atol = as_positive(rtol, "rtol"), as_positive(atol, "atol")
+    n_records = as_count(n_records, "n_records", minimum=2)
     if t_eval is None:
         t_eval = np.linspace(0.0, t_max, n_records)
     failure: list = []
@@ -246,10 +247,9 @@ def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 
     reached is always recorded. ``progress`` prints a bar to stderr (the CLI uses it).
     """
     theta = as_theta(theta0, risk.dim).copy()
-    if not (step > 0 and math.isfinite(step)):
-        raise InvalidInputError(f"step must be a positive finite number, got {step}")
-    if steps < 0 or record_every < 1:
-        raise InvalidInputError("need steps ≥ 0 and record_every ≥ 1")
+    step = as_positive(step, "step")
+    steps = as_count(steps, "steps")
+    record_every = as_count(record_every, "record_every", minimum=1)
     times, thetas, values, norms = [], [], [], []
     status, message = RunStatus.COMPLETED, f"ran {steps} steps"
     limit = None

@@ -12,7 +12,7 @@ import numpy as np
 from . import solve
 from .errors import ConvergenceError, InvalidInputError
 from .models import DEQModel
-from .validation import as_data, as_theta, as_vector
+from .validation import as_count, as_data, as_theta, as_vector
 
 BLOCK_ROWS = 8192
 """Rows of X per block (6.5 MB at d = 100, within L3): each block is read from memory once,
@@ -74,7 +74,7 @@ class EmpiricalRisk(RiskInterface):
         self.model = model
         self.X = as_data(X)
         self.targets = as_vector(targets, "targets", self.X.shape[0])
-        self.block_rows = block_rows or BLOCK_ROWS
+        self.block_rows = BLOCK_ROWS if block_rows is None else as_count(block_rows, "block_rows", minimum=1)
         self.xi = None if xi is None else as_vector(xi, "xi", self.X.shape[1])
         self.last_solve: SolveSummary | None = None
         self._second_moment = None

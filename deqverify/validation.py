@@ -74,3 +74,23 @@ def as_vector(value, name: str, length: int) -> np.ndarray:
         )
     _require_finite(vector, name)
     return vector
+
+
+def as_count(value, name: str, minimum: int = 0) -> int:
+    """An integer ≥ ``minimum`` (numpy integers accepted; 2.5, True, NaN and inf refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidInputError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    if value < minimum:
+        raise InvalidInputError(f"{name} must be an integer ≥ {minimum}, got {value}")
+    return int(value)
+
+
+def as_positive(value, name: str) -> float:
+    """A finite real number > 0 (NaN, inf, 0, negatives and non-numbers refused)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}") from None
+    if isinstance(value, (bool, np.bool_, str)) or not (np.isfinite(number) and number > 0):
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+    return number

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import deqverify as dv
-from deqverify.theorems import REGISTRY, Problem, linear_constants
+from deqverify.theorems import REGISTRY, Problem
 
 SIGMA = np.diag([0.7, 1.3, 2.0])
 XI = np.array([0.5, -1.0, 0.8])

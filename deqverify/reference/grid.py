@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from ..activations import SIGMOID, SOFTPLUS, TANH, get_activation
+from ..activations import SIGMOID, SOFTPLUS, TANH
 from ..models import LinearDEQ, SingleIndexDEQ
 from ..risk import EmpiricalRisk
 from ..theorems.fixed_point import ROUNDING_K, jacobian_allowance

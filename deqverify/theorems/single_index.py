@@ -12,7 +12,6 @@ the check tests the dynamics, the gradient and the integration against the RSI m
 
 from __future__ import annotations
 
-import math
 import zlib
 
 import numpy as np

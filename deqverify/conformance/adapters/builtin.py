@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from ...models import LinearDEQ, SingleIndexDEQ
 from ...risk import EmpiricalRisk

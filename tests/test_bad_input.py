@@ -1,0 +1,54 @@
+"""Bad input meets a typed error, never a hang or a silent wrong answer (regressions seen
+from outside; the start of the issue-11 corpus)."""
+
+import numpy as np
+import pytest
+
+import deqverify as dv
+
+
+@pytest.fixture
+def risk():
+    rng = np.random.default_rng(0)
+    return dv.EmpiricalRisk(dv.SingleIndexDEQ("sigmoid"), rng.standard_normal((20, 2)), rng.standard_normal(20))
+
+
+THETA = np.array([0.3, -0.2, 1.0])
+
+
+@pytest.mark.parametrize("steps", [2.5, float("inf"), float("nan"), -1, True, "3"])
+def test_descent_refuses_non_integer_steps_instead_of_hanging(risk, steps):
+    with pytest.raises(dv.InvalidInputError, match="steps must be an integer"):
+        dv.gradient_descent(risk, THETA, 0.05, steps)
+
+
+@pytest.mark.parametrize("step", [0.0, -0.1, float("nan"), float("inf"), "0.1", None])
+def test_descent_refuses_bad_steps(risk, step):
+    with pytest.raises(dv.InvalidInputError, match="step must be a positive finite number"):
+        dv.gradient_descent(risk, THETA, step, 3)
+
+
+@pytest.mark.parametrize("block_rows", [-1, 0, 2.5, "8"])
+def test_risk_refuses_bad_block_sizes_instead_of_returning_zero(block_rows):
+    X, t = np.ones((4, 1)), np.ones(4)
+    with pytest.raises(dv.InvalidInputError, match="block_rows"):
+        dv.EmpiricalRisk(dv.SingleIndexDEQ("sigmoid"), X, t, block_rows=block_rows)
+
+
+@pytest.mark.parametrize("keyword,value", [("rtol", float("nan")), ("atol", float("nan")),
+                                           ("rtol", 0.0), ("atol", -1.0)])
+def test_flow_refuses_nan_or_non_positive_tolerances(risk, keyword, value):
+    with pytest.raises(dv.InvalidInputError, match=keyword):
+        dv.gradient_flow(risk, THETA, 1.0, **{keyword: value})
+
+
+@pytest.mark.parametrize("t_max", [float("inf"), float("nan"), 0.0, None])
+def test_flow_refuses_bad_horizons(risk, t_max):
+    with pytest.raises(dv.InvalidInputError, match="t_max"):
+        dv.gradient_flow(risk, THETA, t_max)
+
+
+@pytest.mark.parametrize("n_records", [0, 1, 2.5])
+def test_flow_refuses_bad_record_counts(risk, n_records):
+    with pytest.raises(dv.InvalidInputError, match="n_records"):
+        dv.gradient_flow(risk, THETA, 1.0, n_records=n_records)
