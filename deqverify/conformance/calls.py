@@ -8,7 +8,6 @@ bitwise afterwards and any change is recorded (the ``no-mutation`` check reports
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,11 +16,11 @@ from .protocol import ProtocolViolation, as_answer, as_converged
 
 
 def describe_exception(error: BaseException, lines: int = 3, width: int = 400) -> str:
-    """The cause of an exception: its type, message and the last traceback lines (JAX and
-    torch put the real message at the end of a multi-line text)."""
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    tail = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
-    return " | ".join(tail)[-width:]
+    """The cause of an exception: its type and the last lines of its message (JAX and torch
+    put the real reason at the end of a multi-line message, after an embedded traceback;
+    notes added with ``add_note``, like JAX's traceback-filtering hint, are left out)."""
+    text = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {' | '.join(text[-lines:])}"[-width:]
 
 
 @dataclass
@@ -56,7 +55,7 @@ class Answer:
 
     def describe(self) -> str:
         if self.value is None:
-            return f"raised {self.raised.split(' | ')[-1][:200]}"
+            return f"raised {self.raised[:200]}"
         bad = int(np.sum(~np.isfinite(self.value)))
         return f"{bad} of {self.value.size} non-finite" if bad else "finite"
 
