@@ -16,11 +16,13 @@ REF-POP-LIN  linear population risk (Gaussian and uniform laws) against mpmath
 REF-POP-SI   single-index population risk (Gaussian and uniform laws) against quadrature
 REF-GD       gradient-descent iterates against steps taken with the reference gradient
 REF-GF       gradient-flow end points against an independent integration (scipy Radau)
+REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with ILL_POSED
+REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
 """
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, target
+from hypothesis import event, given, settings, target
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -353,3 +355,39 @@ def test_REF_ACT_activation_values_and_derivatives_match_mpmath(name, z):
         assert abs(value - truth) <= 8 * EPS * abs(truth) + 1e-300, (label, value, truth)
     curvature = activation.d2f(array)[0]
     assert abs(curvature - exact[2]) <= 16 * EPS * (abs(exact[2]) + exact[1]) + 1e-300, (curvature, exact[2])
+
+
+@st.composite
+def edge_runs(draw):
+    """A single-index regression started at θ₂L ∈ [0.9, 0.999] whose targets pull θ₂ up
+    (targets well above what the model can reach), with steps large enough to jump past
+    θ₂L = 1: the runs that approach or cross the ill-posed set."""
+    activation = draw(st.sampled_from(SMOOTH))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, d = draw(st.integers(2, 12)), draw(st.integers(1, 3))
+    X = rng.standard_normal((n, d))
+    targets = rng.standard_normal(n) + draw(finite_floats(1.0, 5.0))
+    lip = bracket.lipschitz(activation)
+    theta0 = np.r_[rng.standard_normal(d) * 0.3, draw(finite_floats(0.9, 0.999)) / lip]
+    return activation, theta0, X, targets
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(edge_runs(), finite_floats(0.01, 5.0), st.integers(1, 40))
+def test_REF_EDGE_descent_stops_with_the_right_status_at_the_ill_posed_set(problem, step, steps):
+    """Every iterate with a recorded risk is well posed (θ₂L < 1) and its risk is the
+    bracketed-root risk; a run that reaches θ₂L ≥ 1 ends ILL_POSED there, the offending
+    iterate recorded last with no risk."""
+    activation, theta0, X, targets = problem
+    lip = bracket.lipschitz(activation)
+    run = dv.gradient_descent(dv.EmpiricalRisk(dv.SingleIndexDEQ(activation), X, targets), theta0, step, steps)
+    event(f"status {run.status}")
+    valued = np.isfinite(run.risk)
+    assert np.all(run.theta[valued, -1] * lip < 1.0)
+    for theta, value in zip(run.theta[valued], run.risk[valued]):
+        assert abs(value - bracket.risk_and_gradient(theta, X, targets, activation)[0]) <= 1e-9 * (1 + value)
+    if run.status is dv.RunStatus.ILL_POSED:
+        assert run.theta[-1, -1] * lip >= 1.0 and not valued[-1] and valued[:-1].all()
+    else:
+        assert run.status in (dv.RunStatus.COMPLETED, dv.RunStatus.DIVERGED), run.status
+        assert valued.all()
