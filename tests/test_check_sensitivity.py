@@ -14,6 +14,7 @@ import pytest
 
 import deqverify as dv
 from deqverify.theorems import REGISTRY, Problem
+from deqverify.theorems.single_index import ball_points, rsi_ratios
 
 SIGMA = np.diag([0.7, 1.3, 2.0])
 XI = np.array([0.5, -1.0, 0.8])
@@ -248,3 +249,45 @@ def test_RELU_fails_a_closed_form_off_by_1e_minus_13():
     assert holds("RELU", problem)
     bad = ReluOffBy1e13("relu")
     assert not holds("RELU", dataclasses.replace(problem, model=bad))
+
+
+def single_index_problem(targets_scale=1.0):
+    rng = np.random.default_rng(8)
+    X, xi = rng.standard_normal((200, 2)), np.array([0.8, -0.6])
+    model = dv.SingleIndexDEQ("sigmoid")
+    risk = dv.EmpiricalRisk(model, X, model.teacher(X, xi) * targets_scale, xi=xi)
+    theta0 = np.r_[xi + np.array([0.2, -0.1]), 0.3]
+    return Problem(model, risk, theta0, points=np.array([np.r_[xi, 0.5], np.r_[-xi, -1.0]]))
+
+
+def test_SI_IDENT_fails_a_risk_of_1e_minus_13_at_the_truth():
+    """R(θ*) must vanish to 64·eps; targets scaled by 1 + 1e-6 leave R(θ*) = 1e-12·mean(t²)
+    ≈ 3e-13, 20× that floor (a 1000× looser floor would call it zero)."""
+    assert holds("SI-IDENT", single_index_problem())
+    assert not holds("SI-IDENT", single_index_problem(1 + 1e-6))
+
+
+class ScaledHessianRisk(WrappedRisk):
+    def hessian_at_truth(self):
+        return self._risk.hessian_at_truth() * (1 + 1e-6)
+
+
+def test_SI_HESS_fails_a_hessian_off_by_one_part_in_1e6():
+    """H* is compared with Richardson differences of ∇R to ≈ 1e4·eps/h ≈ 4e-8 relative; a
+    closed form 1e-6 off must fail."""
+    problem = single_index_problem()
+    assert holds("SI-HESS", problem)
+    assert not holds("SI-HESS", dataclasses.replace(problem, risk=ScaledHessianRisk(problem.risk, lambda _, g: g)))
+
+
+def test_SI_RSI_fails_a_gradient_whose_secant_turns_slightly_negative():
+    """Subtract (λ₁/2)(1 + 1e-9)(θ − θ*) from ∇R: the smallest secant ratio becomes
+    −1e-9·λ₁/2 < 0, so no λ₁ > 0 exists on the ball."""
+    problem = single_index_problem()
+    assert holds("SI-RSI", problem)
+    truth = problem.risk.truth
+    radius = float(np.linalg.norm(problem.theta0 - truth))
+    points = np.vstack([ball_points(problem, radius), problem.all_points()])
+    half = float(rsi_ratios(problem, points)[0].min()) * (1 + 1e-9)  # the smallest secant ratio
+    bent = WrappedRisk(problem.risk, lambda theta, g: g - half * (theta - truth))
+    assert not holds("SI-RSI", dataclasses.replace(problem, risk=bent))

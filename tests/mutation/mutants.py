@@ -239,4 +239,17 @@ CHECK_MUTANTS = [
      "        allowed = 2 * (X.shape[1] + 2) * EPS * (np.abs(X) @ np.abs(phi))",
      "        allowed = 2000 * (X.shape[1] + 2) * EPS * (np.abs(X) @ np.abs(phi))",
      "RELU closed-form allowance 1000× too loose"),
+    ("check-si-ident-loose", "theorems/single_index.py",
+     "            return 64 * EPS * max(value, 1.0) + (quadrature.value if quadrature else 0.0)",
+     "            return 64000 * EPS * max(value, 1.0) + (quadrature.value if quadrature else 0.0)",
+     "SI-IDENT zero floor 1000× too loose"),
+    ("check-si-hess-loose", "theorems/single_index.py",
+     "        allowed = np.abs(fine - richardson) + 1e4 * EPS * scale / 5e-5 + 1e-10 * scale",
+     "        allowed = np.abs(fine - richardson) + 1e7 * EPS * scale / 5e-5 + 1e-7 * scale",
+     "SI-HESS difference allowance 1000× too loose"),
+    ("check-si-rsi-median", "theorems/single_index.py",
+     '    return {"radius": radius, "lambda1": 2.0 * float(secant.min()),',
+     '    return {"radius": radius, "lambda1": 2.0 * float(np.median(secant)),',
+     "SI-RSI λ₁ from the median secant ratio instead of the minimum"),
 ]
+
