@@ -137,6 +137,14 @@ def command_check(args) -> int:
     as an expected failure passed, 1 if one failed, 2 for a usage or loading error."""
     from .conformance import CHECKS, check_implementation, read_expected_failures
 
+    if args.summary:
+        from .conformance.report import summary_table
+
+        missing = [path for path in args.summary if not Path(path).is_file()]
+        if missing:
+            raise InvalidInputError(f"no such report file(s): {missing}")
+        print(summary_table(args.summary))
+        return 0
     if args.list:
         for check in CHECKS.values():
             summary = (type(check).run.__doc__ or "").strip().split("\n\n")[0]
@@ -209,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "jaxopt, optimistix, or package.module:object (the working directory "
                        "is importable)")
     check.add_argument("--list", action="store_true", help="list the check ids and exit")
+    check.add_argument("--summary", nargs="+", metavar="JSON",
+                       help="print the markdown table of stored JSON reports and exit")
     check.add_argument("--json", help="write the report as JSON")
     check.add_argument("--expected-failures", help="file of check ids (# reason) allowed to fail")
     check.add_argument("--check", action="append", help="run only this check id (repeatable)")

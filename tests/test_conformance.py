@@ -238,3 +238,13 @@ def test_module_object_spec_loads():
 def test_unknown_implementation_is_a_load_error():
     with pytest.raises(LoadError, match="unknown implementation"):
         check_implementation("no-such-library")
+
+
+def test_summary_table_is_built_from_stored_reports(tmp_path, capsys):
+    path = tmp_path / "builtin.json"
+    assert main(["check", "builtin", "--check", "lin-orth", "--json", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--summary", str(path)]) == 0
+    table = capsys.readouterr().out
+    assert "| lin-orth (LIN-ORTH) | passed" in table and "| ill-posed (FP-3) | — |" in table
+    assert main(["check", "--summary", str(tmp_path / "missing.json")]) == 2

@@ -80,3 +80,25 @@ class Report:
     def to_json(self) -> str:
         return json.dumps({"implementation": self.implementation, "ok": self.ok,
                            "records": [r.to_dict() for r in self.records]}, indent=2, default=str)
+
+
+def summary_table(paths) -> str:
+    """A markdown table (check × implementation: status and worst error) built from stored
+    JSON reports, so the published table is regenerated from data, not from a rerun:
+    ``deqverify check --summary conformance/results/*.json``."""
+    reports = [json.loads(open(path).read()) for path in paths]
+    names = [report["implementation"] for report in reports]
+    records = [{r["id"]: r for r in report["records"]} for report in reports]
+    lines = ["| check (cites) | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for check_id, check in CHECKS.items():
+        cells = []
+        for by_id in records:
+            record = by_id.get(check_id)
+            if record is None:
+                cells.append("—")
+                continue
+            worst = record["worst_error"]
+            shown = "" if worst is None or worst != worst else f" {worst:.2g}"
+            cells.append(f"{record['status']}{shown}")
+        lines.append(f"| {check_id} ({check.cites}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
