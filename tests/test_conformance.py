@@ -248,3 +248,18 @@ def test_summary_table_is_built_from_stored_reports(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| lin-orth (LIN-ORTH) | passed" in table and "| ill-posed (FP-3) | — |" in table
     assert main(["check", "--summary", str(tmp_path / "missing.json")]) == 2
+
+
+def test_pytest_plugin_runs_the_battery_and_reports_load_errors_as_usage_errors(tmp_path):
+    import subprocess
+    import sys
+
+    def run(spec):
+        return subprocess.run([sys.executable, "-m", "pytest", "--deq-impl", spec, "-q",
+                               "-p", "no:cacheprovider", "--deq-timeout", "60"],
+                              cwd=tmp_path, capture_output=True, text=True)
+
+    good = run("builtin")
+    assert good.returncode == 0 and f"{len(CHECKS)} passed" in good.stdout
+    bad = run("nosuch_module:X")
+    assert bad.returncode == 4 and "cannot import 'nosuch_module'" in bad.stdout + bad.stderr

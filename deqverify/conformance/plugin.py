@@ -35,4 +35,4 @@ def deq_report(request):
         expected = read_expected_failures(expected_path) if expected_path else {}
         return check_implementation(spec, expected, timeout=timeout)
     except DEQError as error:
-        raise pytest.UsageError(f"deqverify: {error}") from None
+        pytest.exit(f"deqverify: {error}", returncode=pytest.ExitCode.USAGE_ERROR)

@@ -21,7 +21,8 @@ so doubling stops early (after at least two sizes) once a call takes more than
 TIME_BUDGET = 1.0
 MAX_EXPONENT = 1.3
 """Cost exponent log(t(8n)/t(n))/log 8 above which the cost is super-linear. Linear work
-with a fixed overhead gives ≤ 1; 1.3 leaves room for cache effects and a noisy machine."""
+with a fixed overhead gives ≤ 1; 1.3 leaves room for cache effects. t is the CPU time of the
+worker process (all its threads), so other processes on a shared machine do not inflate it."""
 MEMORY_ROWS, MEMORY_DIM = 100_000, 10
 MEMORY_BUDGET = 10.0
 """Seconds one memory-measurement call may take, extrapolated linearly from the timings: a
@@ -68,15 +69,15 @@ def peak_extra_bytes(call) -> int:
 def _seconds(call, repeats: int = 3) -> float:
     """Best of ``repeats`` timed calls after a warm-up (JIT compilation and caches are not
     the cost of a batch); after a warm-up slower than :data:`TIME_BUDGET`, one timed call."""
-    start = time.perf_counter()
+    start = time.process_time()
     call()
-    if time.perf_counter() - start > TIME_BUDGET:
+    if time.process_time() - start > TIME_BUDGET:
         repeats = 1
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         call()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 
 
