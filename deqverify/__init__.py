@@ -14,6 +14,7 @@ from .population import PopulationRisk
 from .risk import EmpiricalRisk
 from .solve import (AndersonSettings, FixedPointResult, NewtonSettings, PicardSettings,
                     Status)
+from . import theorems  # noqa: E402 - dv.theorems.REGISTRY without a separate import
 
 __version__ = "0.1.0"
 

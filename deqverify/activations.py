@@ -37,7 +37,7 @@ class Activation:
     f, df, d2f : callable
         Vectorised σ, σ', σ'' on float64 arrays.
     lipschitz : float
-        L = sup_z |σ'(z)| (THEOREMS.md notation).
+        L = sup_z |σ'(z)| (docs/theorems.md notation).
     monotone : bool
         True when σ is nondecreasing; then θ₂·L < 1 suffices for a unique fixed point.
     scalar_f, scalar_df : callable, optional

@@ -173,6 +173,14 @@ def _require_parent(path) -> None:
                                 "does not exist")
 
 
+def command_theorems(args) -> int:
+    """List every statement with its assumptions (the names --drop accepts)."""
+    from .theorems import catalogue
+
+    print(catalogue.markdown() if args.markdown else catalogue.text(), end="" if args.markdown else "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deqverify", description=__doc__)
     parser.add_argument("--version", action="version", version=f"deqverify {__version__}")
@@ -200,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(handler=command_verify)
+
+    theorems = commands.add_parser("theorems", help="the catalogue: ids, statements, assumptions")
+    theorems.add_argument("--markdown", action="store_true", help="print docs/theorems.md")
+    theorems.set_defaults(handler=command_theorems)
 
     fuzz = commands.add_parser("fuzz", help="drop one assumption and see whether the claim survives")
     fuzz.add_argument("--theorem")

@@ -1,6 +1,6 @@
 """Data distributions: Gaussian X ~ N(0, Σ) and uniform X ~ U[a, b] (d = 1).
 
-Σ = E[XXᵀ] is the second-moment matrix of THEOREMS.md; λ_min and λ_max its extreme
+Σ = E[XXᵀ] is the second-moment matrix of docs/theorems.md; λ_min and λ_max its extreme
 eigenvalues. A rank-deficient Σ is accepted and flagged (`rank_deficient`): the linear
 theorems LIN-ORTH and T3.1 still apply, while β of L3.2 and the PL constant need Σ ≻ 0.
 """

@@ -1,6 +1,6 @@
 """Population risk R(θ) = E[(y_θ(X) − f_ξ(X))²] and its gradient, exactly or by quadrature.
 
-* Linear DEQ, any population (closed form from Σ = E[XXᵀ], THEOREMS.md notation):
+* Linear DEQ, any population (closed form from Σ = E[XXᵀ], docs/theorems.md notation):
   φ = θ₁/(1−θ₂), R = ‖φ − ξ‖²_Σ, ∇R = (2/(1−θ₂))·(Σ(φ−ξ), φᵀΣ(φ−ξ)).
 * Single-index DEQ, Gaussian X ~ N(0, Σ): only the projections a = θ₁ᵀX and V = ξᵀX matter.
   With a Σ-orthonormal basis b₁ = θ₁/‖θ₁‖_Σ, b₂ ∝ ξ − (ξᵀΣb₁)b₁, write a = s·W₁ and

@@ -1,4 +1,4 @@
-"""Risks R(θ) = E[(y_θ(X) − f(X))²] and their gradients (no ½ factor, THEOREMS.md).
+"""Risks R(θ) = E[(y_θ(X) − f(X))²] and their gradients (no ½ factor, docs/theorems.md).
 
 ∇R(θ) = 2E[(y − f)·σ'(u)/(1 − θ₂σ'(u))·(X, y)] by the implicit function theorem (FP-2).
 """

@@ -16,7 +16,7 @@ test_T3_6 = theorem_property("T3.6")
 test_NEUMANN = theorem_property("NEUMANN")
 
 
-# Ablation expected to survive (THEOREMS.md): with a rank-deficient Σ the algebraic
+# Ablation expected to survive (docs/theorems.md): with a rank-deficient Σ the algebraic
 # statements still hold. These draw the same problems with Σ rank-deficient.
 from hypothesis import given, settings  # noqa: E402
 

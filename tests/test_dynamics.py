@@ -13,7 +13,7 @@ EPS = np.finfo(float).eps
 
 
 def t33_limit(theta0, xi):
-    """THEOREMS.md T3.3: θ^∞ = (s₀√C₀ ξ/c, 1 − s₀√C₀/c), c = √(1 + ‖ξ‖²)."""
+    """T3.3 (docs/theorems.md): θ^∞ = (s₀√C₀ ξ/c, 1 − s₀√C₀/c), c = √(1 + ‖ξ‖²)."""
     C0 = sphere(theta0)[0]
     c = np.sqrt(1 + xi @ xi)
     s0 = np.sign(1 - theta0[-1])

@@ -1,4 +1,4 @@
-"""The theorem catalogue: one object per statement of THEOREMS.md, keyed by its stable id.
+"""The theorem catalogue: one object per statement of docs/theorems.md, keyed by its stable id.
 
 >>> from deqverify.theorems import REGISTRY
 >>> REGISTRY["T3.1"].statement

@@ -1,4 +1,4 @@
-"""Solver-level statements FP-1, FP-2, FP-3 (THEOREMS.md)."""
+"""Solver-level statements FP-1, FP-2, FP-3 (docs/theorems.md)."""
 
 from __future__ import annotations
 

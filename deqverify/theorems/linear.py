@@ -1,4 +1,4 @@
-"""Linear-DEQ statements of THEOREMS.md: LIN-ORTH, T3.1, GD-RADIUS, SPHERE-ID, L3.2, PL, T3.4,
+"""Linear-DEQ statements of docs/theorems.md: LIN-ORTH, T3.1, GD-RADIUS, SPHERE-ID, L3.2, PL, T3.4,
 T3.3, PHI-FLOW, T3.6, NEUMANN.
 
 Notation: Σ = E[XXᵀ] (``risk.second_moment``), φ = θ₁/(1−θ₂), C(θ) = ‖θ₁‖² + (θ₂−1)²,
@@ -372,7 +372,7 @@ class LinearConvergenceGD(Theorem):
         ‖φ‖ ≤ ‖ξ‖ + √(R₀/λ_min) = Φ and, by SPHERE-ID, (1−θ₂)² = C/(1+‖φ‖²) ≥ C₀/(1+Φ²).
         The Jacobian of φ has norm ≤ √(1+Φ²)/|1−θ₂| and its second derivative ≤
         2√(1+Φ²)/(1−θ₂)²; with ‖∇²F‖ = 2λ_max and ‖∇F‖ ≤ 2√(λ_max R₀), the chain rule gives
-        ‖∇²R‖ ≤ (2(1+Φ²)/C₀)(λ_max(1+Φ²) + 2√(λ_max R₀)(1+2Φ)) = ℓ (THEOREMS.md's candidate).
+        ‖∇²R‖ ≤ (2(1+Φ²)/C₀)(λ_max(1+Φ²) + 2√(λ_max R₀)(1+2Φ)) = ℓ (the catalogue's candidate).
         GD keeps the iterates in the region: R decreases (below) and C increases
         (GD-RADIUS). Descent lemma for η ≤ 1/ℓ: R⁺ ≤ R − η‖∇R‖² + (ℓη²/2)‖∇R‖² ≤ R − (η/2)‖∇R‖²,
         and PL (‖∇R‖² ≥ 4λ_min R/C) gives R⁺ ≤ (1 − 2ηλ_min/C)R. tests/test_theorems.py
