@@ -291,3 +291,17 @@ def test_SI_RSI_fails_a_gradient_whose_secant_turns_slightly_negative():
     half = float(rsi_ratios(problem, points)[0].min()) * (1 + 1e-9)  # the smallest secant ratio
     bent = WrappedRisk(problem.risk, lambda theta, g: g - half * (theta - truth))
     assert not holds("SI-RSI", dataclasses.replace(problem, risk=bent))
+
+
+def test_T3_9_margin_is_the_contraction_slack_of_one_step():
+    """One small GD step from θ₀: r₁/r₀ = 1 − 2ηρ₀ + O(η²) with ρ₀ the secant ratio
+    ⟨∇R(θ₀), θ₀ − θ*⟩/r₀, against the bound 1 − ηλ₁/2, so the margin must be 2ηρ₀ − ηλ₁/2.
+    A factor that lost its 1/2 (or gained one) moves the margin by ηλ₁/4 or more."""
+    problem = dataclasses.replace(single_index_problem(), step=1e-4, steps=1)
+    verdict = REGISTRY["T3.9"].check(problem)
+    assert verdict.holds
+    truth = problem.risk.truth
+    offset = problem.theta0 - truth
+    rho0 = problem.risk.gradient(problem.theta0) @ offset / (offset @ offset)
+    lambda1, eta = verdict.constants["lambda1"], 1e-4
+    assert verdict.margin == pytest.approx(2 * eta * rho0 - eta * lambda1 / 2, abs=0.02 * eta * lambda1)

@@ -251,5 +251,9 @@ CHECK_MUTANTS = [
      '    return {"radius": radius, "lambda1": 2.0 * float(secant.min()),',
      '    return {"radius": radius, "lambda1": 2.0 * float(np.median(secant)),',
      "SI-RSI λ₁ from the median secant ratio instead of the minimum"),
+    ("check-t39-factor", "theorems/single_index.py",
+     "        factor = 1.0 - eta * constants[\"lambda1\"] / 2.0",
+     "        factor = 1.0 - eta * constants[\"lambda1\"] / 4.0",
+     "T3.9 contraction factor 1 − ηλ₁/2 → 1 − ηλ₁/4"),
 ]
 
