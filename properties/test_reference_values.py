@@ -305,6 +305,7 @@ def test_REF_GD_descent_iterates_are_steps_of_the_reference_gradient(problem, st
         allowed = 1e-11 * (1 + np.abs(run.theta[k])) + step * 1e-11 * (1 + np.abs(gradient))
         assert np.all(np.abs(run.theta[k + 1] - expected) <= allowed), k
         assert abs(run.risk[k] - value) <= 1e-11 * (1 + value)
+        assert abs(run.grad_norm[k] - np.linalg.norm(gradient)) <= 1e-11 * (1 + np.linalg.norm(gradient))
 
 
 @settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
@@ -327,6 +328,10 @@ def test_REF_GF_flow_matches_an_independent_integration(problem, t_max):
     difference = np.abs(run.theta - independent.y.T)
     target(float(np.max(difference)), label="REF-GF difference")
     assert np.all(difference <= 1e-6 * (1 + np.abs(independent.y.T)))
+    for theta, value, norm in zip(run.theta, run.risk, run.grad_norm):  # what the run recorded
+        ref_value, ref_gradient = bracket.risk_and_gradient(theta, X, targets, activation)
+        assert abs(value - ref_value) <= 1e-11 * (1 + ref_value)
+        assert abs(norm - np.linalg.norm(ref_gradient)) <= 1e-11 * (1 + np.linalg.norm(ref_gradient))
 
 
 @settings(max_examples=examples_for("pointwise"))
