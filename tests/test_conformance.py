@@ -263,3 +263,13 @@ def test_pytest_plugin_runs_the_battery_and_reports_load_errors_as_usage_errors(
     assert good.returncode == 0 and f"{len(CHECKS)} passed" in good.stdout
     bad = run("nosuch_module:X")
     assert bad.returncode == 4 and "cannot import 'nosuch_module'" in bad.stdout + bad.stderr
+
+
+def test_a_flood_of_output_is_kept_as_a_short_tail():
+    class Flood(pb.Correct):
+        def fixed_point_status(self, theta, X, activation):
+            print("x" * 100_000)
+            return super().fixed_point_status(theta, X, activation)
+
+    record = check_implementation(Flood(), checks=["forward-accuracy"]).records[1]
+    assert record.status == "passed" and record.output.startswith("…") and len(record.output) <= 2001

@@ -146,12 +146,15 @@ class _Output:
         self.offset = 0
 
     def take(self) -> str:
+        size = os.path.getsize(self.path)
+        start = max(self.offset, size - 4 * OUTPUT_TAIL)  # never read a flood into memory
         with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            data = handle.read()
-        self.offset += len(data)
+            handle.seek(start)
+            data = handle.read(size - start)
+        truncated = start > self.offset
+        self.offset = size
         text = data.decode("utf-8", "replace")
-        return text if len(text) <= OUTPUT_TAIL else "…" + text[-OUTPUT_TAIL:]
+        return "…" + text[-OUTPUT_TAIL:] if truncated or len(text) > OUTPUT_TAIL else text
 
     def remove(self):
         os.unlink(self.path)
