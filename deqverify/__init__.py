@@ -24,5 +24,5 @@ __all__ = [
     "Trajectory", "UniformPopulation", "gradient_descent", "gradient_flow", "IllPosedError", "InvalidInputError", "LinearDEQ",
     "NewtonSettings", "NoFixedPointError", "NonContractiveError", "NonFiniteInputError",
     "PicardSettings", "SingleIndexDEQ", "SingularDEQError", "Status", "UncheckableError", "get_activation",
-    "__version__",
+    "theorems", "__version__",
 ]

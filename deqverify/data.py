@@ -80,8 +80,11 @@ class UniformPopulation:
     """X ~ U[low, high] in d = 1 (the paper's experiments use U[0, 1])."""
 
     def __init__(self, low: float = 0.0, high: float = 1.0):
-        if not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise InvalidInputError(f"need finite low < high, got [{low}, {high}]")
+        numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                      for v in (low, high))
+        if not (numbers and np.isfinite(low) and np.isfinite(high) and low < high):
+            raise InvalidInputError(f"UniformPopulation needs real numbers low < high, both finite; "
+                                    f"got low={low!r}, high={high!r}")
         self.low, self.high = float(low), float(high)
 
     def __repr__(self):

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .errors import DEQError
+from .errors import DEQError, InvalidInputError
 from .progress import ProgressBar
-from .validation import as_count, as_positive, as_theta
+from .validation import as_count, as_positive, as_theta, as_vector
 
 SINGULAR_MARGIN = 1e-6
 """Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
@@ -126,6 +126,7 @@ def _singular_events(risk, theta0: np.ndarray) -> list:
 
 
 STIFF_METHODS = ("Radau", "BDF", "LSODA")
+FLOW_METHODS = ("RK45", "RK23", "DOP853", *STIFF_METHODS)
 EXPLICIT_BUDGET = 20_000
 """Gradient evaluations an explicit method may spend before the flow is declared stiff."""
 
@@ -159,8 +160,14 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     t_max = as_positive(t_max, "t_max")
     rtol, atol = as_positive(rtol, "rtol"), as_positive(atol, "atol")
     n_records = as_count(n_records, "n_records", minimum=2)
+    if method not in FLOW_METHODS:
+        raise InvalidInputError(f"method {method!r} is not a solve_ivp method; use one of {FLOW_METHODS}")
     if t_eval is None:
         t_eval = np.linspace(0.0, t_max, n_records)
+    else:
+        t_eval = as_vector(t_eval, "t_eval", np.size(t_eval))
+        if t_eval.size == 0 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0 or t_eval[-1] > t_max:
+            raise InvalidInputError("t_eval must be strictly increasing times within [0, t_max]")
     failure: list = []
 
     evaluations = [0]

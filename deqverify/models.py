@@ -37,6 +37,11 @@ class DEQModel:
             )
         self.method = method
         self.settings = settings if settings is not None else solve.DEFAULT_SETTINGS[method]
+        if not isinstance(self.settings, (solve.NewtonSettings, solve.PicardSettings,
+                                          solve.AndersonSettings)):
+            raise InvalidInputError(
+                f"settings must be solve.NewtonSettings, PicardSettings or AndersonSettings, "
+                f"got {self.settings!r}; e.g. NewtonSettings(rtol=1e-12, atol=1e-12)")
         if self.settings.method != method:
             raise InvalidInputError(
                 f"settings {type(self.settings).__name__} do not belong to method {method!r}; "

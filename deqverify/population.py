@@ -28,7 +28,7 @@ from scipy.special import roots_legendre
 from .data import GaussianPopulation, UniformPopulation
 from .errors import InvalidInputError
 from .models import DEQModel
-from .risk import RiskInterface
+from .risk import RiskInterface, require_model
 from .solve import newton_scalar
 from .validation import as_theta, as_vector
 
@@ -77,6 +77,11 @@ class PopulationRisk(RiskInterface):
     """
 
     def __init__(self, model: DEQModel, population, xi):
+        require_model(model)
+        if not isinstance(population, (GaussianPopulation, UniformPopulation)):
+            raise InvalidInputError(
+                f"population must be a GaussianPopulation(Sigma) or UniformPopulation(low, high), "
+                f"got {population!r}")
         self.model = model
         self.population = population
         self.xi = as_vector(xi, "xi", population.dim)

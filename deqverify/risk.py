@@ -23,6 +23,15 @@ SCALAR_PATH_MAX_ROWS = 4
 overhead): the latency path used by gradient flow on tiny problems."""
 
 
+def require_model(model) -> DEQModel:
+    """``model`` itself if it is a DEQModel, else a typed error that shows how to build one."""
+    if not isinstance(model, DEQModel):
+        raise InvalidInputError(
+            f"model must be a DEQModel, got {model!r}; e.g. SingleIndexDEQ('sigmoid') or "
+            "LinearDEQ()")
+    return model
+
+
 @dataclass(frozen=True)
 class SolveSummary:
     """Forward-solve diagnostics of the last risk evaluation."""
@@ -71,7 +80,7 @@ class EmpiricalRisk(RiskInterface):
     """
 
     def __init__(self, model: DEQModel, X, targets, *, block_rows: int | None = None, xi=None):
-        self.model = model
+        self.model = require_model(model)
         self.X = as_data(X)
         self.targets = as_vector(targets, "targets", self.X.shape[0])
         self.block_rows = BLOCK_ROWS if block_rows is None else as_count(block_rows, "block_rows", minimum=1)
@@ -82,6 +91,7 @@ class EmpiricalRisk(RiskInterface):
     @classmethod
     def from_teacher(cls, model: DEQModel, X, xi, **kwargs) -> "EmpiricalRisk":
         """Targets from the teacher f_ξ(x) = σ(ξᵀx) (or ξᵀx for the linear DEQ)."""
+        model = require_model(model)
         return cls(model, X, model.teacher(X, xi), xi=xi, **kwargs)
 
     @property

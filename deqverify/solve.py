@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import Activation
-from .errors import ConvergenceError, NonContractiveError
+from .errors import ConvergenceError, InvalidInputError, NonContractiveError
 
 EPS = float(np.finfo(np.float64).eps)
 ROUNDING_FLOOR_FACTOR = 4.0
@@ -53,8 +53,24 @@ class Status(enum.Enum):
 _SEVERITY = {Status.CONVERGED: 0, Status.MAX_ITERATIONS: 1, Status.NON_FINITE: 2}
 
 
+class _ValidatedSettings:
+    """Tolerances must be finite and ≥ 0, ``max_iter`` an integer ≥ 1 (typed errors)."""
+
+    def __post_init__(self):
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.floating)) \
+                    or not (math.isfinite(value) and value >= 0):
+                raise InvalidInputError(f"{type(self).__name__}({name}={value!r}): pass a finite "
+                                        "number ≥ 0, e.g. 1e-12")
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
+                or self.max_iter < 1:
+            raise InvalidInputError(f"{type(self).__name__}(max_iter={self.max_iter!r}): pass an "
+                                    "integer ≥ 1")
+
+
 @dataclass(frozen=True)
-class NewtonSettings:
+class NewtonSettings(_ValidatedSettings):
     """Safeguarded Newton: stop when |step| ≤ atol + rtol·|y| (or the rounding floor)."""
 
     rtol: float = 1e-14
@@ -64,7 +80,7 @@ class NewtonSettings:
 
 
 @dataclass(frozen=True)
-class PicardSettings:
+class PicardSettings(_ValidatedSettings):
     """Picard iteration: stop when the a-posteriori bound q/(1−q)·|Δy| ≤ atol + rtol·|y|."""
 
     rtol: float = 1e-14
@@ -74,7 +90,7 @@ class PicardSettings:
 
 
 @dataclass(frozen=True)
-class AndersonSettings:
+class AndersonSettings(_ValidatedSettings):
     """Anderson(1) acceleration: stop when |g(y)|/m ≤ atol + rtol·|y|."""
 
     rtol: float = 1e-14

@@ -13,7 +13,11 @@ from .errors import InvalidInputError, NonFiniteInputError
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise InvalidInputError(f"{name} is ragged (rows of different lengths); pass a "
+                                "rectangular array") from None
     if array.dtype.kind not in "fiub":
         raise InvalidInputError(
             f"{name} has dtype {array.dtype}; pass real numbers (float64, float32 or "

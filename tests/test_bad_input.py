@@ -52,3 +52,33 @@ def test_flow_refuses_bad_horizons(risk, t_max):
 def test_flow_refuses_bad_record_counts(risk, n_records):
     with pytest.raises(dv.InvalidInputError, match="n_records"):
         dv.gradient_flow(risk, THETA, 1.0, n_records=n_records)
+
+
+@pytest.mark.parametrize("build,fragment", [
+    (lambda: dv.SingleIndexDEQ("sigmoid", settings="fast"), "settings must be"),
+    (lambda: dv.NewtonSettings(max_iter=2.5), "max_iter"),
+    (lambda: dv.NewtonSettings(max_iter=0), "max_iter"),
+    (lambda: dv.PicardSettings(rtol=float("nan")), "rtol"),
+    (lambda: dv.AndersonSettings(atol=-1.0), "atol"),
+    (lambda: dv.EmpiricalRisk.from_teacher("sigmoid", np.ones((3, 1)), [1.0]), "model must be a DEQModel"),
+    (lambda: dv.EmpiricalRisk(None, np.ones((3, 1)), np.ones(3)), "model must be a DEQModel"),
+    (lambda: dv.UniformPopulation("0", "1"), "real numbers"),
+    (lambda: dv.UniformPopulation(1.0, 0.0), "low < high"),
+    (lambda: dv.PopulationRisk(dv.LinearDEQ(), "gaussian", [1.0]), "population must be"),
+    (lambda: dv.SingleIndexDEQ("sigmoid").fixed_point([0.1, 0.2], [[1.0], [2.0, 3.0]]), "ragged"),
+], ids=["settings-str", "max-iter-float", "max-iter-zero", "rtol-nan", "atol-negative",
+        "from-teacher-str", "risk-none", "uniform-str", "uniform-order", "population-str", "ragged-X"])
+def test_construction_mistakes_are_typed_errors_with_the_fix(build, fragment):
+    with pytest.raises(dv.InvalidInputError, match=fragment):
+        build()
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"method": "Euler"}, "not a solve_ivp method"),
+    ({"t_eval": [0.5, 0.2]}, "strictly increasing"),
+    ({"t_eval": [0.0, 2.0]}, "within"),
+    ({"t_eval": [0.0, float("nan")]}, "NaN"),
+])
+def test_flow_refuses_bad_methods_and_recording_times(risk, kwargs, fragment):
+    with pytest.raises(dv.InvalidInputError, match=fragment):
+        dv.gradient_flow(risk, THETA, 1.0, **kwargs)
