@@ -4,14 +4,16 @@
 Hypothesis shrinks the first failure to a minimal counterexample. ``fuzz`` draws problems
 that break exactly one named assumption and records how often the claim still held, the
 worst margin, and (if it failed) the shrunk counterexample as runnable code. Failures are
-saved in a Hypothesis example database (a local directory), so an interrupted campaign
-resumes and loses nothing.
+saved in a Hypothesis example database (a local directory) under the cell's own key
+(:mod:`deqverify.theorems.cells`), seeded or not, and replayed first by the next run of the
+same (theorem, assumption), so nothing found is lost.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import unittest
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from .progress import ProgressBar
 from .strategies import problems
 from .theorems import REGISTRY
 from .theorems.base import finite_score
+from .theorems.cells import CellDatabase, cell_name, mark
 from .theorems.spec import problem_to_spec, reproduction_snippet
 
 DEFAULT_DATABASE = ".deqverify/examples"
@@ -67,8 +70,12 @@ class _Failure(AssertionError):
 
 def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50,
                  seed: int | None = 0, database: str | None = DEFAULT_DATABASE,
-                 progress: bool = False) -> Outcome:
-    """Check ``theorem_id`` on ``examples`` generated problems (see module docstring)."""
+                 progress: bool = False, replay_only: bool = False) -> Outcome:
+    """Check ``theorem_id`` on ``examples`` generated problems (see module docstring).
+
+    Examples stored in the cell's database are replayed first, whatever the seed;
+    ``replay_only`` runs those and nothing else (no generation, no shrinking).
+    """
     theorem = REGISTRY[theorem_id]
     outcome = Outcome(theorem_id, theorem.statement, violate)
     bar = ProgressBar(examples, theorem_id) if progress else None
@@ -104,25 +111,33 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
             if raise_on_failure:
                 raise _Failure(verdict.details)
 
+    cell = cell_name(theorem_id, violate)
+
     def make_test(raise_on_failure: bool, phases):
-        @settings(max_examples=examples, deadline=None, database=_database(database),
-                  phases=phases, suppress_health_check=list(HealthCheck), print_blob=False,
-                  report_multiple_bugs=False)
-        @given(problem=problems(theorem_id, violate))
         def run(problem):
             outcome.examples += 1
             if bar:
                 bar.update(min(outcome.examples, examples))
             evaluate(problem, raise_on_failure)
 
-        run.hypothesis.inner_test._hypothesis_internal_add_digest = f"{theorem_id}|{violate}".encode()
-        return hypothesis_seed(seed)(run) if seed is not None else run
+        test = given(problem=problems(theorem_id, violate))(mark(run, cell))
+        if seed is not None:  # a reproducible stream; @seed alone would switch the database off
+            test = hypothesis_seed(seed)(test)
+        # the settings come last, so the cell's database is used, seeded or not
+        return settings(max_examples=examples, deadline=None, database=_database(database, cell),
+                        phases=phases, suppress_health_check=list(HealthCheck), print_blob=False,
+                        report_multiple_bugs=False)(test)
 
     start = time.perf_counter()
     try:
         # verify: assert, so that the first failure is shrunk and saved. fuzz: first tally
         # every example without stopping, then (if anything failed) shrink one failure.
-        if violate is None:
+        if replay_only:
+            try:
+                make_test(False, [Phase.reuse])()
+            except unittest.SkipTest:  # Hypothesis' signal that there was nothing to replay
+                pass
+        elif violate is None:
             make_test(True, SEARCH_AND_SHRINK)()
         else:
             make_test(False, [Phase.explicit, Phase.reuse, Phase.generate, Phase.target])()
@@ -147,8 +162,9 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     return outcome
 
 
-def _database(path):
-    if path is None:
+def _database(location, cell: str):
+    """The cell's view of the example database at ``location`` (a directory), or None."""
+    if location is None:
         return None
-    Path(path).mkdir(parents=True, exist_ok=True)
-    return DirectoryBasedExampleDatabase(path)
+    Path(location).mkdir(parents=True, exist_ok=True)
+    return CellDatabase(DirectoryBasedExampleDatabase(location), cell)

@@ -7,6 +7,7 @@ from hypothesis import settings, target
 from hypothesis.control import currently_in_test_context
 
 from .base import Problem, Verdict, finite_score
+from .cells import CellDatabase, cell_name, mark
 from .spec import reproduction_snippet
 
 
@@ -54,17 +55,29 @@ def examples_for(kind: str) -> int:
 def theorem_property(theorem_id: str, violate: str | None = None):
     """A Hypothesis test asserting ``theorem_id`` on generated problems (``violate`` breaks
     one assumption: then the test asserts the claim anyway, which is what fuzzing wants)."""
-    from hypothesis import given
-
     from ..strategies import problems
     from . import REGISTRY
 
-    @settings(max_examples=examples_for(REGISTRY[theorem_id].kind))
-    @given(problem=problems(theorem_id, violate))
     def run(problem):
         assert_holds(theorem_id, problem)
 
-    # a distinct example-database key per (theorem, assumption): the source is shared
-    run.hypothesis.inner_test._hypothesis_internal_add_digest = f"{theorem_id}|{violate}".encode()
-    run.__name__ = f"test_{theorem_id.replace('-', '_').replace('.', '_')}"
-    return run
+    return cell_property(run, theorem_id, violate, problems(theorem_id, violate),
+                         examples_for(REGISTRY[theorem_id].kind))
+
+
+def cell_property(function, theorem_id: str, violate: str | None, strategy, examples: int,
+                  label: str | None = None):
+    """``function(problem)`` as a Hypothesis test of its own cell: a distinct database key
+    and stream per (theorem, assumption[, label]) through public API (see
+    :mod:`deqverify.theorems.cells`), the profile's database seen through the cell."""
+    from hypothesis import given
+
+    cell = cell_name(theorem_id, violate) + (f" [{label}]" if label else "")
+    mark(function, cell)
+    database = settings.default.database
+    test = settings(max_examples=examples,
+                    database=None if database is None else CellDatabase(database, cell))(
+        given(problem=strategy)(function))
+    test.__name__ = f"test_{theorem_id.replace('-', '_').replace('.', '_')}" + (
+        f"_{label.replace('-', '_')}" if label else "")
+    return test
