@@ -4,7 +4,6 @@ another seed or none."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 from deqverify.campaign import run_campaign
 
