@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 import unittest
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, target
@@ -57,6 +57,15 @@ class Outcome:
         return self.violated == 0 and self.errors == 0 and self.examples > 0 and (
             self.violated_assumption is not None or self.refused == 0)
 
+    @classmethod
+    def from_dict(cls, record: dict) -> "Outcome":
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in record.items() if k in names}
+        if values.get("worst_margin") is None:
+            values["worst_margin"] = math.inf
+        return cls(**values)
+
     def to_dict(self) -> dict:
         record = asdict(self)
         record["passed"] = self.passed
@@ -70,7 +79,7 @@ class _Failure(AssertionError):
 
 def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50,
                  seed: int | None = 0, database: str | None = DEFAULT_DATABASE,
-                 progress: bool = False, replay_only: bool = False) -> Outcome:
+                 progress: bool = False, replay_only: bool = False, label: str = "") -> Outcome:
     """Check ``theorem_id`` on ``examples`` generated problems (see module docstring).
 
     Examples stored in the cell's database are replayed first, whatever the seed;
@@ -78,7 +87,7 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     """
     theorem = REGISTRY[theorem_id]
     outcome = Outcome(theorem_id, theorem.statement, violate)
-    bar = ProgressBar(examples, theorem_id) if progress else None
+    bar = ProgressBar(examples, label or theorem_id) if progress else None
     last_failure: dict = {}
 
     def evaluate(problem, raise_on_failure: bool):

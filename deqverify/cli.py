@@ -83,47 +83,97 @@ def _print_table(outcomes, stream=sys.stdout) -> None:
               f"{o.refused:7d} {margin:>12s} {o.seconds:6.1f}s", file=stream)
 
 
+def _validate_cells(theorem_ids, drop=None, examples=1):
+    """Typed errors (exit 2) for unknown ids, assumptions and example counts."""
+    from .theorems import REGISTRY
+
+    unknown = [i for i in theorem_ids if i not in REGISTRY]
+    if unknown:
+        raise InvalidInputError(f"unknown theorem id(s) {unknown}; `deqverify theorems` lists them")
+    if drop is not None and drop not in REGISTRY[theorem_ids[0]].assumptions:
+        raise InvalidInputError(f"{theorem_ids[0]} has no assumption {drop!r}; it assumes "
+                                f"{list(REGISTRY[theorem_ids[0]].assumptions) or 'nothing'}")
+    if examples < 1:
+        raise InvalidInputError(f"--examples must be at least 1, got {examples}")
+
+
+def _run_cells(cells, args, on_finish=None):
+    """Run (theorem, dropped assumption, examples) cells in order. Ctrl-C stops the run:
+    returns (finished outcomes, the cells not finished)."""
+    from .campaign import run_campaign
+
+    outcomes, start = [], time.perf_counter()
+    progress = not args.quiet and sys.stderr.isatty()  # progress frames only on a terminal
+    for position, (theorem_id, drop, examples) in enumerate(cells):
+        label = f"{position + 1}/{len(cells)} {theorem_id} ({time.perf_counter() - start:.0f}s)"
+        try:
+            outcome = run_campaign(theorem_id, drop, examples, args.seed, args.database,
+                                   progress=progress, label=label)
+        except KeyboardInterrupt:
+            return outcomes, cells[position:]
+        outcomes.append(outcome)
+        if on_finish:
+            on_finish(outcomes)
+    return outcomes, []
+
+
+def _report_interrupted(outcomes, rest) -> int:
+    _print_table(outcomes)
+    print(f"\ninterrupted: {len(outcomes)} finished, {len(rest)} not run: "
+          + ", ".join(f"{t}{'' if d is None else ' without ' + d}" for t, d, _ in rest))
+    return 130
+
+
 def command_verify(args) -> int:
     """Run the catalogue on the built-in solver; exit 0 iff every statement held."""
-    from .campaign import run_campaign
     from .theorems import REGISTRY
 
     ids = args.theorem or list(REGISTRY)
-    unknown = [i for i in ids if i not in REGISTRY]
-    if unknown:
-        print(f"error: unknown theorem id(s) {unknown}; known: {list(REGISTRY)}", file=sys.stderr)
-        return 2
-    outcomes = [run_campaign(i, None, _examples_for(i, args.examples), args.seed, args.database,
-                             progress=not args.quiet) for i in ids]
+    _validate_cells(ids, examples=args.examples)
+    _require_parent(args.json)
+
+    def save(outcomes):
+        if args.json:
+            Path(args.json).write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
+
+    outcomes, rest = _run_cells([(i, None, _examples_for(i, args.examples)) for i in ids], args, save)
+    if rest:
+        return _report_interrupted(outcomes, rest)
     _print_table(outcomes)
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
         print(f"\n{o.theorem} VIOLATED: {o.details or o.refusals}\nreproduce with:\n{o.counterexample}")
     print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} statements held")
-    if args.json:
-        Path(args.json).write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
     return 0 if not failed else 1
 
 
 def command_fuzz(args) -> int:
     """Break one assumption; report how often the claim still held and the counterexample."""
-    from .campaign import run_campaign
-    from .findings import write_matrix
+    from .findings import read_matrix, write_matrix
     from .theorems import REGISTRY
 
+    if args.examples < 1:
+        raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
     if args.matrix:
-        pairs = [(t.id, a) for t in REGISTRY.values() for a in t.assumptions]
-        outcomes = [run_campaign(i, a, _examples_for(i, args.examples), args.seed, args.database,
-                                 progress=not args.quiet) for i, a in pairs]
-        write_matrix(outcomes, Path(args.out))
-        _print_table(outcomes)
-        print(f"\nwrote {Path(args.out) / 'fuzz-matrix.md'} and fuzz-matrix.json")
+        out = Path(args.resume or args.out)
+        done = read_matrix(out) if args.resume else []
+        finished = {(o.theorem, o.violated_assumption) for o in done}
+        cells = [(t.id, a, _examples_for(t.id, args.examples)) for t in REGISTRY.values()
+                 for a in t.assumptions if (t.id, a) not in finished]
+        outcomes, rest = _run_cells(cells, args, lambda new: write_matrix(done + new, out))
+        if rest:
+            return _report_interrupted(done + outcomes, rest)
+        write_matrix(done + outcomes, out)
+        _print_table(done + outcomes)
+        print(f"\nwrote {out / 'fuzz-matrix.md'} and fuzz-matrix.json")
         return 0
     if not args.theorem or not args.drop:
-        print("error: give --theorem ID --drop ASSUMPTION, or --matrix", file=sys.stderr)
-        return 2
-    outcome = run_campaign(args.theorem, args.drop, args.examples, args.seed, args.database,
-                           progress=not args.quiet)
+        raise InvalidInputError("give --theorem ID --drop ASSUMPTION, or --matrix")
+    _validate_cells([args.theorem], args.drop, args.examples)
+    outcomes, rest = _run_cells([(args.theorem, args.drop, args.examples)], args)
+    if rest:
+        return _report_interrupted(outcomes, rest)
+    outcome = outcomes[0]
     _print_table([outcome])
     print(f"\nwith {args.drop} dropped, {args.theorem} held in {outcome.held} of "
           f"{outcome.examples} examples ({outcome.refused} refused with a typed error)")
@@ -220,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--examples", type=int, default=50)
     fuzz.add_argument("--seed", type=int, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="directory for the matrix reports")
+    fuzz.add_argument("--resume", metavar="DIR", help="continue a matrix in DIR, skipping finished rows")
     fuzz.add_argument("--database", default=DEFAULT_DATABASE)
     fuzz.add_argument("--quiet", action="store_true")
     fuzz.set_defaults(handler=command_fuzz)

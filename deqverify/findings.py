@@ -6,7 +6,22 @@ import json
 from pathlib import Path
 
 
+def read_matrix(out: Path) -> list:
+    """The finished rows of a matrix written by :func:`write_matrix` (for ``--resume``)."""
+    from .campaign import Outcome
+    from .errors import InvalidInputError
+
+    path = Path(out) / "fuzz-matrix.json"
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InvalidInputError(f"cannot resume from {str(path)!r}: {error}") from None
+    return [Outcome.from_dict(row) for row in rows]
+
+
 def write_matrix(outcomes, out: Path) -> None:
+    """Write the rows finished so far (called after every row, so an interrupted matrix
+    keeps what it finished)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "fuzz-matrix.json").write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
     lines = ["| theorem | dropped | examples | held | violated | refused (typed error) | check errors | worst margin | note |",

@@ -14,10 +14,10 @@ class ProgressBar:
     def update(self, done: int | None = None) -> None:
         self.done = self.done + 1 if done is None else done
         filled = min(self.width, self.width * self.done // self.total)
-        self.stream.write(f"\r{self.label:<12s} [{'#' * filled}{'.' * (self.width - filled)}] "
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
                           f"{self.done}/{self.total}")
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.write("\r" + " " * (self.width + 40) + "\r")
+        self.stream.write("\r" + " " * (self.width + len(self.label) + 30) + "\r")
         self.stream.flush()

@@ -36,3 +36,67 @@ def test_console_script_entry_point_runs():
     completed = subprocess.run([sys.executable, "-m", "deqverify", "--version"],
                                capture_output=True, text=True, check=True)
     assert deqverify.__version__ in completed.stdout
+
+
+def _fake_campaigns(monkeypatch, interrupt_at=None):
+    """run_campaign replaced by an instant fake; the call number interrupt_at raises Ctrl-C."""
+    from deqverify import campaign
+
+    calls = []
+
+    def fake(theorem_id, violate, examples, seed, database, progress=False, label=""):
+        calls.append((theorem_id, violate))
+        if interrupt_at is not None and len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        return campaign.Outcome(theorem_id, "statement", violate, examples=examples, held=examples)
+
+    monkeypatch.setattr(campaign, "run_campaign", fake)
+    return calls
+
+
+def test_ctrl_c_on_verify_keeps_what_finished_and_exits_130(monkeypatch, tmp_path, capsys):
+    import json
+
+    _fake_campaigns(monkeypatch, interrupt_at=3)
+    report = tmp_path / "verify.json"
+    assert main(["verify", "--json", str(report)]) == 130
+    out = capsys.readouterr().out
+    assert "interrupted: 2 finished" in out and "Traceback" not in out
+    assert [row["theorem"] for row in json.loads(report.read_text())] == ["FP-1", "FP-2"]
+
+
+def test_matrix_writes_rows_as_it_goes_and_resumes(monkeypatch, tmp_path, capsys):
+    import json
+
+    from deqverify.theorems import REGISTRY
+
+    total = sum(len(t.assumptions) for t in REGISTRY.values())
+    _fake_campaigns(monkeypatch, interrupt_at=4)
+    assert main(["fuzz", "--matrix", "--out", str(tmp_path)]) == 130
+    assert len(json.loads((tmp_path / "fuzz-matrix.json").read_text())) == 3
+    calls = _fake_campaigns(monkeypatch)
+    assert main(["fuzz", "--matrix", "--resume", str(tmp_path)]) == 0
+    assert len(calls) == total - 3
+    assert len(json.loads((tmp_path / "fuzz-matrix.json").read_text())) == total
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["fuzz", "--theorem", "FOO", "--drop", "A-data"], "unknown theorem id"),
+    (["fuzz", "--theorem", "T3.6", "--drop", "nosuch"], "has no assumption"),
+    (["fuzz", "--theorem", "T3.6", "--drop", "step-size", "--examples", "0"], "at least 1"),
+    (["fuzz"], "give --theorem"),
+    (["verify", "--theorem", "NOPE"], "unknown theorem id"),
+    (["fuzz", "--matrix", "--resume", "/no/such/dir"], "cannot resume"),
+])
+def test_campaign_usage_errors_are_one_line_exit_2(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_progress_frames_go_to_a_terminal_only(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "deqverify", "verify", "--theorem", "LIN-ORTH",
+                                "--examples", "3", "--database", str(tmp_path / "db")],
+                               capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout
+    assert "\r" not in completed.stderr and completed.stderr == ""
