@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import deqverify as dv
+from broken_risks import WrappedRisk
 from deqverify.theorems import REGISTRY, Problem
 from deqverify.theorems.single_index import ball_points, rsi_ratios
 
@@ -23,26 +24,6 @@ XI = np.array([0.5, -1.0, 0.8])
 def linear_problem(theta0, **kwargs):
     risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), XI)
     return Problem(dv.LinearDEQ(), risk, np.asarray(theta0, dtype=float), **kwargs)
-
-
-class WrappedRisk:
-    """Delegates to ``risk`` with the gradient passed through ``transform(θ, g)``."""
-
-    def __init__(self, risk, transform):
-        self._risk, self._transform = risk, transform
-
-    def __getattr__(self, name):
-        return getattr(self._risk, name)
-
-    def value(self, theta):
-        return self._risk.value(theta)
-
-    def gradient(self, theta):
-        return self.value_and_gradient(theta)[1]
-
-    def value_and_gradient(self, theta):
-        value, gradient = self._risk.value_and_gradient(theta)
-        return value, self._transform(np.asarray(theta), np.array(gradient))
 
 
 def holds(theorem_id, problem):

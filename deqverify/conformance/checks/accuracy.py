@@ -8,7 +8,7 @@ import numpy as np
 from ... import reference as ref
 from ...activations import get_activation
 from .base import (DUE_THRESHOLD, Check, due_error, gradient_error, problem, reference_gradient,
-                   reference_y, residuals, smooth, snippet, twin_penalty)
+                   reference_y, residuals, smooth, snippet, with_twin)
 
 LINEAR_THETA2 = (-1.5, 0.3, 2.5)
 """Linear-DEQ couplings with a unique root y = θ₁ᵀx/(1 − θ₂), on both sides of θ₂ = 1."""
@@ -72,9 +72,7 @@ class HonestStatus(Check):
                 example = snippet(h.name, "fixed_point", theta, X[:3], activation,
                                   "a residual below 1e-6, or a flag")
         if smooth(h):
-            penalty, note = twin_penalty(h, smooth(h)[0])
-            notes.append(note)
-            worst = max(worst, penalty)
+            worst = with_twin(h, worst, notes)
         return self.result(worst, "; ".join(notes), example)
 
 

@@ -150,6 +150,13 @@ def twin_penalty(h: Harness, activation: str, n: int = 16):
     return penalty, f"well-posed twin ({activation}, θ₂L = 0.5): {_describe(answer, error)}"
 
 
+def with_twin(h: Harness, worst: float, notes: list, activation: str | None = None) -> float:
+    """``worst`` raised to +inf unless the well-posed twin is answered; its note appended."""
+    penalty, note = twin_penalty(h, activation or smooth(h)[0])
+    notes.append(note)
+    return max(worst, penalty)
+
+
 def _describe(answer: Answer, error: float) -> str:
     return answer.describe() if not answer.ok or not np.isfinite(error) else f"error {error:.2g}"
 

@@ -1,7 +1,7 @@
 """Where a flag is allowed: ill-posed (FP-3), several roots (FP-3), and unique roots that
 fixed-point iteration cannot reach (FP-1/FP-2 with |θ₂σ'(u)| > 1). A flagged sample is
 excused, an unflagged wrong one fails, and every check also poses a well-posed twin on which
-an answer is due (:func:`~.base.twin_penalty`), so flagging everything fails."""
+an answer is due (:func:`~.base.with_twin`), so flagging everything fails."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from ...reference import bracket
 from .base import (Check, gradient_error, problem, reference_gradient, reference_y, smooth,
-                   snippet, twin_penalty, unflagged_error)
+                   snippet, unflagged_error, with_twin)
 
 STEEP_CONTRACTIONS = (-2.0, -5.0)
 """θ₂·L below −1: the root is unique (g' = 1 − θ₂σ' ≥ 1) but |θ₂σ'(u)| > 1 near u = 0, so
@@ -29,9 +29,9 @@ class IllPosed(Check):
         X = np.array([[1.0, 0.5], [-0.3, 2.0]])
         answer = h.forward(theta, X, "identity")
         unflagged = int(np.sum(~answer.flagged(2)))
-        penalty, twin = twin_penalty(h, "identity")
-        note = f"θ₂ = 1: {unflagged} of 2 samples unflagged ({answer.describe()}); {twin}"
-        return self.result(max(unflagged, penalty), note, snippet(
+        notes = [f"θ₂ = 1: {unflagged} of 2 samples unflagged ({answer.describe()})"]
+        worst = with_twin(h, unflagged, notes, "identity")
+        return self.result(worst, "; ".join(notes), snippet(
             h.name, "fixed_point", theta, X, "identity", "an exception, NaN or converged = False"))
 
 
@@ -54,9 +54,7 @@ class NonContractiveUnique(Check):
                     worst, example = error, snippet(h.name, "fixed_point", theta, X[:3], activation,
                                                     truth[:3].tolist())
         if smooth(h):
-            penalty, note = twin_penalty(h, smooth(h)[0])
-            notes.append(note)
-            worst = max(worst, penalty)
+            worst = with_twin(h, worst, notes)
         return self.result(worst, "; ".join(notes), example)
 
 
@@ -144,6 +142,5 @@ class MultiRoot(Check):
                     example = example or snippet(h.name, "fixed_point", theta, X[i:i + 1], activation,
                                                  "a flag, or the stable root (θ₂σ'(u) < 1)")
                 bad += int(non_root.sum() + repelling.sum())
-        penalty, twin = twin_penalty(h, smooth(h)[0])
-        notes.append(f"{total} multi-root samples; {twin}")
-        return self.result(max(bad, penalty), "; ".join(notes), example)
+        notes.append(f"{total} multi-root samples")
+        return self.result(with_twin(h, bad, notes), "; ".join(notes), example)
