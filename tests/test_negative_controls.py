@@ -4,7 +4,6 @@ problems drawn from the same strategies the property suite uses."""
 
 import dataclasses
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, find, settings
 
