@@ -8,7 +8,9 @@ C(θ) = ‖θ₁‖² + (θ₂−1)² (T3.1), r = ‖θ − (ξ, 0)‖² (T3.8/T
 from __future__ import annotations
 
 import enum
+import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,18 +90,64 @@ class Trajectory:
         }
 
     def save(self, path) -> None:
-        """Write the trajectory to an ``.npz`` file."""
-        np.savez(path, t=self.t, theta=self.theta, risk=self.risk, grad_norm=self.grad_norm,
-                 truth=self.truth, status=str(self.status), message=self.message,
-                 kind=self.kind)
+        """Write the trajectory to ``path`` exactly (no suffix added): a versioned ``.npz``
+        with every array, the status, message, kind and ``info`` (as JSON)."""
+        with open(path, "wb") as handle:
+            np.savez(handle, format_version=TRAJECTORY_FORMAT, t=self.t, theta=self.theta,
+                     risk=self.risk, grad_norm=self.grad_norm, truth=self.truth,
+                     status=str(self.status), message=self.message, kind=self.kind,
+                     info=json.dumps(self.info))
 
     @classmethod
     def load(cls, path) -> "Trajectory":
-        with np.load(path, allow_pickle=False) as data:
-            return cls(t=data["t"], theta=data["theta"], risk=data["risk"],
-                       grad_norm=data["grad_norm"], truth=data["truth"],
-                       status=RunStatus(str(data["status"])), message=str(data["message"]),
-                       kind=str(data["kind"]))
+        """Read a file written by :meth:`save`; anything else — truncated, edited, another
+        version, inconsistent shapes, non-finite times or parameters — raises
+        :class:`~deqverify.errors.InvalidInputError` saying what is wrong."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                fields = {key: data[key] for key in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise InvalidInputError(f"{str(path)!r} is not a deqverify trajectory file "
+                                    f"({type(error).__name__}: {error})") from None
+        return cls._from_fields(fields, str(path))
+
+    @classmethod
+    def _from_fields(cls, fields: dict, where: str) -> "Trajectory":
+        def bad(reason):
+            return InvalidInputError(f"trajectory file {where!r}: {reason}; write it with Trajectory.save")
+
+        missing = sorted({"format_version", "t", "theta", "risk", "grad_norm", "truth", "status",
+                          "message", "kind", "info"} - set(fields))
+        if missing:
+            raise bad(f"missing {missing}")
+        if fields["format_version"].shape != () or int(fields["format_version"]) != TRAJECTORY_FORMAT:
+            raise bad(f"format version {fields['format_version']!r}, this version reads {TRAJECTORY_FORMAT}")
+        arrays = {}
+        for key in ("t", "theta", "risk", "grad_norm", "truth"):
+            if fields[key].dtype.kind != "f":
+                raise bad(f"{key} has dtype {fields[key].dtype}")
+            arrays[key] = fields[key].astype(np.float64)
+        t, theta = arrays["t"], arrays["theta"]
+        if t.ndim != 1 or t.size == 0 or theta.ndim != 2 or theta.shape[0] != t.size or theta.shape[1] < 2:
+            raise bad(f"shapes t {t.shape} and theta {theta.shape} do not describe one run")
+        for key in ("risk", "grad_norm"):
+            if arrays[key].shape != t.shape:
+                raise bad(f"{key} has shape {arrays[key].shape}, expected {t.shape}")
+        if arrays["truth"].shape != (theta.shape[1],):
+            raise bad(f"truth has shape {arrays['truth'].shape}, expected ({theta.shape[1]},)")
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(theta))) or np.any(np.diff(t) < 0):
+            raise bad("times and parameters must be finite, times non-decreasing")
+        try:
+            status = RunStatus(str(fields["status"]))
+            info = json.loads(str(fields["info"]))
+        except ValueError as error:
+            raise bad(str(error)) from None
+        kind = str(fields["kind"])
+        if kind not in ("flow", "descent") or not isinstance(info, dict):
+            raise bad(f"kind {kind!r} / info {type(info).__name__} not a flow or descent record")
+        return cls(t=t, theta=theta, risk=arrays["risk"], grad_norm=arrays["grad_norm"],
+                   truth=arrays["truth"], status=status, message=str(fields["message"]),
+                   kind=kind, info=info)
 
 
 def _truth(risk, dim):
@@ -125,6 +173,8 @@ def _singular_events(risk, theta0: np.ndarray) -> list:
     return functions
 
 
+TRAJECTORY_FORMAT = 1
+"""Version of the file format written by :meth:`Trajectory.save`."""
 STIFF_METHODS = ("Radau", "BDF", "LSODA")
 FLOW_METHODS = ("RK45", "RK23", "DOP853", *STIFF_METHODS)
 EXPLICIT_BUDGET = 20_000

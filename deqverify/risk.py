@@ -23,6 +23,14 @@ SCALAR_PATH_MAX_ROWS = 4
 overhead): the latency path used by gradient flow on tiny problems."""
 
 
+def _owned(array: np.ndarray, original) -> np.ndarray:
+    """``array`` as a read-only array that shares no memory with ``original``."""
+    if isinstance(original, np.ndarray) and np.shares_memory(array, original):
+        array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
 def require_model(model) -> DEQModel:
     """``model`` itself if it is a DEQModel, else a typed error that shows how to build one."""
     if not isinstance(model, DEQModel):
@@ -81,8 +89,11 @@ class EmpiricalRisk(RiskInterface):
 
     def __init__(self, model: DEQModel, X, targets, *, block_rows: int | None = None, xi=None):
         self.model = require_model(model)
-        self.X = as_data(X)
-        self.targets = as_vector(targets, "targets", self.X.shape[0])
+        # the risk owns its data: converted once (float32 or Fortran order cost one copy),
+        # and copied if the caller's array was used as is, so that changing the caller's
+        # array later can never desynchronise X from the cached Σ = XᵀX/n
+        self.X = _owned(as_data(X), X)
+        self.targets = _owned(as_vector(targets, "targets", self.X.shape[0]), targets)
         self.block_rows = BLOCK_ROWS if block_rows is None else as_count(block_rows, "block_rows", minimum=1)
         self.xi = None if xi is None else as_vector(xi, "xi", self.X.shape[1])
         self.last_solve: SolveSummary | None = None

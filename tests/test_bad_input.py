@@ -82,3 +82,65 @@ def test_construction_mistakes_are_typed_errors_with_the_fix(build, fragment):
 def test_flow_refuses_bad_methods_and_recording_times(risk, kwargs, fragment):
     with pytest.raises(dv.InvalidInputError, match=fragment):
         dv.gradient_flow(risk, THETA, 1.0, **kwargs)
+
+
+@pytest.fixture
+def run(risk):
+    return dv.gradient_descent(risk, THETA, 0.1, 5)
+
+
+def test_trajectory_files_round_trip_exactly_at_the_given_path(run, tmp_path):
+    path = tmp_path / "run.traj"
+    run.save(path)
+    assert path.exists() and not (tmp_path / "run.traj.npz").exists()
+    back = dv.Trajectory.load(path)
+    for key in ("t", "theta", "risk", "grad_norm", "truth"):
+        np.testing.assert_array_equal(getattr(back, key), getattr(run, key))
+    assert (back.status, back.message, back.kind, back.info) == (run.status, run.message, run.kind, run.info)
+
+
+def _rewrite(path, **changes):
+    with np.load(path) as data:
+        fields = {key: data[key] for key in data.files}
+    fields.update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del fields[key]
+    with open(path, "wb") as handle:
+        np.savez(handle, **fields)
+
+
+@pytest.mark.parametrize("damage,fragment", [
+    (lambda p: p.write_bytes(p.read_bytes()[:100]), "not a deqverify trajectory"),
+    (lambda p: p.write_bytes(b""), "not a deqverify trajectory"),
+    (lambda p: p.write_text("t,theta\n0,1\n"), "not a deqverify trajectory"),
+    (lambda p: _rewrite(p, status="sorta"), "sorta"),
+    (lambda p: _rewrite(p, risk=None), "missing"),
+    (lambda p: _rewrite(p, format_version=99), "format version"),
+    (lambda p: _rewrite(p, theta=np.ones((2, 3))), "shapes"),
+    (lambda p: _rewrite(p, risk=np.ones(2)), "risk has shape"),
+    (lambda p: _rewrite(p, theta=np.full((6, 3), np.nan)), "finite"),
+    (lambda p: _rewrite(p, t=np.arange(6.0)[::-1].copy()), "non-decreasing"),
+    (lambda p: _rewrite(p, info="{not json"), "trajectory file"),
+], ids=["truncated", "empty", "text", "status", "missing-key", "version", "shapes", "lengths",
+        "nan-theta", "time-order", "info"])
+def test_bad_trajectory_files_are_typed_errors(run, tmp_path, damage, fragment):
+    path = tmp_path / "run.traj"
+    run.save(path)
+    damage(path)
+    with pytest.raises(dv.InvalidInputError, match=fragment):
+        dv.Trajectory.load(path)
+
+
+def test_changing_the_callers_arrays_later_does_not_change_the_risk():
+    rng = np.random.default_rng(3)
+    X, t = rng.standard_normal((50, 2)), rng.standard_normal(50)
+    risk = dv.EmpiricalRisk(dv.LinearDEQ(), X, t)
+    theta = np.array([0.2, -0.3, 0.4])
+    before, moment = risk.value(theta), risk.second_moment.copy()
+    X *= 3.0
+    t[:] = 0.0
+    assert risk.value(theta) == before
+    np.testing.assert_array_equal(risk.second_moment, moment)
+    np.testing.assert_array_equal(risk.second_moment, risk.X.T @ risk.X / 50)
+    with pytest.raises(ValueError):
+        risk.X[0, 0] = 1.0  # the risk's own copy is read-only
