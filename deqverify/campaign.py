@@ -29,6 +29,7 @@ from .theorems.cells import CellDatabase, cell_name, mark
 from .theorems.spec import problem_to_spec, reproduction_snippet
 
 DEFAULT_DATABASE = ".deqverify/examples"
+VERDICTS = ("held", "violated", "refused", "error")
 SEARCH_AND_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 """Every phase but ``explain``, whose line tracing slows trajectory checks tenfold."""
 
@@ -79,11 +80,15 @@ class _Failure(AssertionError):
 
 def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50,
                  seed: int | None = 0, database: str | None = DEFAULT_DATABASE,
-                 progress: bool = False, replay_only: bool = False, label: str = "") -> Outcome:
+                 progress: bool = False, replay_only: bool = False, label: str = "",
+                 record: list | None = None) -> Outcome:
     """Check ``theorem_id`` on ``examples`` generated problems (see module docstring).
 
     Examples stored in the cell's database are replayed first, whatever the seed;
-    ``replay_only`` runs those and nothing else (no generation, no shrinking).
+    ``replay_only`` runs those and nothing else (no generation, no shrinking). ``record``,
+    a list, receives one ``{"spec", "verdict"}`` entry per tallied example (the problem as
+    data and what the check said: held, violated, refused or error), so that the tally
+    can be re-checked later from data alone (:func:`deqverify.findings.replay`).
     """
     theorem = REGISTRY[theorem_id]
     outcome = Outcome(theorem_id, theorem.statement, violate)
@@ -91,6 +96,19 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     last_failure: dict = {}
 
     def evaluate(problem, raise_on_failure: bool):
+        before = (outcome.held, outcome.violated, outcome.refused, outcome.errors)
+        try:
+            _evaluate(problem, raise_on_failure)
+        finally:
+            if record is not None and tallying[0]:
+                after = (outcome.held, outcome.violated, outcome.refused, outcome.errors)
+                changed = [name for name, b, a in zip(VERDICTS, before, after) if a != b]
+                if changed:
+                    record.append({"spec": problem_to_spec(problem), "verdict": changed[0]})
+
+    tallying = [True]
+
+    def _evaluate(problem, raise_on_failure: bool):
         try:
             verdict = theorem.check(problem)
         except Exception as error:  # noqa: BLE001 - typed refusals and crashes are tallied
@@ -153,6 +171,7 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
             if outcome.violated or outcome.errors:
                 tally = (outcome.examples, outcome.held, outcome.violated, outcome.refused,
                          outcome.errors, outcome.worst_margin)
+                tallying[0] = False  # the shrinking run re-executes examples: not recorded
                 try:
                     make_test(True, SEARCH_AND_SHRINK)()
                 finally:  # the shrinking run re-executes examples: keep the first tally

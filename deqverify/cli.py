@@ -97,20 +97,44 @@ def _validate_cells(theorem_ids, drop=None, examples=1):
         raise InvalidInputError(f"--examples must be at least 1, got {examples}")
 
 
+def _replay(args) -> int:
+    """Re-check stored records (no search): exit 0 iff every stored verdict still holds."""
+    from .findings import replay, write_matrix
+
+    results = replay(Path(args.replay))
+    outcomes = [outcome for _, outcome, _ in results]
+    _print_table(outcomes)
+    changed = [(record, indices) for record, _, indices in results if indices]
+    for record, indices in changed:
+        print(f"{record['theorem']} without {record['drop']}: {len(indices)} stored verdict(s) "
+              f"changed (examples {indices[:10]})")
+    if args.out != "fuzz-out" or args.matrix:
+        write_matrix(outcomes, Path(args.out))
+        print(f"wrote {Path(args.out) / 'fuzz-matrix.md'} from the record")
+    print(f"\n{len(results) - len(changed)} of {len(results)} records reproduce exactly")
+    return 1 if changed else 0
+
+
 def _run_cells(cells, args, on_finish=None):
     """Run (theorem, dropped assumption, examples) cells in order. Ctrl-C stops the run:
     returns (finished outcomes, the cells not finished)."""
     from .campaign import run_campaign
 
+    from .findings import write_record
+
     outcomes, start = [], time.perf_counter()
     progress = not args.quiet and sys.stderr.isatty()  # progress frames only on a terminal
+    record_to = getattr(args, "record", None)
     for position, (theorem_id, drop, examples) in enumerate(cells):
         label = f"{position + 1}/{len(cells)} {theorem_id} ({time.perf_counter() - start:.0f}s)"
+        drawn = [] if record_to else None
         try:
             outcome = run_campaign(theorem_id, drop, examples, args.seed, args.database,
-                                   progress=progress, label=label)
+                                   progress=progress, label=label, record=drawn)
         except KeyboardInterrupt:
             return outcomes, cells[position:]
+        if record_to:
+            write_record(outcome, drawn, Path(record_to), args.seed)
         outcomes.append(outcome)
         if on_finish:
             on_finish(outcomes)
@@ -154,6 +178,8 @@ def command_fuzz(args) -> int:
 
     if args.examples < 1:
         raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
+    if args.replay:
+        return _replay(args)
     if args.matrix:
         out = Path(args.resume or args.out)
         done = read_matrix(out) if args.resume else []
@@ -271,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--seed", type=int, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="directory for the matrix reports")
     fuzz.add_argument("--resume", metavar="DIR", help="continue a matrix in DIR, skipping finished rows")
+    fuzz.add_argument("--record", metavar="DIR",
+                      help="store every drawn problem and its verdict in DIR (one file per cell)")
+    fuzz.add_argument("--replay", metavar="DIR",
+                      help="re-check the records in DIR deterministically (no search); exit 1 "
+                           "if a stored verdict changed; with --out, write the matrix from it")
     fuzz.add_argument("--database", default=DEFAULT_DATABASE)
     fuzz.add_argument("--quiet", action="store_true")
     fuzz.set_defaults(handler=command_fuzz)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 
@@ -32,3 +33,87 @@ def write_matrix(outcomes, out: Path) -> None:
         lines.append(f"| {o.theorem} | {o.violated_assumption} | {o.examples} | {o.held} | "
                      f"{o.violated} | {o.refused} | {o.errors} | {margin} | {note} |")
     (out / "fuzz-matrix.md").write_text("\n".join(lines) + "\n")
+
+
+RECORD_FORMAT = 1
+
+
+def record_path(directory: Path, theorem_id: str, violate: str | None) -> Path:
+    slug = f"{theorem_id}--{violate or 'all'}".replace(".", "_").replace("/", "_")
+    return Path(directory) / f"{slug}.json.gz"
+
+
+def write_record(outcome, examples: list, directory: Path, seed) -> Path:
+    """Store every tallied problem of one campaign with its verdict and what produced it
+    (versions of Hypothesis, numpy, scipy, deqverify; the seed), gzip-compressed JSON."""
+    import gzip
+    import platform
+
+    import hypothesis
+    import numpy
+    import scipy
+
+    from . import __version__
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = record_path(directory, outcome.theorem, outcome.violated_assumption)
+    payload = {
+        "format": RECORD_FORMAT, "theorem": outcome.theorem, "drop": outcome.violated_assumption,
+        "produced_by": {"deqverify": __version__, "hypothesis": hypothesis.__version__,
+                        "numpy": numpy.__version__, "scipy": scipy.__version__,
+                        "python": platform.python_version(), "seed": seed},
+        "tally": {"held": outcome.held, "violated": outcome.violated, "refused": outcome.refused,
+                  "error": outcome.errors},
+        "examples": examples,
+    }
+    with gzip.open(path, "wt") as handle:
+        json.dump(payload, handle)
+    return path
+
+
+def replay(directory: Path):
+    """Re-check every stored problem of every record in ``directory`` with the current code:
+    [(record, replayed Outcome, [indices whose verdict changed])], deterministic (no search)."""
+    import gzip
+
+    from .campaign import VERDICTS, Outcome
+    from .errors import DEQError, InvalidInputError
+    from .theorems import REGISTRY
+    from .theorems.spec import problem_from_spec
+
+    files = sorted(Path(directory).glob("*.json.gz"))
+    if not files:
+        raise InvalidInputError(f"no records (*.json.gz) in {str(directory)!r}; write them with "
+                                "deqverify fuzz --record DIR")
+    results = []
+    for path in files:
+        with gzip.open(path, "rt") as handle:
+            record = json.load(handle)
+        if record.get("format") != RECORD_FORMAT:
+            raise InvalidInputError(f"{path.name}: record format {record.get('format')!r}, "
+                                    f"this version reads {RECORD_FORMAT}")
+        theorem = REGISTRY[record["theorem"]]
+        outcome = Outcome(theorem.id, theorem.statement, record["drop"])
+        changed, start = [], time.perf_counter()
+        for index, example in enumerate(record["examples"]):
+            try:
+                verdict = theorem.check(problem_from_spec(example["spec"]))
+                now = "held" if verdict.holds else "violated"
+                outcome.worst_margin = min(outcome.worst_margin, float(verdict.margin))
+            except DEQError as error:
+                now = "refused"
+                if len(outcome.refusals) < 3:
+                    outcome.refusals.append(f"{type(error).__name__}: {error}")
+            except Exception as error:  # noqa: BLE001 - a crashing check is tallied, not fatal
+                now = "error"
+                outcome.refusals.append(f"check crashed: {type(error).__name__}: {error}")
+            outcome.examples += 1
+            field = {"held": "held", "violated": "violated", "refused": "refused", "error": "errors"}[now]
+            setattr(outcome, field, getattr(outcome, field) + 1)
+            if now != example["verdict"]:
+                changed.append(index)
+        assert set(VERDICTS) >= {e["verdict"] for e in record["examples"]}
+        outcome.seconds = time.perf_counter() - start
+        results.append((record, outcome, changed))
+    return results

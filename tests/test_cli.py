@@ -44,7 +44,7 @@ def _fake_campaigns(monkeypatch, interrupt_at=None):
 
     calls = []
 
-    def fake(theorem_id, violate, examples, seed, database, progress=False, label=""):
+    def fake(theorem_id, violate, examples, seed, database, progress=False, label="", record=None):
         calls.append((theorem_id, violate))
         if interrupt_at is not None and len(calls) == interrupt_at:
             raise KeyboardInterrupt
