@@ -100,3 +100,25 @@ def test_progress_frames_go_to_a_terminal_only(tmp_path):
                                capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout
     assert "\r" not in completed.stderr and completed.stderr == ""
+
+
+def test_a_recorded_campaign_replays_exactly_and_a_changed_verdict_is_caught(tmp_path, capsys):
+    import gzip
+    import json
+
+    record = tmp_path / "record"
+    assert main(["fuzz", "--theorem", "T3.6", "--drop", "step-size", "--examples", "8",
+                 "--record", str(record), "--database", str(tmp_path / "db"), "--quiet"]) == 0
+    assert main(["fuzz", "--replay", str(record), "--out", str(tmp_path / "matrix")]) == 0
+    assert "1 of 1 records reproduce exactly" in capsys.readouterr().out
+    assert (tmp_path / "matrix" / "fuzz-matrix.md").exists()
+    (path,) = record.glob("*.json.gz")
+    with gzip.open(path, "rt") as handle:
+        data = json.load(handle)
+    assert data["produced_by"]["hypothesis"] and data["tally"]["violated"] > 0
+    data["examples"][0]["verdict"] = "held" if data["examples"][0]["verdict"] != "held" else "violated"
+    with gzip.open(path, "wt") as handle:
+        json.dump(data, handle)
+    assert main(["fuzz", "--replay", str(record)]) == 1
+    assert "stored verdict(s) changed" in capsys.readouterr().out
+    assert main(["fuzz", "--replay", str(tmp_path / "nothing")]) == 2
