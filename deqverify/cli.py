@@ -73,13 +73,14 @@ def _examples_for(theorem_id: str, examples: int) -> int:
 
 
 def _print_table(outcomes, stream=sys.stdout) -> None:
-    header = f"{'id':10s} {'statement':58s} {'examples':>8s} {'held':>5s} {'viol.':>5s} {'refused':>7s} {'worst margin':>12s} {'time':>7s}"
+    header = f"{'id':10s} {'dropped':10s} {'statement':48s} {'examples':>8s} {'held':>5s} {'viol.':>5s} {'refused':>7s} {'worst margin':>12s} {'time':>7s}"
     print(header, file=stream)
     print("-" * len(header), file=stream)
     for o in outcomes:
-        statement = o.statement if len(o.statement) <= 58 else o.statement[:55] + "..."
+        statement = o.statement if len(o.statement) <= 48 else o.statement[:45] + "..."
         margin = "—" if o.worst_margin == float("inf") else f"{o.worst_margin:.3g}"
-        print(f"{o.theorem:10s} {statement:58s} {o.examples:8d} {o.held:5d} {o.violated:5d} "
+        dropped = o.violated_assumption or "—"
+        print(f"{o.theorem:10s} {dropped:10s} {statement:48s} {o.examples:8d} {o.held:5d} {o.violated:5d} "
               f"{o.refused:7d} {margin:>12s} {o.seconds:6.1f}s", file=stream)
 
 

@@ -116,4 +116,6 @@ def replay(directory: Path):
         assert set(VERDICTS) >= {e["verdict"] for e in record["examples"]}
         outcome.seconds = time.perf_counter() - start
         results.append((record, outcome, changed))
-    return results
+    order = {(t.id, a): i for i, (t, a) in enumerate(
+        (t, a) for t in REGISTRY.values() for a in (None, *t.assumptions))}
+    return sorted(results, key=lambda item: order.get((item[0]["theorem"], item[0]["drop"]), len(order)))
