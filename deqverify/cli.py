@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -331,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     except DEQError as error:
         print(f"deqverify: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
