@@ -117,16 +117,56 @@ def _replay(args) -> int:
     return 1 if changed else 0
 
 
-def _run_cells(cells, args, on_finish=None):
-    """Run (theorem, dropped assumption, examples) cells in order. Ctrl-C stops the run:
-    returns (finished outcomes, the cells not finished)."""
+def _campaign_job(theorem_id, drop, examples, seed, database, record):
+    """One cell in a worker process: (outcome, drawn problems or None)."""
     from .campaign import run_campaign
 
+    drawn = [] if record else None
+    return run_campaign(theorem_id, drop, examples, seed, database, record=drawn), drawn
+
+
+def _run_cells(cells, args, on_finish=None):
+    """Run (theorem, dropped assumption, examples) cells — in order, or on ``--workers``
+    processes sharing one example database. Ctrl-C stops the run: returns (finished
+    outcomes in cell order, the cells not finished)."""
     from .findings import write_record
 
-    outcomes, start = [], time.perf_counter()
-    progress = not args.quiet and sys.stderr.isatty()  # progress frames only on a terminal
+    if getattr(args, "workers", 1) < 1:
+        raise InvalidInputError(f"--workers must be at least 1, got {args.workers}")
+    workers = min(getattr(args, "workers", 1), len(cells))
     record_to = getattr(args, "record", None)
+    finished: dict = {}
+
+    def finish(index, outcome, drawn):
+        if record_to:
+            write_record(outcome, drawn, Path(record_to), args.seed)
+        finished[index] = outcome
+        if on_finish:
+            on_finish([finished[i] for i in sorted(finished)])
+
+    def result():
+        return [finished[i] for i in sorted(finished)], [c for i, c in enumerate(cells) if i not in finished]
+
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            jobs = {pool.submit(_campaign_job, *cell, args.seed, args.database, bool(record_to)): index
+                    for index, cell in enumerate(cells)}
+            for done in as_completed(jobs):
+                finish(jobs[done], *done.result())
+                if not args.quiet and sys.stderr.isatty():
+                    print(f"\r{len(finished)}/{len(cells)} cells done", end="", file=sys.stderr)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return result()
+        pool.shutdown()
+        return result()
+    from .campaign import run_campaign
+
+    start = time.perf_counter()
+    progress = not args.quiet and sys.stderr.isatty()  # progress frames only on a terminal
     for position, (theorem_id, drop, examples) in enumerate(cells):
         label = f"{position + 1}/{len(cells)} {theorem_id} ({time.perf_counter() - start:.0f}s)"
         drawn = [] if record_to else None
@@ -134,13 +174,9 @@ def _run_cells(cells, args, on_finish=None):
             outcome = run_campaign(theorem_id, drop, examples, args.seed, args.database,
                                    progress=progress, label=label, record=drawn)
         except KeyboardInterrupt:
-            return outcomes, cells[position:]
-        if record_to:
-            write_record(outcome, drawn, Path(record_to), args.seed)
-        outcomes.append(outcome)
-        if on_finish:
-            on_finish(outcomes)
-    return outcomes, []
+            return result()
+        finish(position, outcome, drawn)
+    return result()
 
 
 def _report_interrupted(outcomes, rest) -> int:
@@ -285,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", help="write the results as JSON")
     verify.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.add_argument("--workers", type=int, default=1,
+                        help="statements run in parallel processes sharing the database")
     verify.set_defaults(handler=command_verify)
 
     theorems = commands.add_parser("theorems", help="the catalogue: ids, statements, assumptions")
@@ -305,7 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="re-check the records in DIR deterministically (no search); exit 1 "
                            "if a stored verdict changed; with --out, write the matrix from it")
     fuzz.add_argument("--database", default=DEFAULT_DATABASE)
-    fuzz.add_argument("--quiet", action="store_true")
+    fuzz.add_argument("--quiet", action="store_true", help="no progress bar")
+    fuzz.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                      help="cells run in parallel processes sharing one example database "
+                           "(default: all cores)")
     fuzz.set_defaults(handler=command_fuzz)
 
     check = commands.add_parser("check", help="conformance battery against a DEQ implementation")

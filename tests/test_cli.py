@@ -72,10 +72,10 @@ def test_matrix_writes_rows_as_it_goes_and_resumes(monkeypatch, tmp_path, capsys
 
     total = sum(len(t.assumptions) for t in REGISTRY.values())
     _fake_campaigns(monkeypatch, interrupt_at=4)
-    assert main(["fuzz", "--matrix", "--out", str(tmp_path)]) == 130
+    assert main(["fuzz", "--matrix", "--out", str(tmp_path), "--workers", "1"]) == 130
     assert len(json.loads((tmp_path / "fuzz-matrix.json").read_text())) == 3
     calls = _fake_campaigns(monkeypatch)
-    assert main(["fuzz", "--matrix", "--resume", str(tmp_path)]) == 0
+    assert main(["fuzz", "--matrix", "--resume", str(tmp_path), "--workers", "1"]) == 0
     assert len(calls) == total - 3
     assert len(json.loads((tmp_path / "fuzz-matrix.json").read_text())) == total
 
@@ -122,3 +122,15 @@ def test_a_recorded_campaign_replays_exactly_and_a_changed_verdict_is_caught(tmp
     assert main(["fuzz", "--replay", str(record)]) == 1
     assert "stored verdict(s) changed" in capsys.readouterr().out
     assert main(["fuzz", "--replay", str(tmp_path / "nothing")]) == 2
+
+
+def test_parallel_workers_give_the_same_tallies_as_one_process(tmp_path, capsys):
+    import json
+
+    cells = ["--theorem", "LIN-ORTH", "--theorem", "FP-1", "--theorem", "PL", "--examples", "6"]
+    for workers in ("1", "2"):
+        assert main(["verify", *cells, "--workers", workers, "--quiet", "--database",
+                     str(tmp_path / f"db{workers}"), "--json", str(tmp_path / f"{workers}.json")]) == 0
+    one, two = (json.loads((tmp_path / f"{w}.json").read_text()) for w in ("1", "2"))
+    assert [(r["theorem"], r["examples"], r["held"]) for r in one] == \
+        [(r["theorem"], r["examples"], r["held"]) for r in two]
