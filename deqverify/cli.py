@@ -321,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", help="write the results as JSON")
     verify.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
-    verify.add_argument("--workers", type=int, default=1,
-                        help="statements run in parallel processes sharing the database")
+    verify.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="statements run in parallel processes sharing the database "
+                             "(default: all cores)")
     verify.set_defaults(handler=command_verify)
 
     theorems = commands.add_parser("theorems", help="the catalogue: ids, statements, assumptions")
