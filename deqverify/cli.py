@@ -295,17 +295,36 @@ def command_theorems(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), like every other usage error here."""
+
+    def error(self, message):
+        self.exit(2, f"deqverify: error: {message} (see {self.prog} --help)\n")
+
+
+def _count(text: str) -> int:
+    """A positive integer argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deqverify", description=__doc__)
+    parser = _Parser(prog="deqverify", description=__doc__)
     parser.add_argument("--version", action="version", version=f"deqverify {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     solve = commands.add_parser("solve", help="solve a random DEQ problem, compare with Picard")
-    solve.add_argument("--activation", default="sigmoid", choices=sorted(BUILTIN_ACTIVATIONS))
-    solve.add_argument("--theta2", type=float, default=0.5)
-    solve.add_argument("--n", type=int, default=100_000)
-    solve.add_argument("--d", type=int, default=100)
-    solve.add_argument("--seed", type=int, default=0)
+    solve.add_argument("--activation", default="sigmoid", choices=sorted(BUILTIN_ACTIVATIONS),
+                       help="σ of the single-index DEQ")
+    solve.add_argument("--theta2", type=float, default=0.5, help="the coupling θ₂")
+    solve.add_argument("--n", type=_count, default=100_000, help="samples")
+    solve.add_argument("--d", type=_count, default=100, help="input dimension")
+    solve.add_argument("--seed", type=int, default=0, help="numpy seed of X and θ₁")
     solve.set_defaults(handler=command_solve)
 
     reproduce = commands.add_parser("reproduce", help="the paper's synthetic experiments")
@@ -317,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--theorem", action="append", help="theorem id (repeatable)")
     verify.add_argument("--examples", type=int, default=40,
                         help="examples per pointwise statement (a quarter for trajectories)")
-    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--seed", type=int, default=0,
+                        help="reproducible search (stored examples are replayed first either way)")
     verify.add_argument("--json", help="write the results as JSON")
     verify.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -331,11 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     theorems.set_defaults(handler=command_theorems)
 
     fuzz = commands.add_parser("fuzz", help="drop one assumption and see whether the claim survives")
-    fuzz.add_argument("--theorem")
+    fuzz.add_argument("--theorem", help="theorem id (deqverify theorems lists them)")
     fuzz.add_argument("--drop", help="assumption name, e.g. A-init, step-size")
     fuzz.add_argument("--matrix", action="store_true", help="every (theorem, assumption) pair")
-    fuzz.add_argument("--examples", type=int, default=50)
-    fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--examples", type=int, default=50,
+                      help="examples per pointwise statement (a quarter for trajectories)")
+    fuzz.add_argument("--seed", type=int, default=0,
+                      help="reproducible search (stored examples are replayed first either way)")
     fuzz.add_argument("--out", default="fuzz-out", help="directory for the matrix reports")
     fuzz.add_argument("--resume", metavar="DIR", help="continue a matrix in DIR, skipping finished rows")
     fuzz.add_argument("--record", metavar="DIR",
@@ -343,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--replay", metavar="DIR",
                       help="re-check the records in DIR deterministically (no search); exit 1 "
                            "if a stored verdict changed; with --out, write the matrix from it")
-    fuzz.add_argument("--database", default=DEFAULT_DATABASE)
+    fuzz.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     fuzz.add_argument("--quiet", action="store_true", help="no progress bar")
     fuzz.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                       help="cells run in parallel processes sharing one example database "

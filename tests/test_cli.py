@@ -134,3 +134,24 @@ def test_parallel_workers_give_the_same_tallies_as_one_process(tmp_path, capsys)
     one, two = (json.loads((tmp_path / f"{w}.json").read_text()) for w in ("1", "2"))
     assert [(r["theorem"], r["examples"], r["held"]) for r in one] == \
         [(r["theorem"], r["examples"], r["held"]) for r in two]
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["solve", "--n", "-5"], "positive integer"),
+    (["solve", "--d", "x"], "positive integer"),
+    (["verfy"], "invalid choice"),
+    (["check", "builtin", "--timeout", "soon"], "invalid float"),
+])
+def test_argument_mistakes_are_one_line_exit_2(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_classify_is_exported_from_the_reference_package():
+    from deqverify.reference import classify
+    from deqverify.reference.ladder import classify as original
+
+    assert classify is original

@@ -3,5 +3,14 @@
 from .precision import MIN_DIGITS, to_float, to_mp, working_precision
 from .twin import fixed_point, output_and_jacobian, risk_and_gradient
 
-__all__ = ["MIN_DIGITS", "fixed_point", "output_and_jacobian", "risk_and_gradient",
+__all__ = ["MIN_DIGITS", "classify", "fixed_point", "output_and_jacobian", "risk_and_gradient",
            "to_float", "to_mp", "working_precision"]
+
+
+def __getattr__(name):
+    """``classify`` (the precision ladder) without an import cycle: it needs the catalogue."""
+    if name == "classify":
+        from .ladder import classify
+
+        return classify
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
