@@ -59,7 +59,7 @@ def test_ctrl_c_on_verify_keeps_what_finished_and_exits_130(monkeypatch, tmp_pat
 
     _fake_campaigns(monkeypatch, interrupt_at=3)
     report = tmp_path / "verify.json"
-    assert main(["verify", "--json", str(report)]) == 130
+    assert main(["verify", "--json", str(report), "--workers", "1"]) == 130
     out = capsys.readouterr().out
     assert "interrupted: 2 finished" in out and "Traceback" not in out
     assert [row["theorem"] for row in json.loads(report.read_text())] == ["FP-1", "FP-2"]
