@@ -20,7 +20,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, target
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from .errors import DEQError
+from .errors import DEQError, InvalidInputError
 from .progress import ProgressBar
 from .strategies import problems
 from .theorems import REGISTRY
@@ -190,9 +190,22 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     return outcome
 
 
-def _database(location, cell: str):
-    """The cell's view of the example database at ``location`` (a directory), or None."""
-    if location is None:
-        return None
+def example_database(location):
+    """The example database at ``location``: a directory, or ``redis://host:port/db`` —
+    Hypothesis' Redis backend, so that many machines fuzz into one store and each replays
+    what any of them found (needs ``pip install 'deqverify[redis]'``)."""
+    if str(location).startswith(("redis://", "rediss://", "unix://")):
+        try:
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError:
+            raise InvalidInputError(f"--database {location}: the Redis backend needs the "
+                                    "redis package: pip install 'deqverify[redis]'") from None
+        return RedisExampleDatabase(redis.Redis.from_url(str(location)))
     Path(location).mkdir(parents=True, exist_ok=True)
-    return CellDatabase(DirectoryBasedExampleDatabase(location), cell)
+    return DirectoryBasedExampleDatabase(location)
+
+
+def _database(location, cell: str):
+    """The cell's view of the example database at ``location``, or None."""
+    return None if location is None else CellDatabase(example_database(location), cell)

@@ -117,6 +117,23 @@ def _replay(args) -> int:
     return 1 if changed else 0
 
 
+def _report_store(args) -> int:
+    """The matrix of what the example database holds: every cell's stored examples replayed
+    (no search), so a shared store's findings, from any machine, become one table."""
+    from .campaign import run_campaign
+    from .findings import write_matrix
+    from .theorems import REGISTRY
+
+    outcomes = [run_campaign(t.id, a, 1, None, args.database, replay_only=True)
+                for t in REGISTRY.values() for a in t.assumptions]
+    held = [o for o in outcomes if o.examples]
+    write_matrix(held, Path(args.out))
+    _print_table(held)
+    print(f"\n{len(held)} of {len(outcomes)} cells have stored examples in {args.database}; "
+          f"wrote {Path(args.out) / 'fuzz-matrix.md'}")
+    return 0
+
+
 def _campaign_job(theorem_id, drop, examples, seed, database, record):
     """One cell in a worker process: (outcome, drawn problems or None)."""
     from .campaign import run_campaign
@@ -218,6 +235,8 @@ def command_fuzz(args) -> int:
         raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
     if args.replay:
         return _replay(args)
+    if args.report:
+        return _report_store(args)
     if args.matrix:
         out = Path(args.resume or args.out)
         done = read_matrix(out) if args.resume else []
@@ -360,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reproducible search (stored examples are replayed first either way)")
     fuzz.add_argument("--out", default="fuzz-out", help="directory for the matrix reports")
     fuzz.add_argument("--resume", metavar="DIR", help="continue a matrix in DIR, skipping finished rows")
+    fuzz.add_argument("--report", action="store_true",
+                      help="rebuild the matrix from what --database holds (no search)")
     fuzz.add_argument("--record", metavar="DIR",
                       help="store every drawn problem and its verdict in DIR (one file per cell)")
     fuzz.add_argument("--replay", metavar="DIR",
