@@ -7,7 +7,7 @@ from hypothesis import settings, target
 from hypothesis.control import currently_in_test_context
 
 from .base import Problem, Verdict, finite_score
-from .cells import CellDatabase, cell_name, mark
+from .cells import cell_name, mark
 from .spec import reproduction_snippet
 
 
@@ -62,22 +62,20 @@ def theorem_property(theorem_id: str, violate: str | None = None):
         assert_holds(theorem_id, problem)
 
     return cell_property(run, theorem_id, violate, problems(theorem_id, violate),
-                         examples_for(REGISTRY[theorem_id].kind))
+                         examples_for(REGISTRY[theorem_id].kind),
+                         label=None if violate is None else f"without-{violate}")
 
 
 def cell_property(function, theorem_id: str, violate: str | None, strategy, examples: int,
                   label: str | None = None):
     """``function(problem)`` as a Hypothesis test of its own cell: a distinct database key
-    and stream per (theorem, assumption[, label]) through public API (see
-    :mod:`deqverify.theorems.cells`), the profile's database seen through the cell."""
+    and stream per (theorem, assumption[, label]) through public API (the signature mark of
+    :mod:`deqverify.theorems.cells`), in the profile's own database — which HypoFuzz
+    requires of the tests it fuzzes."""
     from hypothesis import given
 
     cell = cell_name(theorem_id, violate) + (f" [{label}]" if label else "")
-    mark(function, cell)
-    database = settings.default.database
-    test = settings(max_examples=examples,
-                    database=None if database is None else CellDatabase(database, cell))(
-        given(problem=strategy)(function))
+    test = settings(max_examples=examples)(given(problem=strategy)(mark(function, cell)))
     test.__name__ = f"test_{theorem_id.replace('-', '_').replace('.', '_')}" + (
         f"_{label.replace('-', '_')}" if label else "")
     return test
