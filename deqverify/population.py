@@ -12,10 +12,13 @@ has branch points where 1 − θ₂σ'(u) = 0, within ~0.01 standard deviations 
 at θ₂L = 0.9 (a trapezoid rule in a converges like 1e-3 at 300 nodes there), whereas
 u ↦ a(u) = u − θ₂σ(u), y = σ(u) are explicit and as smooth as σ. Substituting a = a(u),
 da = (1 − θ₂σ'(u))du, needs no fixed-point solve at all: nodes uₖ give yₖ = σ(uₖ) directly.
-Rules: trapezoid in u over |a| ≤ 10s for the Gaussian (exponentially convergent; nested, so
-the rule on every other node gives the error estimate), Gauss–Legendre for the uniform law
-(estimate from the rule of half the order). The inner Gaussian integral over W₂ uses a
-trapezoid rule whose step is set from τ and the distance of σ's complex poles to the real axis.
+Rules: composite Gauss–Legendre in u on panels that split the range uniformly and, finer,
+where σ turns (|u| ≤ 40) and where the teacher turns (|ξᵀx| ≤ 40) — so that neither
+‖θ₁‖_Σ nor ‖ξ‖_Σ up to 10³ puts a narrow transition inside one wide panel (the single
+trapezoid rule this replaced was 2.6e-4 off at ‖θ₁‖ = 50 and 2.5e-2 at 10³, with an
+estimate 22× too small). The error estimate is the same panels with half the points. The
+inner Gaussian integral over W₂ uses a trapezoid rule whose step is set from τ and the
+distance of σ's complex poles to the real axis.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ from .validation import as_theta, as_vector
 
 TAIL_STDS = 10.0
 """Truncation of Gaussian integrals at ±10 standard deviations: tail mass < 2e-23."""
-OUTER_NODES = 513
+PANEL_NODES = 48
+"""Gauss–Legendre points per outer panel; the error estimate is the rule with half as many."""
+OUTER_PANELS = 16
+SATURATION = 40.0
+"""|u| beyond which σ' < 5e-18 for the built-ins (tanh: 40 is far past saturation too)."""
 INNER_STEP_FACTOR = 0.16
 """Inner step h ≤ 0.16·d/τ with d the pole distance of σ: trapezoid error ~ exp(−2πd/(hτ))
 = exp(−39) < 1e-16."""
@@ -44,7 +51,8 @@ INNER_MIN_NODES = 33
 """At least 33 nodes on [−9, 9] (h ≤ 0.56): the Gaussian factor alone then has trapezoid
 error ~ exp(−2π²/h²) < 1e-27."""
 POLE_DISTANCE = {"sigmoid": np.pi, "softplus": np.pi, "tanh": np.pi / 2}
-LEGENDRE_NODES = 96
+LEGENDRE_NODES = 48
+"""Gauss–Legendre points per panel of the uniform law (the estimate uses half as many)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,14 @@ class QuadratureEstimate:
 def _trapezoid_standard_normal(count: int, tail: float = TAIL_STDS):
     z = np.linspace(-tail, tail, count)
     return z, (z[1] - z[0]) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+
+def _legendre_panels(breaks: np.ndarray, nodes: int):
+    """Nodes and weights of Gauss–Legendre with ``nodes`` points on each [breaksᵢ, breaksᵢ₊₁]."""
+    z, base = roots_legendre(nodes)
+    low, high = breaks[:-1, None], breaks[1:, None]
+    return ((0.5 * (high - low) * z + 0.5 * (high + low)).ravel(),
+            (0.5 * (high - low) * base).ravel())
 
 
 class PopulationRisk(RiskInterface):
@@ -162,28 +178,47 @@ class PopulationRisk(RiskInterface):
             b2 = rest / tau if tau > 1e-12 * max(t, scale_floor) else np.zeros_like(xi)
             tau = tau if b2.any() else 0.0
             u_low, u_high = self._u_interval(theta2, -TAIL_STDS * s, TAIL_STDS * s)
-            u = np.linspace(u_low, u_high, OUTER_NODES)
-            y, a, gap, factor = self._nodes_in_u(theta2, u)
-            w1 = a / s
-            weights = (u[1] - u[0]) * gap * np.exp(-0.5 * w1 * w1) / (np.sqrt(2 * np.pi) * s)
-        else:  # θ₁ = 0 in the Σ-metric: a ≡ 0, one fixed point; V is all inner
-            b1, rho = np.zeros_like(xi), 0.0
-            b2 = xi / t if t > scale_floor else np.zeros_like(xi)
-            tau = t if b2.any() else 0.0
-            u0 = self._u_interval(theta2, 0.0, 0.0)[0]
-            y, a, gap, factor = self._nodes_in_u(theta2, np.array([u0]))
-            w1, weights = np.zeros(1), np.ones(1)
+            breaks = self._outer_breakpoints(theta2, s, rho, u_low, u_high)
+            return tuple(self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, nodes)
+                         for nodes in (PANEL_NODES, PANEL_NODES // 2))
+        # θ₁ = 0 in the Σ-metric: a ≡ 0, one fixed point; V is all inner
+        b2 = xi / t if t > scale_floor else np.zeros_like(xi)
+        tau = t if b2.any() else 0.0
+        u0 = self._u_interval(theta2, 0.0, 0.0)[0]
+        y, _, _, factor = self._nodes_in_u(theta2, np.array([u0]))
+        m0, m1, m2 = self._inner_moments(np.zeros(1), tau)
+        exact = self._assemble(np.ones(1), y, factor, m0, m2, np.zeros((1, xi.size)),
+                               np.outer(m1, Sigma @ b2))
+        return exact, exact
+
+    def _outer_breakpoints(self, theta2, s, rho, u_low, u_high):
+        """Panel ends in u: a uniform split of the whole range, of σ's transition
+        |u| ≤ :data:`SATURATION` and of the teacher's |ρ·w₁| ≤ SATURATION (a = ±SATURATION·s/|ρ|)
+        into :data:`OUTER_PANELS` each — so that no panel is much wider than the distance of
+        σ's complex poles from the real axis in either variable (‖θ₁‖_Σ, ‖ξ‖_Σ up to 10³)."""
+        points = [u_low, u_high, *np.linspace(u_low, u_high, OUTER_PANELS + 1),
+                  *np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1)]
+        if abs(rho) > 0:
+            reach = SATURATION * s / abs(rho)
+            if reach < TAIL_STDS * s:  # the teacher saturates inside the range: resolve it too
+                points += [self._u_interval(theta2, a, a)[0]
+                           for a in np.linspace(-reach, reach, OUTER_PANELS + 1)]
+        inside = [p for p in points if u_low <= p <= u_high]
+        return np.unique(np.array(inside, dtype=float))
+
+    def _gaussian_rule(self, theta2, s, rho, tau, b1, b2, breaks, nodes):
+        """(R, ∇R) by Gauss–Legendre with ``nodes`` points on every panel of ``breaks``:
+        a = u − θ₂σ(u), da = (1 − θ₂σ'(u))du, w₁ = a/s with density φ(w₁)/s."""
+        u, panel_weights = _legendre_panels(breaks, nodes)
+        y, a, gap, factor = self._nodes_in_u(theta2, u)
+        w1 = a / s
+        weights = panel_weights * gap * np.exp(-0.5 * w1 * w1) / (np.sqrt(2 * np.pi) * s)
         m0, m1, m2 = self._inner_moments(rho * w1, tau)
+        Sigma = self.population.Sigma
         Sigma_b1, Sigma_b2 = Sigma @ b1, Sigma @ b2
         mean_x = np.outer(w1, Sigma_b1)
         mean_sx = np.outer(w1 * m0, Sigma_b1) + np.outer(m1, Sigma_b2)
-        fine = self._assemble(weights, y, factor, m0, m2, mean_x, mean_sx)
-        if weights.size == 1:
-            return fine, fine
-        half = slice(None, None, 2)  # nested trapezoid rule with step 2h
-        coarse = self._assemble(2.0 * weights[half], y[half], factor[half], m0[half], m2[half],
-                                mean_x[half], mean_sx[half])
-        return fine, coarse
+        return self._assemble(weights, y, factor, m0, m2, mean_x, mean_sx)
 
     def _inner_moments(self, mean, tau):
         """E[σ(μ + τW)], E[W·σ(μ + τW)], E[σ(μ + τW)²] for W ~ N(0, 1), at each μ."""
@@ -200,21 +235,29 @@ class PopulationRisk(RiskInterface):
 
     # -- uniform population ---------------------------------------------------------------
     def _uniform(self, theta, order):
+        """(R, ∇R) for X ~ U[l, h] (d = 1) by Gauss–Legendre with ``order`` points per panel:
+        in u where θ₁ ≠ 0 (panels as for the Gaussian law, the teacher saturating where
+        |ξx| = :data:`SATURATION`), in x when θ₁ = 0 (one fixed point for every x)."""
         low, high = self.population.low, self.population.high
         theta1, theta2, xi = float(theta[0]), float(theta[-1]), float(self.xi[0])
-        nodes, base = roots_legendre(order)
         if theta1 != 0.0:
             u_ends = self._u_interval(theta2, theta1 * low, theta1 * high)
             u_low, u_high = min(u_ends), max(u_ends)
-            u = 0.5 * (u_high - u_low) * nodes + 0.5 * (u_high + u_low)
+            teacher = [] if xi == 0.0 else list(np.clip(
+                np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1) / abs(xi), low, high))
+            points = [u_low, u_high, *np.linspace(u_low, u_high, OUTER_PANELS + 1),
+                      *np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1),
+                      *(self._u_interval(theta2, theta1 * x, theta1 * x)[0] for x in teacher)]
+            u, panel_weights = _legendre_panels(
+                np.unique([p for p in points if u_low <= p <= u_high]), order)
             y, a, gap, factor = self._nodes_in_u(theta2, u)
             x = a / theta1
-            weights = base * 0.5 * (u_high - u_low) * gap / (abs(theta1) * (high - low))
+            weights = panel_weights * gap / (abs(theta1) * (high - low))
         else:
-            x = 0.5 * (high - low) * nodes + 0.5 * (high + low)
+            x, panel_weights = _legendre_panels(np.linspace(low, high, OUTER_PANELS + 1), order)
             u0 = self._u_interval(theta2, 0.0, 0.0)[0]
-            y, _, _, factor = self._nodes_in_u(theta2, np.full(order, u0))
-            weights = base * 0.5
+            y, _, _, factor = self._nodes_in_u(theta2, np.full(x.size, u0))
+            weights = panel_weights / (high - low)
         target = self.model.activation.f(xi * x)
         return self._assemble(weights, y, factor, target, target * target, x[:, None],
                               (x * target)[:, None])
