@@ -37,9 +37,12 @@ from .validation import as_theta, as_vector
 
 TAIL_STDS = 10.0
 """Truncation of Gaussian integrals at ±10 standard deviations: tail mass < 2e-23."""
-PANEL_NODES = 48
+PANEL_NODES = 32
 """Gauss–Legendre points per outer panel; the error estimate is the rule with half as many."""
 OUTER_PANELS = 16
+FEATURE_PANEL = 2.5
+"""Widest panel across a transition of σ (poles π/2 to π from the real axis): Gauss–Legendre
+with 32 points then converges far past float64 on each panel."""
 SATURATION = 40.0
 """|u| beyond which σ' < 5e-18 for the built-ins (tanh: 40 is far past saturation too)."""
 INNER_STEP_FACTOR = 0.16
@@ -51,7 +54,7 @@ INNER_MIN_NODES = 33
 """At least 33 nodes on [−9, 9] (h ≤ 0.56): the Gaussian factor alone then has trapezoid
 error ~ exp(−2π²/h²) < 1e-27."""
 POLE_DISTANCE = {"sigmoid": np.pi, "softplus": np.pi, "tanh": np.pi / 2}
-LEGENDRE_NODES = 48
+LEGENDRE_NODES = 32
 """Gauss–Legendre points per panel of the uniform law (the estimate uses half as many)."""
 
 
@@ -66,6 +69,11 @@ class QuadratureEstimate:
 def _trapezoid_standard_normal(count: int, tail: float = TAIL_STDS):
     z = np.linspace(-tail, tail, count)
     return z, (z[1] - z[0]) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+
+def _split(low: float, high: float, width: float) -> np.ndarray:
+    """Points splitting [low, high] into equal panels no wider than ``width``."""
+    return np.linspace(low, high, int(np.ceil((high - low) / width)) + 1)
 
 
 def _legendre_panels(breaks: np.ndarray, nodes: int):
@@ -192,19 +200,20 @@ class PopulationRisk(RiskInterface):
         return exact, exact
 
     def _outer_breakpoints(self, theta2, s, rho, u_low, u_high):
-        """Panel ends in u: a uniform split of the whole range, of σ's transition
-        |u| ≤ :data:`SATURATION` and of the teacher's |ρ·w₁| ≤ SATURATION (a = ±SATURATION·s/|ρ|)
-        into :data:`OUTER_PANELS` each — so that no panel is much wider than the distance of
-        σ's complex poles from the real axis in either variable (‖θ₁‖_Σ, ‖ξ‖_Σ up to 10³)."""
-        points = [u_low, u_high, *np.linspace(u_low, u_high, OUTER_PANELS + 1),
-                  *np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1)]
-        if abs(rho) > 0:
-            reach = SATURATION * s / abs(rho)
-            if reach < TAIL_STDS * s:  # the teacher saturates inside the range: resolve it too
-                points += [self._u_interval(theta2, a, a)[0]
-                           for a in np.linspace(-reach, reach, OUTER_PANELS + 1)]
-        inside = [p for p in points if u_low <= p <= u_high]
-        return np.unique(np.array(inside, dtype=float))
+        """Panel ends in u: a uniform split of the range into :data:`OUTER_PANELS`, refined
+        to panels of width ≤ :data:`FEATURE_PANEL` where σ turns (|u| ≤ :data:`SATURATION`)
+        and, in a/(s/|ρ|) units, where the teacher turns (|ρ·w₁| ≤ SATURATION) — only where
+        the uniform panels are wider than that, so ordinary problems keep 16 panels while
+        ‖θ₁‖_Σ or ‖ξ‖_Σ up to 10³ get their narrow transitions resolved."""
+        points = list(np.linspace(u_low, u_high, OUTER_PANELS + 1))
+        width = (u_high - u_low) / OUTER_PANELS
+        if width > FEATURE_PANEL:  # σ's transition is narrow against the panels
+            points += list(_split(-SATURATION, SATURATION, FEATURE_PANEL))
+        if abs(rho) > 0 and width > FEATURE_PANEL * s / abs(rho):  # so is the teacher's
+            reach = min(SATURATION * s / abs(rho), TAIL_STDS * s)
+            points += [self._u_interval(theta2, a, a)[0]
+                       for a in _split(-reach, reach, FEATURE_PANEL * s / abs(rho))]
+        return np.unique([p for p in points if u_low <= p <= u_high])
 
     def _gaussian_rule(self, theta2, s, rho, tau, b1, b2, breaks, nodes):
         """(R, ∇R) by Gauss–Legendre with ``nodes`` points on every panel of ``breaks``:
@@ -243,11 +252,13 @@ class PopulationRisk(RiskInterface):
         if theta1 != 0.0:
             u_ends = self._u_interval(theta2, theta1 * low, theta1 * high)
             u_low, u_high = min(u_ends), max(u_ends)
-            teacher = [] if xi == 0.0 else list(np.clip(
-                np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1) / abs(xi), low, high))
-            points = [u_low, u_high, *np.linspace(u_low, u_high, OUTER_PANELS + 1),
-                      *np.linspace(-SATURATION, SATURATION, OUTER_PANELS + 1),
-                      *(self._u_interval(theta2, theta1 * x, theta1 * x)[0] for x in teacher)]
+            points = list(np.linspace(u_low, u_high, OUTER_PANELS + 1))
+            if (u_high - u_low) / OUTER_PANELS > FEATURE_PANEL:
+                points += list(_split(-SATURATION, SATURATION, FEATURE_PANEL))
+            if xi != 0.0 and (high - low) / OUTER_PANELS > FEATURE_PANEL / abs(xi):
+                reach = SATURATION / abs(xi)
+                points += [self._u_interval(theta2, theta1 * x, theta1 * x)[0]
+                           for x in _split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi))]
             u, panel_weights = _legendre_panels(
                 np.unique([p for p in points if u_low <= p <= u_high]), order)
             y, a, gap, factor = self._nodes_in_u(theta2, u)
