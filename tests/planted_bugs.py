@@ -350,3 +350,33 @@ class FlagsWithNaNEverywhere(BuiltinImplementation):
 
     def fixed_point(self, theta, X, activation):
         return np.full(len(X), np.nan)
+
+
+class NonDeterministic(BuiltinImplementation):
+    """Adds a last-bit jitter that changes from call to call (a racing parallel reduction)."""
+
+    name = "planted-nondeterministic"
+
+    def __init__(self):
+        self.calls = 0
+
+    def risk_gradient(self, theta, X, targets, activation):
+        self.calls += 1
+        return super().risk_gradient(theta, X, targets, activation) * (1 + self.calls * 1e-16)
+
+
+class SloppyFloat32(BuiltinImplementation):
+    """Solves float32 input by 3 Picard steps in float32 (error ≫ the 1e-4 allowance)."""
+
+    name = "planted-float32"
+    capabilities = Capabilities(dtypes=("float64", "float32"), reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        if np.asarray(X).dtype != np.float32:
+            return super().fixed_point(theta, X, activation)
+        sigma = get_activation(activation).f
+        a = (X @ theta[:-1]).astype(np.float32)
+        y = sigma(a)
+        for _ in range(3):
+            y = sigma(a + theta[-1] * y).astype(np.float32)
+        return y

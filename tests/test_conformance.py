@@ -50,6 +50,8 @@ CAUGHT_BY = [
     (pb.FlagsWithNaNEverywhere(), ["ill-posed", "non-contractive-unique", "multi-root", "honest-status"]),
     (pb.MutatesXBefore(), ["no-mutation", "forward-accuracy"]),
     (pb.MutatesXAfter(), ["no-mutation"]),
+    (pb.NonDeterministic(), ["determinism"]),
+    (pb.SloppyFloat32(), ["float32"]),
 ]
 
 
