@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import deqverify as dv
-from deqverify.experiments import SAMPLES, SEED, START
+from deqverify.app.experiments import SAMPLES, SEED, START
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softplus"])

@@ -13,8 +13,8 @@ import pytest
 from scipy.optimize import fixed_point as scipy_fixed_point
 
 import deqverify as dv
-from deqverify import solve
-from deqverify.activations import SIGMOID
+from deqverify.core import solve
+from deqverify.core.activations import SIGMOID
 
 
 def median_seconds(function, repeats=7):

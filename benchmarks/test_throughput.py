@@ -5,7 +5,7 @@ read off the report, not asserted (absolute speed depends on the machine)."""
 
 import pytest
 
-from deqverify.campaign import run_campaign
+from deqverify.campaigns.run import run_campaign
 from deqverify.theorems import REGISTRY
 
 EXAMPLES = {"pointwise": 40, "trajectory": 10}

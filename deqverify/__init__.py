@@ -3,18 +3,36 @@
 Source: "Gradient flow for deep equilibrium single-index models" (arXiv 2511.16976).
 """
 
-from .activations import Activation, get_activation
-from .errors import (ConvergenceError, DEQError, IllPosedError, InvalidInputError,
-                     NoFixedPointError, NonContractiveError, NonFiniteInputError,
-                     SingularDEQError, UncheckableError)
-from .data import GaussianPopulation, UniformPopulation
-from .dynamics import RunStatus, Trajectory, gradient_descent, gradient_flow
-from .models import DEQModel, LinearDEQ, SingleIndexDEQ
-from .population import PopulationRisk
-from .risk import EmpiricalRisk
-from .solve import (AndersonSettings, FixedPointResult, NewtonSettings, PicardSettings,
-                    Status)
-from . import theorems  # noqa: E402 - dv.theorems.REGISTRY without a separate import
+from deqverify import theorems  # noqa: E402 - dv.theorems.REGISTRY without a separate import
+from deqverify.core.activations import Activation, get_activation
+from deqverify.core.data import GaussianPopulation, UniformPopulation
+from deqverify.core.dynamics import (
+                     RunStatus,
+                     Trajectory,
+                     gradient_descent,
+                     gradient_flow,
+)
+from deqverify.core.errors import (
+                     ConvergenceError,
+                     DEQError,
+                     IllPosedError,
+                     InvalidInputError,
+                     NoFixedPointError,
+                     NonContractiveError,
+                     NonFiniteInputError,
+                     SingularDEQError,
+                     UncheckableError,
+)
+from deqverify.core.models import DEQModel, LinearDEQ, SingleIndexDEQ
+from deqverify.core.population import PopulationRisk
+from deqverify.core.risk import EmpiricalRisk
+from deqverify.core.solve import (
+                     AndersonSettings,
+                     FixedPointResult,
+                     NewtonSettings,
+                     PicardSettings,
+                     Status,
+)
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@ derived bound k·eps·condition (deqverify/reference/grid.py documents k)."""
 
 import pytest
 
-from deqverify.reference.grid import case_rows, edge_cases
+from deqverify.theorems.reference_grid import case_rows, edge_cases
 
 
 @pytest.mark.parametrize("case", list(edge_cases()), ids=lambda c: c[0] if isinstance(c, tuple) else "")

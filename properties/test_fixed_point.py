@@ -5,9 +5,9 @@ from hypothesis import given, target
 
 import deqverify as dv
 from deqverify import reference as ref
-from deqverify import solve
-from deqverify.strategies import fixed_point_problems
+from deqverify.core import solve
 from deqverify.theorems.fixed_point import jacobian_allowance
+from deqverify.theorems.strategies import fixed_point_problems
 
 EPS = np.finfo(float).eps
 ROUNDING_K = 8  # float64 root of g is fixed to ≈ 2 eps·scale/(1 − θ₂σ'); 8 leaves a factor 4

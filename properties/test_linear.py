@@ -18,8 +18,8 @@ test_NEUMANN = theorem_property("NEUMANN")
 
 # Ablation expected to survive (docs/theorems.md): with a rank-deficient Σ the algebraic
 # statements still hold. These draw the same problems with Σ rank-deficient.
-from deqverify.strategies import FAMILIES  # noqa: E402
 from deqverify.theorems.checking import assert_holds, cell_property, examples_for  # noqa: E402
+from deqverify.theorems.strategies import FAMILIES  # noqa: E402
 
 
 def _rank_deficient(theorem_id):

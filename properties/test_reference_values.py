@@ -27,13 +27,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import deqverify as dv
-from deqverify import solve
 from deqverify import reference as ref
+from deqverify.core import solve
 from deqverify.reference import bracket, quadrature
 from deqverify.reference.population import linear_population_risk
-from deqverify.strategies import finite_floats
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.fixed_point import jacobian_allowance
+from deqverify.theorems.strategies import finite_floats
 
 EPS = np.finfo(float).eps
 SMOOTH = ("sigmoid", "tanh", "softplus")
@@ -63,7 +63,7 @@ newton_settings = st.builds(
 def batches(draw, max_rows=40, huge=True):
     """(activation, θ, X): θ₂L ∈ [−10, 0.99]; some rows scaled by up to 10³⁰⁶ (offsets stay
     finite: |x| ≤ 3e306·2, |θ₁| ≤ 2, d ≤ 4, so |θ₁ᵀx| ≤ 4.8e307); one batch in four is
-    tiled, each copy scaled differently, past :data:`deqverify.solve.CHUNK_SIZE` rows, so
+    tiled, each copy scaled differently, past :data:`deqverify.core.solve.CHUNK_SIZE` rows, so
     that different chunks are merged."""
     activation = draw(st.sampled_from(SMOOTH))
     n, d = draw(st.integers(1, max_rows)), draw(st.integers(1, 4))

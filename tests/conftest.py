@@ -2,7 +2,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from deqverify.activations import SIGMOID, SOFTPLUS, TANH
+from deqverify.core.activations import SIGMOID, SOFTPLUS, TANH
 
 SMOOTH_ACTIVATIONS = [SIGMOID, TANH, SOFTPLUS]
 

@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from deqverify.activations import get_activation
 from deqverify.conformance.adapters.builtin import BuiltinImplementation
 from deqverify.conformance.protocol import Capabilities
+from deqverify.core.activations import get_activation
 
 
 class Correct(BuiltinImplementation):

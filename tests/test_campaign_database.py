@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from deqverify.campaign import run_campaign
+from deqverify.campaigns.run import run_campaign
 
-RUN = ("import json, sys; from deqverify.campaign import run_campaign; "
+RUN = ("import json, sys; from deqverify.campaigns.run import run_campaign; "
        "o = run_campaign('T3.6', 'step-size', examples={examples}, seed={seed}, "
        "database=sys.argv[1], replay_only={replay}); "
        "print(json.dumps([o.examples, o.violated]))")
@@ -89,7 +89,7 @@ def test_a_shared_redis_database_replays_in_another_process_what_one_found(redis
 def test_a_redis_url_without_the_redis_package_is_a_typed_error(monkeypatch):
     import builtins
 
-    from deqverify.errors import InvalidInputError
+    from deqverify.core.errors import InvalidInputError
 
     real_import = builtins.__import__
 
@@ -104,7 +104,7 @@ def test_a_redis_url_without_the_redis_package_is_a_typed_error(monkeypatch):
 
 
 def test_report_rebuilds_the_matrix_from_the_store(redis_url, tmp_path, capsys):
-    from deqverify.cli import main
+    from deqverify.app.cli import main
 
     campaign_in_a_new_process(redis_url, 15, seed=0)
     assert main(["fuzz", "--report", "--database", redis_url, "--out", str(tmp_path)]) == 0

@@ -4,8 +4,9 @@ import ast
 from pathlib import Path
 
 import deqverify as dv
-from deqverify.cli import main
-from deqverify.theorems import REGISTRY, catalogue
+from deqverify.app import catalogue
+from deqverify.app.cli import main
+from deqverify.theorems import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+from broken_risks import WrappedRisk
 
 import deqverify as dv
-from broken_risks import WrappedRisk
 from deqverify.theorems import REGISTRY, Problem
 from deqverify.theorems.single_index import ball_points, rsi_ratios
 

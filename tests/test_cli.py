@@ -4,7 +4,7 @@ import sys
 import pytest
 
 import deqverify
-from deqverify.cli import main
+from deqverify.app.cli import main
 
 
 def test_version(capsys):
@@ -40,7 +40,7 @@ def test_console_script_entry_point_runs():
 
 def _fake_campaigns(monkeypatch, interrupt_at=None):
     """run_campaign replaced by an instant fake; the call number interrupt_at raises Ctrl-C."""
-    from deqverify import campaign
+    from deqverify.campaigns import run as campaign
 
     calls = []
 

@@ -6,15 +6,25 @@ import time
 from pathlib import Path
 
 import numpy as np
+import planted_bugs as pb
 import pytest
 
-import planted_bugs as pb
-from deqverify.cli import main
-from deqverify.conformance import (CHECKS, Capabilities, LoadError, check_implementation,
-                                   read_expected_failures)
+from deqverify.app.cli import main
+from deqverify.conformance import (
+    CHECKS,
+    Capabilities,
+    LoadError,
+    check_implementation,
+    read_expected_failures,
+)
 from deqverify.conformance.calls import Answer, Harness
-from deqverify.conformance.checks.base import due_error, gradient_error, sample_errors, unflagged_error
-from deqverify.errors import InvalidInputError
+from deqverify.conformance.checks.base import (
+    due_error,
+    gradient_error,
+    sample_errors,
+    unflagged_error,
+)
+from deqverify.core.errors import InvalidInputError
 
 HOSTILE = Path(__file__).with_name("hostile")
 SHORT = 5.0  # seconds: CI timeouts for the corpus (the built-in needs < 1 s per check)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import deqverify as dv
-from deqverify.cli import main
-from deqverify.dynamics import SINGULAR_MARGIN, sphere
+from deqverify.app.cli import main
+from deqverify.core.dynamics import SINGULAR_MARGIN, sphere
 
 EPS = np.finfo(float).eps
 

@@ -5,7 +5,7 @@ import pytest
 
 import deqverify as dv
 from deqverify import reference as ref
-from deqverify.activations import SIGMOID, SINGULAR_GAP_TOL
+from deqverify.core.activations import SIGMOID, SINGULAR_GAP_TOL
 
 EPS = np.finfo(float).eps
 

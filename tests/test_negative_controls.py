@@ -5,12 +5,12 @@ problems drawn from the same strategies the property suite uses."""
 import dataclasses
 
 import pytest
+from broken_risks import WrappedRisk
 from hypothesis import HealthCheck, find, settings
 
 import deqverify as dv
-from deqverify.strategies import problems
-from broken_risks import WrappedRisk
 from deqverify.theorems import REGISTRY
+from deqverify.theorems.strategies import problems
 
 SEARCH = settings(max_examples=60, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck), derandomize=True)

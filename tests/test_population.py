@@ -6,8 +6,11 @@ import pytest
 
 import deqverify as dv
 from deqverify import reference as ref
-from deqverify.reference.population import (gaussian_single_index_risk, linear_population_risk,
-                                            uniform_single_index_risk)
+from deqverify.reference.population import (
+    gaussian_single_index_risk,
+    linear_population_risk,
+    uniform_single_index_risk,
+)
 
 ACTIVATIONS = ["sigmoid", "tanh", "softplus"]
 

@@ -9,8 +9,8 @@ import pytest
 import deqverify as dv
 from deqverify import reference as ref
 from deqverify.reference.ladder import Classification, classify
-from deqverify.strategies import problems
 from deqverify.theorems import REGISTRY
+from deqverify.theorems.strategies import problems
 
 
 def test_refuses_below_30_digits():

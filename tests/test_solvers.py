@@ -5,9 +5,9 @@ import pytest
 from scipy.optimize import brentq
 
 from deqverify import reference as ref
-from deqverify import solve
-from deqverify.activations import SIGMOID, SOFTPLUS
-from deqverify.errors import ConvergenceError, NonContractiveError
+from deqverify.core import solve
+from deqverify.core.activations import SIGMOID, SOFTPLUS
+from deqverify.core.errors import ConvergenceError, NonContractiveError
 
 EPS = np.finfo(float).eps
 NEWTON_TOLERANCE = 1e-13

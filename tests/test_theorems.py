@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 
 import deqverify as dv
-from deqverify.dynamics import sphere
+from deqverify.core.dynamics import sphere
 from deqverify.theorems import REGISTRY, Problem, linear_constants, t33_limit
-from deqverify.theorems.spec import problem_from_spec, problem_to_spec, reproduction_snippet
+from deqverify.theorems.spec import (
+    problem_from_spec,
+    problem_to_spec,
+    reproduction_snippet,
+)
 
 IDS = ["FP-1", "FP-2", "FP-3", "LIN-ORTH", "T3.1", "GD-RADIUS", "SPHERE-ID", "L3.2", "PL", "T3.4",
        "T3.3", "PHI-FLOW", "T3.6", "SI-IDENT", "SI-HESS", "SI-RSI", "T3.8", "T3.9", "RELU", "NEUMANN"]

@@ -8,11 +8,11 @@
 
 from __future__ import annotations
 
-from .checks import CHECKS, CheckResult
-from .loader import ADAPTERS, LoadError, load_implementation
-from .protocol import Capabilities
-from .report import Report, read_expected_failures
-from .runner import DEFAULT_TIMEOUT, run_checks
+from deqverify.conformance.checks import CHECKS, CheckResult
+from deqverify.conformance.loader import ADAPTERS, LoadError, load_implementation
+from deqverify.conformance.protocol import Capabilities
+from deqverify.conformance.report import Report, read_expected_failures
+from deqverify.conformance.runner import DEFAULT_TIMEOUT, run_checks
 
 
 def check_implementation(impl, expected_failures: dict | None = None, checks=None,

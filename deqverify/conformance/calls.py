@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .protocol import ProtocolViolation, as_answer, as_converged
+from deqverify.conformance.protocol import ProtocolViolation, as_answer, as_converged
 
 
 def describe_exception(error: BaseException, lines: int = 3, width: int = 400) -> str:

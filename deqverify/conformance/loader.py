@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from ..errors import DEQError
+from deqverify.core.errors import DEQError
 
 ADAPTERS = {
     "builtin": ("deqverify.conformance.adapters.builtin", "implementation", None),

@@ -25,8 +25,12 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 @pytest.fixture(scope="session")
 def deq_report(request):
-    from ..errors import DEQError
-    from . import DEFAULT_TIMEOUT, check_implementation, read_expected_failures
+    from deqverify.conformance import (
+        DEFAULT_TIMEOUT,
+        check_implementation,
+        read_expected_failures,
+    )
+    from deqverify.core.errors import DEQError
 
     spec = request.config.getoption("--deq-impl")
     expected_path = request.config.getoption("--deq-expected-failures")

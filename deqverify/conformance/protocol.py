@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from deqverify.core.errors import InvalidInputError
 
 KNOWN_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
 KNOWN_DTYPES = ("float64", "float32")
@@ -47,7 +47,7 @@ class ProtocolViolation(Exception):
 class Capabilities:
     """What an implementation declares; checks skip only what is declared unsupported.
 
-    Raises :class:`~deqverify.errors.InvalidInputError` for an empty or unknown activation
+    Raises :class:`~deqverify.core.errors.InvalidInputError` for an empty or unknown activation
     or dtype list, so that a declaration can never make checks pass by testing nothing.
     """
 

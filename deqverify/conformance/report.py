@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInputError
-from .checks import CHECKS
+from deqverify.conformance.checks import CHECKS
+from deqverify.core.errors import InvalidInputError
 
 
 def read_expected_failures(path) -> dict[str, str]:
     """Lines ``check-id  # reason``; blank lines and whole-line comments are ignored.
 
-    Raises :class:`~deqverify.errors.InvalidInputError` for a missing file or an id that
+    Raises :class:`~deqverify.core.errors.InvalidInputError` for a missing file or an id that
     names no check (a typo would otherwise silently expect nothing).
     """
     try:

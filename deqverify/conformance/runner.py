@@ -24,10 +24,10 @@ import sys
 import tempfile
 import time
 
-from .calls import Harness, describe_exception
-from .checks import CHECKS, CheckResult
-from .loader import LoadError, load_implementation
-from .protocol import ProtocolViolation
+from deqverify.conformance.calls import Harness, describe_exception
+from deqverify.conformance.checks import CHECKS, CheckResult
+from deqverify.conformance.loader import LoadError, load_implementation
+from deqverify.conformance.protocol import ProtocolViolation
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds per check (and for loading). The built-in solver needs under 3 s for the slowest

@@ -1,7 +1,7 @@
 """mpmath reference twin of the float64 core (see :mod:`.twin`) and its precision control."""
 
-from .precision import MIN_DIGITS, to_float, to_mp, working_precision
-from .twin import fixed_point, output_and_jacobian, risk_and_gradient
+from deqverify.reference.precision import MIN_DIGITS, to_float, to_mp, working_precision
+from deqverify.reference.twin import fixed_point, output_and_jacobian, risk_and_gradient
 
 __all__ = ["MIN_DIGITS", "classify", "fixed_point", "output_and_jacobian", "risk_and_gradient",
            "to_float", "to_mp", "working_precision"]
@@ -10,7 +10,7 @@ __all__ = ["MIN_DIGITS", "classify", "fixed_point", "output_and_jacobian", "risk
 def __getattr__(name):
     """``classify`` (the precision ladder) without an import cycle: it needs the catalogue."""
     if name == "classify":
-        from .ladder import classify
+        from deqverify.reference.ladder import classify
 
         return classify
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

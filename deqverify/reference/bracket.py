@@ -1,6 +1,6 @@
 """An independent float64 reference: per-sample bracketed roots (bisection), own formulas.
 
-Nothing here calls the solver core or :mod:`deqverify.activations`: σ and σ' are written
+Nothing here calls the solver core or :mod:`deqverify.core.activations`: σ and σ' are written
 again from :mod:`scipy.special`, and each root of g(y) = y − σ(a + θ₂y) is found by bisection
 on a bracket that is grown until g changes sign. Wherever g is increasing (nondecreasing σ
 with θ₂·L < 1, which includes every θ₂ ≤ 0, and the linear DEQ with θ₂ ≠ 1 by its closed
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ..errors import InvalidInputError
+from deqverify.core.errors import InvalidInputError
 
 
 def _tanh_slope(z):

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from ..risk import EmpiricalRisk
-from .population import linear_population_risk
-from .precision import to_float, to_mp, working_precision
-from .twin import fixed_point, risk_and_gradient
+from deqverify.core.risk import EmpiricalRisk
+from deqverify.reference.population import linear_population_risk
+from deqverify.reference.precision import to_float, to_mp, working_precision
+from deqverify.reference.twin import fixed_point, risk_and_gradient
 
 RUNGS = (30, 60, 120)
 GRADIENT_GAP = 1e-11

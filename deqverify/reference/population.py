@@ -1,7 +1,7 @@
 """mpmath reference for population risks (linear closed form, single-index by ``mp.quad``).
 
 Single-index, X ~ N(0, Σ): the same Σ-orthonormal decomposition a = s·W₁, V = ρW₁ + τW₂ as
-:mod:`deqverify.population`, the outer integral over the pre-activation u (a = u − θ₂σ(u),
+:mod:`deqverify.core.population`, the outer integral over the pre-activation u (a = u − θ₂σ(u),
 da = (1 − θ₂σ'(u))du, an exact substitution) and the inner moments over W₂, all by
 ``mp.quad`` (tanh-sinh), at the enclosing working precision.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from .precision import to_mp
-from .twin import fixed_point
+from deqverify.reference.precision import to_mp
+from deqverify.reference.twin import fixed_point
 
 
 def linear_population_risk(theta, Sigma, xi):

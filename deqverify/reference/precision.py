@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import mpmath
 
-from ..errors import InvalidInputError
+from deqverify.core.errors import InvalidInputError
 
 MIN_DIGITS = 30
 """The reference refuses to run below 30 significant digits: at that precision a float64

@@ -2,7 +2,7 @@
 (``scipy.integrate.quad_vec``) in the *data* coordinates, with the fixed point of every node
 found by bracketed bisection (:mod:`.bracket`).
 
-The core (:mod:`deqverify.population`) substitutes the pre-activation u and uses nested
+The core (:mod:`deqverify.core.population`) substitutes the pre-activation u and uses nested
 trapezoid rules; this module shares neither the substitution, nor the rule, nor σ:
 
 * X ~ U[l, h] (d = 1): R = (1/(h−l))∫ (y(θ₁x) − σ(ξx))² dx, adaptive in x;
@@ -22,7 +22,7 @@ import numpy as np
 from scipy.integrate import quad_vec
 from scipy.special import roots_hermitenorm
 
-from . import bracket
+from deqverify.reference import bracket
 
 HERMITE_NODES = 400
 """Gauss–Hermite order for E[g(μ + τW₂)]. σ is analytic only in a strip (tanh: poles at

@@ -11,10 +11,10 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from ..activations import Activation
-from ..errors import InvalidInputError
-from ..solve import slope_lower_bound
-from .precision import to_mp
+from deqverify.core.activations import Activation
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.solve import slope_lower_bound
+from deqverify.reference.precision import to_mp
 
 
 def _require_twin(activation: Activation) -> None:
@@ -28,7 +28,7 @@ def _require_twin(activation: Activation) -> None:
 def fixed_point(offset, theta2: float, activation: Activation):
     """The root y of y = σ(a + θ₂y) as an mpf, for a = ``offset``.
 
-    Bracket: with y₀ = σ(a) and g' ≥ m (see :mod:`deqverify.solve`) the root lies within
+    Bracket: with y₀ = σ(a) and g' ≥ m (see :mod:`deqverify.core.solve`) the root lies within
     |g(y₀)|/m of y₀; the bracket is widened by one part in 10⁶ so that it holds strictly.
     """
     _require_twin(activation)

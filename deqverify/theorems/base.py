@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..dynamics import gradient_descent, gradient_flow
+from deqverify.core.dynamics import gradient_descent, gradient_flow
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 from hypothesis import settings, target
 from hypothesis.control import currently_in_test_context
 
-from .base import Problem, Verdict, finite_score
-from .cells import cell_name, mark
-from .spec import reproduction_snippet
+from deqverify.reference.ladder import Classification, classify
+from deqverify.theorems.base import Problem, Verdict, finite_score
+from deqverify.theorems.cells import cell_name, mark
+from deqverify.theorems.registry import REGISTRY
+from deqverify.theorems.spec import reproduction_snippet
+from deqverify.theorems.strategies import problems
 
 
 def check_and_target(theorem_id: str, problem: Problem) -> Verdict:
     """Run the check, report −margin to Hypothesis' targeting (maximised = worst case)."""
-    from . import REGISTRY
 
     verdict = REGISTRY[theorem_id].check(problem)
     if currently_in_test_context():
@@ -36,7 +38,6 @@ def assert_holds(theorem_id: str, problem: Problem) -> Verdict:
 
 def _classification(theorem_id: str, problem: Problem) -> str:
     """The mpmath ladder's verdict on a float64 failure, phrased for the failure message."""
-    from ..reference.ladder import Classification, classify
 
     result = classify(theorem_id, problem)
     if result.classification is Classification.ROUNDING:
@@ -55,8 +56,6 @@ def examples_for(kind: str) -> int:
 def theorem_property(theorem_id: str, violate: str | None = None):
     """A Hypothesis test asserting ``theorem_id`` on generated problems (``violate`` breaks
     one assumption: then the test asserts the claim anyway, which is what fuzzing wants)."""
-    from ..strategies import problems
-    from . import REGISTRY
 
     def run(problem):
         assert_holds(theorem_id, problem)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import reference as ref
-from ..errors import IllPosedError
-from ..solve import NewtonSettings, slope_lower_bound
-from .base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify import reference as ref
+from deqverify.core.errors import IllPosedError
+from deqverify.core.solve import NewtonSettings, slope_lower_bound
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
 
 REFERENCE_SAMPLES = 6
 """mpmath reruns a handful of samples per problem: it checks, it is not a hot loop."""

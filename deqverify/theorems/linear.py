@@ -12,12 +12,11 @@ import math
 
 import numpy as np
 
-from ..dynamics import RunStatus, sphere
-from ..data import PSD_TOLERANCE
-from ..activations import SINGULAR_GAP_TOL
-from ..errors import SingularDEQError, UncheckableError
-from .base import EPS, Problem, Theorem, Verdict, one_sided
-
+from deqverify.core.activations import SINGULAR_GAP_TOL
+from deqverify.core.data import PSD_TOLERANCE
+from deqverify.core.dynamics import RunStatus, sphere
+from deqverify.core.errors import SingularDEQError, UncheckableError
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
 
 
 def _phi(theta):
@@ -41,7 +40,7 @@ def _offset_from_singular(theta):
 
 def spectrum(problem: Problem) -> tuple[float, float]:
     """(λ_min, λ_max) of Σ; λ_min within rounding of zero (≤ 64·eps·λ_max, as in
-    :class:`~deqverify.data.GaussianPopulation`) counts as 0 (rank-deficient Σ)."""
+    :class:`~deqverify.core.data.GaussianPopulation`) counts as 0 (rank-deficient Σ)."""
     eigenvalues = np.linalg.eigvalsh(problem.risk.second_moment)
     lam_min, lam_max = float(eigenvalues[0]), float(eigenvalues[-1])
     return (0.0 if lam_min <= PSD_TOLERANCE * lam_max else lam_min), lam_max

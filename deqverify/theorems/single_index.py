@@ -16,10 +16,15 @@ import zlib
 
 import numpy as np
 
-from ..dynamics import RunStatus
-from ..errors import DEQError, UncheckableError
-from .base import EPS, Problem, Theorem, Verdict, one_sided
-from .linear import GDRadius, LinOrth, _ode_drift_allowance, require_run
+from deqverify.core.dynamics import RunStatus
+from deqverify.core.errors import DEQError, UncheckableError
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify.theorems.linear import (
+    GDRadius,
+    LinOrth,
+    _ode_drift_allowance,
+    require_run,
+)
 
 BALL_SAMPLES = 64
 SHELLS = (0.25, 0.5, 0.75, 1.0)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 
-from ..data import GaussianPopulation, UniformPopulation
-from ..models import LinearDEQ, SingleIndexDEQ
-from ..population import PopulationRisk
-from ..risk import EmpiricalRisk
-from .base import Problem
+from deqverify.core.activations import Activation
+from deqverify.core.data import GaussianPopulation, UniformPopulation
+from deqverify.core.models import LinearDEQ, SingleIndexDEQ
+from deqverify.core.population import PopulationRisk
+from deqverify.core.risk import EmpiricalRisk
+from deqverify.theorems.base import Problem
+
+SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False,
+                  mp_f=mpmath.sin, mp_df=mpmath.cos)
+"""A smooth but non-monotone σ: breaks A-act (nondecreasing) and nothing else."""
 
 
 def _model_spec(model) -> dict:
@@ -43,8 +49,6 @@ def problem_from_spec(spec: dict) -> Problem:
     if model_spec.get("linear"):
         model = LinearDEQ()
     elif model_spec["activation"] == "sine":
-        from ..strategies import SINE
-
         model = SingleIndexDEQ(SINE)
     else:
         model = SingleIndexDEQ(model_spec["activation"])

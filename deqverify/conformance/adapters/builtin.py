@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
-from ...models import LinearDEQ, SingleIndexDEQ
-from ...risk import EmpiricalRisk
-from ..protocol import Capabilities
+from deqverify.conformance.protocol import Capabilities
+from deqverify.core.models import LinearDEQ, SingleIndexDEQ
+from deqverify.core.risk import EmpiricalRisk
 
 
 class BuiltinImplementation:

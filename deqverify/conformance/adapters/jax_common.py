@@ -25,7 +25,7 @@ class JaxImplementation:
     """Base: subclasses implement ``_solve(theta, X, sigma) -> (y, converged)``, with y
     differentiable in θ and ``converged`` the library's own verdict (a bool)."""
 
-    from ..protocol import Capabilities as _Capabilities
+    from deqverify.conformance.protocol import Capabilities as _Capabilities
 
     capabilities = _Capabilities(activations=ACTIVATIONS, dtypes=("float64", "float32"),
                                  reports_status=True)

@@ -8,7 +8,7 @@ Requires the ``jax`` extra on Python ≥ 3.12: ``pip install 'deqverify[jax]'``.
 
 from __future__ import annotations
 
-from .jax_common import JaxImplementation
+from deqverify.conformance.adapters.jax_common import JaxImplementation
 
 TOL = 1e-12
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import Capabilities
+from deqverify.conformance.protocol import Capabilities
 
 ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
 

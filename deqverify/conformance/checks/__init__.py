@@ -4,12 +4,28 @@
 rules and references: :mod:`.base`.
 """
 
-from .accuracy import ForwardAccuracy, GDRadius, GradientIFT, HonestStatus, LinOrth
-from .base import Check, CheckResult
-from .batches import GradientBatchScaling, Isolation
-from .flags import GradientNonContractive, IllPosed, MultiRoot, NonContractiveUnique
-from .hygiene import Determinism, Float32, NoMutation, Protocol
-from .resources import Resources
+from deqverify.conformance.checks.accuracy import (
+    ForwardAccuracy,
+    GDRadius,
+    GradientIFT,
+    HonestStatus,
+    LinOrth,
+)
+from deqverify.conformance.checks.base import Check, CheckResult
+from deqverify.conformance.checks.batches import GradientBatchScaling, Isolation
+from deqverify.conformance.checks.flags import (
+    GradientNonContractive,
+    IllPosed,
+    MultiRoot,
+    NonContractiveUnique,
+)
+from deqverify.conformance.checks.hygiene import (
+    Determinism,
+    Float32,
+    NoMutation,
+    Protocol,
+)
+from deqverify.conformance.checks.resources import Resources
 
 CHECKS: dict[str, Check] = {check.id: check for check in (
     Protocol(), NoMutation(), ForwardAccuracy(), HonestStatus(), GradientIFT(), LinOrth(),

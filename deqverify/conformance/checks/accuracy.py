@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import reference as ref
-from ...activations import get_activation
-from .base import (DUE_THRESHOLD, Check, due_error, gradient_error, problem, reference_gradient,
-                   reference_y, residuals, smooth, snippet, with_twin)
+from deqverify import reference as ref
+from deqverify.conformance.checks.base import (
+    DUE_THRESHOLD,
+    Check,
+    due_error,
+    gradient_error,
+    problem,
+    reference_gradient,
+    reference_y,
+    residuals,
+    smooth,
+    snippet,
+    with_twin,
+)
+from deqverify.core.activations import get_activation
 
 LINEAR_THETA2 = (-1.5, 0.3, 2.5)
 """Linear-DEQ couplings with a unique root y = θ₁ᵀx/(1 − θ₂), on both sides of θ₂ = 1."""

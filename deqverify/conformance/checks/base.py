@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...reference import bracket
-from ..calls import Answer, Harness
-from ..loader import ADAPTERS
+from deqverify.conformance.calls import Answer, Harness
+from deqverify.conformance.loader import ADAPTERS
+from deqverify.reference import bracket
 
 RNG_SEED = 20251116
 SMOOTH = ("sigmoid", "tanh", "softplus")

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...reference import bracket
-from .base import (DUE_THRESHOLD, Check, due_error, gradient_error, problem, reference_gradient,
-                   reference_y, sample_errors, smooth, snippet, unflagged_error)
+from deqverify.conformance.checks.base import (
+    DUE_THRESHOLD,
+    Check,
+    due_error,
+    gradient_error,
+    problem,
+    reference_gradient,
+    reference_y,
+    sample_errors,
+    smooth,
+    snippet,
+    unflagged_error,
+)
+from deqverify.reference import bracket
 
 ISOLATION_SIZES = (64, 1_000, 10_000)
 ISOLATION_CONTRACTION = 0.99  # cond up to 100 at u ≈ 0: tight enough to separate stopping rules

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...reference import bracket
-from .base import (Check, gradient_error, problem, reference_gradient, reference_y, smooth,
-                   snippet, unflagged_error, with_twin)
+from deqverify.conformance.checks.base import (
+    Check,
+    gradient_error,
+    problem,
+    reference_gradient,
+    reference_y,
+    smooth,
+    snippet,
+    unflagged_error,
+    with_twin,
+)
+from deqverify.reference import bracket
 
 STEEP_CONTRACTIONS = (-2.0, -5.0)
 """θ₂·L below −1: the root is unique (g' = 1 − θ₂σ' ≥ 1) but |θ₂σ'(u)| > 1 near u = 0, so

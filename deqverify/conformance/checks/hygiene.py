@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import ProtocolViolation
-from .base import Check, due_error, problem, reference_y, smooth, snippet
+from deqverify.conformance.checks.base import (
+    Check,
+    due_error,
+    problem,
+    reference_y,
+    smooth,
+    snippet,
+)
+from deqverify.conformance.protocol import ProtocolViolation
 
 
 def _all_calls(h, n=8):

@@ -11,8 +11,7 @@ import math
 import time
 import tracemalloc
 
-
-from .base import Check, problem, smooth
+from deqverify.conformance.checks.base import Check, problem, smooth
 
 TIME_SIZES = (2_000, 4_000, 8_000, 16_000)
 """n and 8n with two steps between: a dense n×n solve costs ~n³/3 flops (16 000: ~1.4e12),

@@ -6,11 +6,15 @@ import json
 import time
 from pathlib import Path
 
+from deqverify import __version__
+from deqverify.campaigns.run import VERDICTS, Outcome
+from deqverify.core.errors import DEQError, InvalidInputError
+from deqverify.theorems.registry import REGISTRY
+from deqverify.theorems.spec import problem_from_spec
+
 
 def read_matrix(out: Path) -> list:
     """The finished rows of a matrix written by :func:`write_matrix` (for ``--resume``)."""
-    from .campaign import Outcome
-    from .errors import InvalidInputError
 
     path = Path(out) / "fuzz-matrix.json"
     try:
@@ -53,7 +57,6 @@ def write_record(outcome, examples: list, directory: Path, seed) -> Path:
     import numpy
     import scipy
 
-    from . import __version__
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,10 +80,6 @@ def replay(directory: Path):
     [(record, replayed Outcome, [indices whose verdict changed])], deterministic (no search)."""
     import gzip
 
-    from .campaign import VERDICTS, Outcome
-    from .errors import DEQError, InvalidInputError
-    from .theorems import REGISTRY
-    from .theorems.spec import problem_from_spec
 
     files = sorted(Path(directory).glob("*.json.gz"))
     if not files:

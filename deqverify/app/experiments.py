@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import GaussianPopulation
-from .dynamics import Trajectory, gradient_descent, gradient_flow
-from .errors import DEQError
-from .models import LinearDEQ, SingleIndexDEQ
-from .population import PopulationRisk
-from .risk import EmpiricalRisk
+from deqverify.core.data import GaussianPopulation
+from deqverify.core.dynamics import Trajectory, gradient_descent, gradient_flow
+from deqverify.core.errors import DEQError
+from deqverify.core.models import LinearDEQ, SingleIndexDEQ
+from deqverify.core.population import PopulationRisk
+from deqverify.core.risk import EmpiricalRisk
 
 SEED = 0
 SAMPLES = 1000
@@ -84,7 +84,7 @@ def sigmoid_runs(quick: bool, progress: bool = False) -> list[Run]:
 def _attach_contraction_rate(run: Run, risk) -> None:
     """λ₁ of SI-RSI on the ball through θ₀ (sampled, plus the run's own points), stored as
     the rate of the T3.8 bound r(0)e^{−λ₁t} (flow) or of T3.9's (1 − ηλ₁/2)ᵏ (descent)."""
-    from .theorems import Problem, rsi_constants
+    from deqverify.theorems import Problem, rsi_constants
 
     trajectory = run.trajectory
     problem = Problem(model=risk.model, risk=risk, theta0=trajectory.theta[0])
@@ -150,7 +150,7 @@ def run_all(out_dir, quick: bool = False, log=print, progress: bool = False) -> 
     summary = {run.name: summarise(run) for run in runs}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     try:
-        from .figures import plot_run
+        from deqverify.app.figures import plot_run
     except ImportError:
         log("matplotlib is not installed: wrote summary.json only; "
             "`pip install 'deqverify[plot]'` for the figures")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .errors import DEQError, InvalidInputError
-from .progress import ProgressBar
-from .validation import as_count, as_positive, as_theta, as_vector
+from deqverify.core.errors import DEQError, InvalidInputError
+from deqverify.core.progress import ProgressBar
+from deqverify.core.validation import as_count, as_positive, as_theta, as_vector
 
 SINGULAR_MARGIN = 1e-6
 """Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
@@ -102,7 +102,7 @@ class Trajectory:
     def load(cls, path) -> "Trajectory":
         """Read a file written by :meth:`save`; anything else — truncated, edited, another
         version, inconsistent shapes, non-finite times or parameters — raises
-        :class:`~deqverify.errors.InvalidInputError` saying what is wrong."""
+        :class:`~deqverify.core.errors.InvalidInputError` saying what is wrong."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 fields = {key: data[key] for key in data.files}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .validation import _as_float_array, _require_finite
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.validation import _as_float_array, _require_finite
 
 PSD_TOLERANCE = 64 * np.finfo(np.float64).eps
 """Eigenvalues above −64·eps·λ_max count as zero (rounding of a PSD matrix), below as negative."""

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import roots_legendre
 
-from .data import GaussianPopulation, UniformPopulation
-from .errors import InvalidInputError
-from .models import DEQModel
-from .risk import RiskInterface, require_model
-from .solve import newton_scalar
-from .validation import as_theta, as_vector
+from deqverify.core.data import GaussianPopulation, UniformPopulation
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.models import DEQModel
+from deqverify.core.risk import RiskInterface, require_model
+from deqverify.core.solve import newton_scalar
+from deqverify.core.validation import as_theta, as_vector
 
 TAIL_STDS = 10.0
 """Truncation of Gaussian integrals at ±10 standard deviations: tail mass < 2e-23."""

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from ..activations import SIGMOID, SOFTPLUS, TANH
-from ..models import LinearDEQ, SingleIndexDEQ
-from ..risk import EmpiricalRisk
-from ..theorems.fixed_point import ROUNDING_K, jacobian_allowance
-from .precision import to_float, to_mp, working_precision
-from .twin import fixed_point, output_and_jacobian, risk_and_gradient
+from deqverify.core.activations import SIGMOID, SOFTPLUS, TANH
+from deqverify.core.models import LinearDEQ, SingleIndexDEQ
+from deqverify.core.risk import EmpiricalRisk
+from deqverify.reference.precision import to_float, to_mp, working_precision
+from deqverify.reference.twin import fixed_point, output_and_jacobian, risk_and_gradient
+from deqverify.theorems.fixed_point import ROUNDING_K, jacobian_allowance
 
 EPS = float(np.finfo(np.float64).eps)
 DIGITS = 50

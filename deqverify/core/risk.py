@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import solve
-from .errors import ConvergenceError, InvalidInputError
-from .models import DEQModel
-from .validation import as_count, as_data, as_theta, as_vector
+from deqverify.core import solve
+from deqverify.core.errors import ConvergenceError, InvalidInputError
+from deqverify.core.models import DEQModel
+from deqverify.core.validation import as_count, as_data, as_theta, as_vector
 
 BLOCK_ROWS = 8192
 """Rows of X per block (6.5 MB at d = 100, within L3): each block is read from memory once,

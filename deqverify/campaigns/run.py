@@ -17,16 +17,17 @@ import unittest
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, target
+from hypothesis import HealthCheck, Phase, given, settings, target
+from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from .errors import DEQError, InvalidInputError
-from .progress import ProgressBar
-from .strategies import problems
-from .theorems import REGISTRY
-from .theorems.base import finite_score
-from .theorems.cells import CellDatabase, cell_name, mark
-from .theorems.spec import problem_to_spec, reproduction_snippet
+from deqverify.core.errors import DEQError, InvalidInputError
+from deqverify.core.progress import ProgressBar
+from deqverify.theorems import REGISTRY
+from deqverify.theorems.base import finite_score
+from deqverify.theorems.cells import CellDatabase, cell_name, mark
+from deqverify.theorems.spec import problem_to_spec, reproduction_snippet
+from deqverify.theorems.strategies import problems
 
 DEFAULT_DATABASE = ".deqverify/examples"
 VERDICTS = ("held", "violated", "refused", "error")
@@ -88,7 +89,7 @@ def run_campaign(theorem_id: str, violate: str | None = None, examples: int = 50
     ``replay_only`` runs those and nothing else (no generation, no shrinking). ``record``,
     a list, receives one ``{"spec", "verdict"}`` entry per tallied example (the problem as
     data and what the check said: held, violated, refused or error), so that the tally
-    can be re-checked later from data alone (:func:`deqverify.findings.replay`).
+    can be re-checked later from data alone (:func:`deqverify.campaigns.findings.replay`).
     """
     theorem = REGISTRY[theorem_id]
     outcome = Outcome(theorem_id, theorem.statement, violate)

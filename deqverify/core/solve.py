@@ -30,8 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import Activation
-from .errors import ConvergenceError, InvalidInputError, NonContractiveError
+from deqverify.core.activations import Activation
+from deqverify.core.errors import (
+    ConvergenceError,
+    InvalidInputError,
+    NonContractiveError,
+)
 
 EPS = float(np.finfo(np.float64).eps)
 ROUNDING_FLOOR_FACTOR = 4.0

@@ -45,7 +45,7 @@ def _cell(text: str) -> str:
 
 def rows():
     """(id, kind, family, assumptions, statement) for every registered theorem."""
-    from . import REGISTRY
+    from deqverify.theorems import REGISTRY
 
     return [(t.id, t.kind, t.family, ", ".join(t.assumptions) or "—", t.statement)
             for t in REGISTRY.values()]
@@ -64,7 +64,7 @@ def text() -> str:
 
 def markdown() -> str:
     """docs/theorems.md."""
-    from ..conformance.checks import CHECKS
+    from deqverify.conformance.checks import CHECKS
 
     out = ["# Theorem catalogue", "",
            "Generated from the registry by `deqverify theorems --markdown`; "

@@ -7,17 +7,23 @@ Every random choice is drawn through Hypothesis, so each case replays and shrink
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .activations import SIGMOID, SOFTPLUS, TANH, Activation
+from deqverify.core.activations import SIGMOID, SOFTPLUS, TANH, Activation
+from deqverify.core.data import GaussianPopulation, UniformPopulation
+from deqverify.core.errors import InvalidInputError, UncheckableError
+from deqverify.core.models import LinearDEQ, SingleIndexDEQ
+from deqverify.core.population import PopulationRisk
+from deqverify.core.risk import EmpiricalRisk
+from deqverify.theorems.base import Problem
+from deqverify.theorems.linear import linear_constants
+from deqverify.theorems.registry import REGISTRY
+from deqverify.theorems.single_index import rsi_constants
+from deqverify.theorems.spec import SINE
 
 SMOOTH_ACTIVATIONS = (SIGMOID, TANH, SOFTPLUS)
-SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False,
-                  mp_f=mpmath.sin, mp_df=mpmath.cos)
-"""A smooth but non-monotone σ: breaks A-act (nondecreasing) and nothing else."""
 
 
 def smooth_activations() -> st.SearchStrategy[Activation]:
@@ -93,10 +99,6 @@ def _vector(draw, size, low, high, min_norm=0.0):
 
 @st.composite
 def linear_risks(draw, rank_deficient: bool = False, empirical=None):
-    from .data import GaussianPopulation
-    from .models import LinearDEQ
-    from .population import PopulationRisk
-    from .risk import EmpiricalRisk
 
     dim = draw(st.integers(2 if rank_deficient else 1, 4))
     Sigma = draw(covariances(dim, zero_eigenvalues=draw(st.integers(1, dim - 1)) if rank_deficient else 0))
@@ -133,7 +135,6 @@ LINEAR_TRAJECTORY = {"T3.1": 5.0, "L3.2": 20.0, "T3.4": 10.0}
 
 @st.composite
 def _linear_problem(draw, theorem_id: str, violate: str | None):
-    from .theorems import Problem, linear_constants
 
     risk = draw(linear_risks(rank_deficient=violate == "A-data"))
     dim = risk.dim
@@ -169,10 +170,6 @@ SMOOTH_NAMES = ("sigmoid", "tanh", "softplus")
 
 @st.composite
 def single_index_risks(draw, activation: str, rank_deficient: bool = False, empirical: bool = False):
-    from .data import GaussianPopulation, UniformPopulation
-    from .models import SingleIndexDEQ
-    from .population import PopulationRisk
-    from .risk import EmpiricalRisk
 
     model = SingleIndexDEQ(activation)
     kind = "empirical" if empirical else draw(st.sampled_from(("gaussian", "uniform", "empirical")))
@@ -193,8 +190,6 @@ def single_index_risks(draw, activation: str, rank_deficient: bool = False, empi
 
 @st.composite
 def _single_index_problem(draw, theorem_id: str, violate: str | None):
-    from .errors import UncheckableError
-    from .theorems import Problem, rsi_constants
 
     activation = ("identity" if violate == "A-nonlin" else "relu" if violate == "A-act"
                   else draw(st.sampled_from(SMOOTH_NAMES)))
@@ -247,9 +242,6 @@ def _unit(draw, size):
 
 @st.composite
 def _fixed_point_problem(draw, theorem_id: str, violate: str | None):
-    from .models import LinearDEQ, SingleIndexDEQ
-    from .risk import EmpiricalRisk
-    from .theorems import Problem
 
     if theorem_id == "FP-3" and draw(st.booleans()):
         model = LinearDEQ()
@@ -271,9 +263,6 @@ def _fixed_point_problem(draw, theorem_id: str, violate: str | None):
 
 @st.composite
 def _relu_problem(draw, theorem_id: str, violate: str | None):
-    from .models import SingleIndexDEQ
-    from .risk import EmpiricalRisk
-    from .theorems import Problem
 
     X = draw(data_matrices(max_rows=40, max_dim=4))
     xi = _vector(draw, X.shape[1], -2, 2, min_norm=0.1)
@@ -296,12 +285,10 @@ FAMILIES = {
 def problems(theorem_id: str, violate: str | None = None):
     """Problems satisfying every assumption of ``theorem_id``, or breaking exactly ``violate``.
 
-    >>> from deqverify.strategies import problems
+    >>> from deqverify.theorems.strategies import problems
     >>> problems("T3.1")              # doctest: +SKIP
     >>> problems("T3.9", violate="step-size")  # doctest: +SKIP
     """
-    from .errors import InvalidInputError
-    from .theorems import REGISTRY
 
     if theorem_id not in REGISTRY:
         raise InvalidInputError(f"unknown theorem id {theorem_id!r}; known: {sorted(REGISTRY)}")

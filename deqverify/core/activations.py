@@ -19,7 +19,7 @@ import mpmath
 import numpy as np
 from scipy.special import expit
 
-from .errors import InvalidInputError, NoFixedPointError, SingularDEQError
+from deqverify.core.errors import InvalidInputError, NoFixedPointError, SingularDEQError
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 ScalarFn = Callable[[float], float]
@@ -56,7 +56,7 @@ class Activation:
         and the end points (approximate for a user activation with narrow dips).
     closed_form : callable, optional
         ``(a, θ₂) -> y`` solving y = σ(a + θ₂ y) exactly (piecewise-linear σ); it raises an
-        :class:`~deqverify.errors.IllPosedError` where no unique root exists.
+        :class:`~deqverify.core.errors.IllPosedError` where no unique root exists.
     """
 
     name: str

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import solve
-from .activations import IDENTITY, Activation, get_activation
-from .errors import InvalidInputError
-from .validation import as_data, as_theta, as_vector
+from deqverify.core import solve
+from deqverify.core.activations import IDENTITY, Activation, get_activation
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.validation import as_data, as_theta, as_vector
 
 
 class DEQModel:
@@ -57,7 +57,7 @@ class DEQModel:
         return self.activation is IDENTITY
 
     def check_well_posed(self, theta2: float) -> None:
-        """Raise an :class:`~deqverify.errors.IllPosedError` unless y is unique (FP-1, FP-3)."""
+        """Raise an :class:`~deqverify.core.errors.IllPosedError` unless y is unique (FP-1, FP-3)."""
         theta2 = float(theta2)
         if self.activation.closed_form is not None:
             self.activation.closed_form(np.zeros(1), theta2)
@@ -89,7 +89,7 @@ class DEQModel:
         theta : array (d+1,)
         X : array (n, d)
         throw : bool
-            Raise :class:`~deqverify.errors.ConvergenceError` instead of returning a result
+            Raise :class:`~deqverify.core.errors.ConvergenceError` instead of returning a result
             whose status is not CONVERGED.
         """
         X = as_data(X)
@@ -102,7 +102,7 @@ class DEQModel:
         """dy/dθ of shape (n, d+1) by the implicit function theorem (FP-2).
 
         ∂y/∂θ₁ = c·x and ∂y/∂θ₂ = c·y with c = σ'(u)/(1 − θ₂σ'(u)). Raises
-        :class:`~deqverify.errors.ConvergenceError` if the forward solve failed.
+        :class:`~deqverify.core.errors.ConvergenceError` if the forward solve failed.
         """
         X = as_data(X)
         theta = as_theta(theta, X.shape[1])
@@ -122,7 +122,7 @@ class SingleIndexDEQ(DEQModel):
     """Single-index DEQ y = σ(θ₁ᵀx + θ₂·y); default solver: safeguarded Newton.
 
     Well-posed (unique root) when |θ₂|·L < 1, or θ₂·L < 1 for nondecreasing σ; otherwise
-    :class:`~deqverify.errors.NonContractiveError`. ReLU uses the closed form
+    :class:`~deqverify.core.errors.NonContractiveError`. ReLU uses the closed form
     relu(θ₁ᵀx)/(1−θ₂) for θ₂ < 1.
     """
 

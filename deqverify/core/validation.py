@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidInputError, NonFiniteInputError
+from deqverify.core.errors import InvalidInputError, NonFiniteInputError
 
 
 def _as_float_array(value, name: str) -> np.ndarray:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, solve
-from .activations import BUILTIN_ACTIVATIONS
-from .campaign import DEFAULT_DATABASE
-from .conformance.runner import DEFAULT_TIMEOUT
-from .errors import DEQError, InvalidInputError
-from .models import SingleIndexDEQ
+from deqverify import __version__
+from deqverify.campaigns.run import DEFAULT_DATABASE
+from deqverify.conformance.runner import DEFAULT_TIMEOUT
+from deqverify.core import solve
+from deqverify.core.activations import BUILTIN_ACTIVATIONS
+from deqverify.core.errors import DEQError, InvalidInputError
+from deqverify.core.models import SingleIndexDEQ
 
 
 def _timed(function, *args):
@@ -61,14 +62,14 @@ def command_solve(args) -> int:
 
 def command_reproduce(args) -> int:
     """Run the paper's synthetic experiments; write summary.json and figures."""
-    from .experiments import run_all
+    from deqverify.app.experiments import run_all
 
     summary = run_all(args.out, quick=args.quick, progress=sys.stderr.isatty())
     return 0 if all(run["status"] == "completed" for run in summary.values()) else 1
 
 
 def _examples_for(theorem_id: str, examples: int) -> int:
-    from .theorems import REGISTRY
+    from deqverify.theorems import REGISTRY
 
     return examples if REGISTRY[theorem_id].kind == "pointwise" else max(5, examples // 4)
 
@@ -87,7 +88,7 @@ def _print_table(outcomes, stream=sys.stdout) -> None:
 
 def _validate_cells(theorem_ids, drop=None, examples=1):
     """Typed errors (exit 2) for unknown ids, assumptions and example counts."""
-    from .theorems import REGISTRY
+    from deqverify.theorems import REGISTRY
 
     unknown = [i for i in theorem_ids if i not in REGISTRY]
     if unknown:
@@ -101,7 +102,7 @@ def _validate_cells(theorem_ids, drop=None, examples=1):
 
 def _replay(args) -> int:
     """Re-check stored records (no search): exit 0 iff every stored verdict still holds."""
-    from .findings import replay, write_matrix
+    from deqverify.campaigns.findings import replay, write_matrix
 
     results = replay(Path(args.replay))
     outcomes = [outcome for _, outcome, _ in results]
@@ -120,9 +121,9 @@ def _replay(args) -> int:
 def _report_store(args) -> int:
     """The matrix of what the example database holds: every cell's stored examples replayed
     (no search), so a shared store's findings, from any machine, become one table."""
-    from .campaign import run_campaign
-    from .findings import write_matrix
-    from .theorems import REGISTRY
+    from deqverify.campaigns.findings import write_matrix
+    from deqverify.campaigns.run import run_campaign
+    from deqverify.theorems import REGISTRY
 
     outcomes = [run_campaign(t.id, a, 1, None, args.database, replay_only=True)
                 for t in REGISTRY.values() for a in t.assumptions]
@@ -136,7 +137,7 @@ def _report_store(args) -> int:
 
 def _campaign_job(theorem_id, drop, examples, seed, database, record):
     """One cell in a worker process: (outcome, drawn problems or None)."""
-    from .campaign import run_campaign
+    from deqverify.campaigns.run import run_campaign
 
     drawn = [] if record else None
     return run_campaign(theorem_id, drop, examples, seed, database, record=drawn), drawn
@@ -146,7 +147,7 @@ def _run_cells(cells, args, on_finish=None):
     """Run (theorem, dropped assumption, examples) cells — in order, or on ``--workers``
     processes sharing one example database. Ctrl-C stops the run: returns (finished
     outcomes in cell order, the cells not finished)."""
-    from .findings import write_record
+    from deqverify.campaigns.findings import write_record
 
     if getattr(args, "workers", 1) < 1:
         raise InvalidInputError(f"--workers must be at least 1, got {args.workers}")
@@ -180,7 +181,7 @@ def _run_cells(cells, args, on_finish=None):
             return result()
         pool.shutdown()
         return result()
-    from .campaign import run_campaign
+    from deqverify.campaigns.run import run_campaign
 
     start = time.perf_counter()
     progress = not args.quiet and sys.stderr.isatty()  # progress frames only on a terminal
@@ -205,7 +206,7 @@ def _report_interrupted(outcomes, rest) -> int:
 
 def command_verify(args) -> int:
     """Run the catalogue on the built-in solver; exit 0 iff every statement held."""
-    from .theorems import REGISTRY
+    from deqverify.theorems import REGISTRY
 
     ids = args.theorem or list(REGISTRY)
     _validate_cells(ids, examples=args.examples)
@@ -228,8 +229,8 @@ def command_verify(args) -> int:
 
 def command_fuzz(args) -> int:
     """Break one assumption; report how often the claim still held and the counterexample."""
-    from .findings import read_matrix, write_matrix
-    from .theorems import REGISTRY
+    from deqverify.campaigns.findings import read_matrix, write_matrix
+    from deqverify.theorems import REGISTRY
 
     if args.examples < 1:
         raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
@@ -268,10 +269,14 @@ def command_fuzz(args) -> int:
 def command_check(args) -> int:
     """Run the conformance battery on an implementation; exit 0 iff every check not listed
     as an expected failure passed, 1 if one failed, 2 for a usage or loading error."""
-    from .conformance import CHECKS, check_implementation, read_expected_failures
+    from deqverify.conformance import (
+        CHECKS,
+        check_implementation,
+        read_expected_failures,
+    )
 
     if args.summary:
-        from .conformance.report import summary_table
+        from deqverify.conformance.report import summary_table
 
         missing = [path for path in args.summary if not Path(path).is_file()]
         if missing:
@@ -308,7 +313,7 @@ def _require_parent(path) -> None:
 
 def command_theorems(args) -> int:
     """List every statement with its assumptions (the names --drop accepts)."""
-    from .theorems import catalogue
+    from deqverify.app import catalogue
 
     print(catalogue.markdown() if args.markdown else catalogue.text(), end="" if args.markdown else "\n")
     return 0
