@@ -7,7 +7,8 @@ import pytest
 
 import deqverify as dv
 from deqverify.app.cli import main
-from deqverify.core.dynamics import SINGULAR_MARGIN, sphere
+from deqverify.core.dynamics import sphere
+from deqverify.core.models import SINGULAR_MARGIN
 
 EPS = np.finfo(float).eps
 

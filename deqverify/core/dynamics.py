@@ -20,9 +20,6 @@ from deqverify.core.errors import DEQError, InvalidInputError
 from deqverify.core.progress import ProgressBar
 from deqverify.core.validation import as_count, as_positive, as_theta, as_vector
 
-SINGULAR_MARGIN = 1e-6
-"""Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
-the IFT factor 1/(1 − θ₂σ') would exceed 10⁶ and the ODE right-hand side blows up."""
 DIVERGENCE_FACTOR = 1e6
 """Gradient descent reports DIVERGED once R exceeds 10⁶·max(R₀, 1)."""
 
@@ -150,27 +147,25 @@ class Trajectory:
                    kind=kind, info=info)
 
 
-def _truth(risk, dim):
+def _truth(risk, size: int) -> np.ndarray:
+    """θ* of the risk, or NaN when it has none (no teacher, or a vector model)."""
     truth = getattr(risk, "truth", None)
-    return np.asarray(truth, dtype=float) if truth is not None else np.full(dim + 1, np.nan)
+    return np.asarray(truth, dtype=float) if truth is not None else np.full(size, np.nan)
 
 
-def _singular_events(risk, theta0: np.ndarray) -> list:
-    """Terminal ``solve_ivp`` events, signed so that no crossing can hide between two steps:
-    s₀(1 − θ₂) − margin for the linear DEQ (s₀ = sign(1 − θ₂(0))), 1 − θ₂L − margin for a
-    nondecreasing σ, and also 1 + θ₂L − margin for any other σ."""
-    model = risk.model
-    if model.is_linear:
-        side = 1.0 if theta0[-1] < 1.0 else -1.0
-        functions = [lambda _, theta: side * (1.0 - theta[-1]) - SINGULAR_MARGIN]
-    else:
-        lip = model.activation.lipschitz
-        functions = [lambda _, theta: 1.0 - theta[-1] * lip - SINGULAR_MARGIN]
-        if not model.activation.monotone:
-            functions.append(lambda _, theta: 1.0 + theta[-1] * lip - SINGULAR_MARGIN)
-    for function in functions:
-        function.terminal = True
-    return functions
+def _parameters(risk, theta) -> np.ndarray:
+    """θ validated by the risk's model (scalar: length d + 1; vector: k² + kd + 2k); a
+    user's risk without a deqverify model gets the scalar layout (θ₁, θ₂)."""
+    model = getattr(risk, "model", None)
+    if hasattr(model, "as_parameters"):
+        return model.as_parameters(theta, risk.dim)
+    return as_theta(theta, risk.dim)
+
+
+def _events(risk, theta0) -> list:
+    """The model's terminal events near its ill-posed set (none for a user's risk)."""
+    model = getattr(risk, "model", None)
+    return model.flow_events(theta0, risk.dim) if hasattr(model, "flow_events") else []
 
 
 TRAJECTORY_FORMAT = 1
@@ -200,13 +195,13 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
         Recording times (dense output); default ``n_records`` points evenly on [0, t_max].
 
     The run stops early, with a status, when the distance to the ill-posed set falls below
-    :data:`SINGULAR_MARGIN` (event), when the gradient is not finite, or when the model
+    the model's margin (``flow_events``), when the gradient is not finite, or when the model
     rejects θ (typed error). The final state is always recorded. A run needing more than
     :data:`EXPLICIT_BUDGET` gradients with an explicit method is stiff: it is rerun with
     LSODA (``info["stiff_fallback_from"]`` says so); a stiff method that needs more than
     ``max_evaluations`` stops with SOLVER_FAILED.
     """
-    theta0 = as_theta(theta0, risk.dim)
+    theta0 = _parameters(risk, theta0)
     t_max = as_positive(t_max, "t_max")
     rtol, atol = as_positive(rtol, "rtol"), as_positive(atol, "atol")
     n_records = as_count(n_records, "n_records", minimum=2)
@@ -246,7 +241,7 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
                        f"{type(error).__name__}: {error}", "flow", {})
     try:
         solution = solve_ivp(rhs, (0.0, t_max), theta0, method=method, t_eval=t_eval,
-                             rtol=rtol, atol=atol, events=_singular_events(risk, theta0),
+                             rtol=rtol, atol=atol, events=_events(risk, theta0),
                              dense_output=True)
     except _BudgetExhausted:
         if method in STIFF_METHODS:
@@ -267,8 +262,8 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
         times = np.r_[times[times < event_time], event_time]
         thetas = np.vstack([thetas[: times.size - 1], solution.sol(event_time)])
         status = RunStatus.SINGULAR_APPROACH
-        message = (f"stopped at t = {event_time:.6g}: θ₂ = {thetas[-1, -1]:.9g} is within "
-                   f"{SINGULAR_MARGIN:g} of the ill-posed set")
+        message = (f"stopped at t = {event_time:.6g}: θ is within the model's margin of the "
+                   "ill-posed set")
     elif solution.status == 0:
         status, message = RunStatus.COMPLETED, "reached t_max"
         if times.size == 0 or times[-1] < t_max:
@@ -291,7 +286,7 @@ def _record(risk, times, thetas, status, message, kind, info) -> Trajectory:
         values.append(value)
         norms.append(float(np.linalg.norm(gradient)))
     return Trajectory(np.asarray(times, dtype=float), np.asarray(thetas, dtype=float),
-                      np.asarray(values), np.asarray(norms), _truth(risk, risk.dim), status,
+                      np.asarray(values), np.asarray(norms), _truth(risk, len(thetas[0])), status,
                       message, kind, info)
 
 
@@ -303,7 +298,7 @@ def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 
     from the model, e.g. θ₂L ≥ 1), or divergence (R > 10⁶·max(R₀, 1)). The last iterate
     reached is always recorded. ``progress`` prints a bar to stderr (the CLI uses it).
     """
-    theta = as_theta(theta0, risk.dim).copy()
+    theta = _parameters(risk, theta0).copy()
     step = as_positive(step, "step")
     steps = as_count(steps, "steps")
     record_every = as_count(record_every, "record_every", minimum=1)
@@ -344,5 +339,5 @@ def gradient_descent(risk, theta0, step: float, steps: int, record_every: int = 
         values.append(math.nan)
         norms.append(math.nan)
     return Trajectory(np.asarray(times, dtype=float), np.asarray(thetas), np.asarray(values),
-                      np.asarray(norms), _truth(risk, risk.dim), status, message, "descent",
+                      np.asarray(norms), _truth(risk, len(thetas[0])), status, message, "descent",
                       {"step": step, "steps_taken": k})

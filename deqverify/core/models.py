@@ -9,12 +9,22 @@ DEQ σ' ≡ 1 and the factor is 1/(1−θ₂). Parameters are one flat vector θ
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from deqverify.core import solve
 from deqverify.core.activations import IDENTITY, Activation, get_activation
 from deqverify.core.errors import InvalidInputError
+from deqverify.core.solve import SolveSummary
 from deqverify.core.validation import as_data, as_theta, as_vector
+
+SCALAR_PATH_MAX_ROWS = 4
+"""Up to this many samples, Newton runs per sample in plain Python floats (no numpy call
+overhead): the latency path used by gradient flow on tiny problems."""
+SINGULAR_MARGIN = 1e-6
+"""Gradient flow stops when |1 − θ₂| (linear) or 1 − θ₂·L (single-index) falls below this:
+the IFT factor 1/(1 − θ₂σ') would exceed 10⁶ and the ODE right-hand side blows up."""
 
 
 class DEQModel:
@@ -116,6 +126,79 @@ class DEQModel:
         X = as_data(X)
         xi = as_vector(xi, "xi", X.shape[1])
         return self.activation.f(X @ xi)
+
+    # -- what risks and dynamics ask of a model (shared with VectorDEQ) ------------------
+    def as_parameters(self, theta, dim: int) -> np.ndarray:
+        """θ = (θ₁, θ₂) validated: flat, finite, length d + 1."""
+        return as_theta(theta, dim)
+
+    def parameter_count(self, dim: int) -> int:
+        return dim + 1
+
+    def check_parameters(self, theta: np.ndarray) -> None:
+        """Typed IllPosedError unless y is unique at θ (FP-1, FP-3)."""
+        self.check_well_posed(theta[-1])
+
+    def truth(self, xi) -> np.ndarray:
+        """θ* = (ξ, 0): the teacher itself, with no feedback."""
+        return np.r_[xi, 0.0]
+
+    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray):
+        """(Σᵢ (yᵢ − tᵢ)², Σᵢ ∇_θ(yᵢ − tᵢ)², SolveSummary) over the rows of a validated block.
+
+        ∇_θ(y − t)² = 2(y − t)·c·(x, y) with c = σ'(u)/(1 − θ₂σ'(u)) (FP-2). Up to
+        :data:`SCALAR_PATH_MAX_ROWS` rows Newton runs per sample in Python floats; both paths
+        solve the same equation to the same tolerance and report the same way.
+        """
+        theta2 = float(theta[-1])
+        if (X.shape[0] <= SCALAR_PATH_MAX_ROWS and self.method == "newton"
+                and self.activation.closed_form is None):
+            return self._squared_error_sums_scalar(theta, theta2, X, targets)
+        fp = self.solve_offsets(X @ theta[:-1], theta2)
+        summary = SolveSummary(fp.status, fp.residual, fp.iterations)
+        error = fp.value - targets
+        weights = error * self.jacobian_factor(fp, theta2)
+        gradient = 2.0 * np.r_[weights @ X, weights @ fp.value]
+        return float(error @ error), gradient, summary
+
+    def _squared_error_sums_scalar(self, theta, theta2, X, targets):
+        activation, settings = self.activation, self.settings
+        theta1 = theta[:-1]
+        loss, iterations, residual = 0.0, 0, 0.0
+        gradient = np.zeros_like(theta)
+        for row, target in zip(X, targets.tolist()):
+            offset = float(row @ theta1)
+            y, converged, used = solve.newton_scalar(offset, theta2, activation, settings)
+            iterations = max(iterations, used)
+            if not converged:
+                return math.nan, np.full(theta.size, math.nan), SolveSummary(
+                    solve.Status.MAX_ITERATIONS if math.isfinite(offset) else solve.Status.NON_FINITE,
+                    math.nan, used)
+            pre_activation = offset + theta2 * y
+            residual = max(residual, abs(y - activation.value_scalar(pre_activation)))
+            slope = activation.slope_scalar(pre_activation)
+            error = y - target
+            weight = error * slope / (1.0 - theta2 * slope)
+            loss += error * error
+            gradient[:-1] += weight * row
+            gradient[-1] += weight * y
+        return loss, 2.0 * gradient, SolveSummary(solve.Status.CONVERGED, residual, iterations)
+
+    def flow_events(self, theta0: np.ndarray, dim: int) -> list:
+        """Terminal ``solve_ivp`` events, signed so that no crossing can hide between two
+        steps: s₀(1 − θ₂) − margin for the linear DEQ (s₀ = sign(1 − θ₂(0))), 1 − θ₂L −
+        margin for a nondecreasing σ, and also 1 + θ₂L − margin for any other σ."""
+        if self.is_linear:
+            side = 1.0 if theta0[-1] < 1.0 else -1.0
+            functions = [lambda _, theta: side * (1.0 - theta[-1]) - SINGULAR_MARGIN]
+        else:
+            lip = self.activation.lipschitz
+            functions = [lambda _, theta: 1.0 - theta[-1] * lip - SINGULAR_MARGIN]
+            if not self.activation.monotone:
+                functions.append(lambda _, theta: 1.0 + theta[-1] * lip - SINGULAR_MARGIN)
+        for function in functions:
+            function.terminal = True
+        return functions
 
 
 class SingleIndexDEQ(DEQModel):

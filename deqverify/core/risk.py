@@ -5,22 +5,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from deqverify.core import solve
 from deqverify.core.errors import ConvergenceError, InvalidInputError
 from deqverify.core.models import DEQModel
-from deqverify.core.validation import as_count, as_data, as_theta, as_vector
+from deqverify.core.solve import SolveSummary
+from deqverify.core.vector_model import VectorDEQ
+from deqverify.core.validation import as_count, as_data, as_vector
 
 BLOCK_ROWS = 8192
 """Rows of X per block (6.5 MB at d = 100, within L3): each block is read from memory once,
 since X_b θ₁, the solve and X_bᵀw all touch it while it is in cache."""
 
-SCALAR_PATH_MAX_ROWS = 4
-"""Up to this many samples, Newton runs per sample in plain Python floats (no numpy call
-overhead): the latency path used by gradient flow on tiny problems."""
 
 
 def _owned(array: np.ndarray, original) -> np.ndarray:
@@ -31,22 +29,14 @@ def _owned(array: np.ndarray, original) -> np.ndarray:
     return array
 
 
-def require_model(model) -> DEQModel:
-    """``model`` itself if it is a DEQModel, else a typed error that shows how to build one."""
-    if not isinstance(model, DEQModel):
+def require_model(model) -> DEQModel | VectorDEQ:
+    """``model`` itself if it is a DEQModel or VectorDEQ, else a typed error that shows how
+    to build one."""
+    if not isinstance(model, (DEQModel, VectorDEQ)):
         raise InvalidInputError(
-            f"model must be a DEQModel, got {model!r}; e.g. SingleIndexDEQ('sigmoid') or "
-            "LinearDEQ()")
+            f"model must be a DEQModel or VectorDEQ, got {model!r}; e.g. "
+            "SingleIndexDEQ('sigmoid'), LinearDEQ() or VectorDEQ(width=4, activation='tanh')")
     return model
-
-
-@dataclass(frozen=True)
-class SolveSummary:
-    """Forward-solve diagnostics of the last risk evaluation."""
-
-    status: solve.Status
-    residual: float
-    iterations: int
 
 
 class RiskInterface:
@@ -64,8 +54,8 @@ class RiskInterface:
 
     @property
     def truth(self) -> np.ndarray | None:
-        """θ* = (ξ, 0) when the risk has a teacher ξ, else None."""
-        return None if self.xi is None else np.r_[self.xi, 0.0]
+        """θ* = (ξ, 0) when the risk has a teacher ξ and a scalar model, else None."""
+        return None if self.xi is None else self.model.truth(self.xi)
 
 
 class EmpiricalRisk(RiskInterface):
@@ -141,65 +131,31 @@ class EmpiricalRisk(RiskInterface):
         return self.xi
 
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
-        """(R(θ), ∇R(θ)); raises ConvergenceError if any forward solve failed."""
-        theta = as_theta(theta, self.dim)
-        theta2 = float(theta[-1])
-        self.model.check_well_posed(theta2)
-        if (self.n_samples <= SCALAR_PATH_MAX_ROWS and self.model.method == "newton"
-                and self.model.activation.closed_form is None):
-            return self._value_and_gradient_scalar(theta, theta2)
-        return self._value_and_gradient_blocked(theta, theta2)
+        """(R(θ), ∇R(θ)); raises ConvergenceError if any forward solve failed.
 
-    def _value_and_gradient_blocked(self, theta, theta2):
-        theta1 = theta[:-1]
+        The model owns every solve: per block of rows it returns the sums of the squared
+        errors and of their gradients (:meth:`DEQModel.squared_error_sums`).
+        """
+        theta = self.model.as_parameters(theta, self.dim)
+        self.model.check_parameters(theta)
         loss = 0.0
-        gradient = np.zeros_like(theta)
-        statuses, residual, iterations = [], 0.0, 0
+        gradient = np.zeros(theta.size)
+        summaries = []
         for start in range(0, self.n_samples, self.block_rows):
-            block = self.X[start:start + self.block_rows]
-            offsets = block @ theta1
-            fp = self.model.solve_offsets(offsets, theta2)
-            statuses.append(fp.status)
-            residual, iterations = max(residual, fp.residual), max(iterations, fp.iterations)
-            error = fp.value - self.targets[start:start + self.block_rows]
-            weights = error * self.model.jacobian_factor(fp, theta2)
-            loss += error @ error
-            gradient[:-1] += weights @ block
-            gradient[-1] += weights @ fp.value
-        status = solve.worst_status(statuses)
-        self.last_solve = SolveSummary(status, residual, iterations)
+            stop = start + self.block_rows
+            block_loss, block_gradient, summary = self.model.squared_error_sums(
+                theta, self.X[start:stop], self.targets[start:stop])
+            summaries.append(summary)
+            if summary.status is not solve.Status.CONVERGED:
+                break
+            loss += block_loss
+            gradient += block_gradient
+        status = solve.worst_status(s.status for s in summaries)
+        residual = max(s.residual for s in summaries)
+        self.last_solve = SolveSummary(status, residual, max(s.iterations for s in summaries))
         if status is not solve.Status.CONVERGED:
             raise ConvergenceError(
-                f"forward solve failed ({status}, residual {residual:.3g}) at θ₂ = {theta2!r}; "
-                "the risk is undefined there: inspect model.fixed_point(theta, X)"
-            )
-        n = self.n_samples
-        return loss / n, gradient * (2.0 / n)
-
-    def _value_and_gradient_scalar(self, theta, theta2):
-        activation, settings = self.model.activation, self.model.settings
-        theta1 = theta[:-1]
-        loss = 0.0
-        gradient = np.zeros_like(theta)
-        iterations, residual = 0, 0.0
-        for row, target in zip(self.X, self.targets.tolist()):
-            offset = float(row @ theta1)
-            y, converged, used = solve.newton_scalar(offset, theta2, activation, settings)
-            iterations = max(iterations, used)
-            if not converged:
-                self.last_solve = SolveSummary(solve.Status.MAX_ITERATIONS, float("nan"), used)
-                raise ConvergenceError(
-                    f"forward solve failed at θ₂ = {theta2!r} for offset {offset!r}; the risk "
-                    "is undefined there: inspect model.fixed_point(theta, X)"
-                )
-            pre_activation = offset + theta2 * y
-            residual = max(residual, abs(y - activation.value_scalar(pre_activation)))
-            slope = activation.slope_scalar(pre_activation)
-            error = y - target
-            weight = error * slope / (1.0 - theta2 * slope)
-            loss += error * error
-            gradient[:-1] += weight * row
-            gradient[-1] += weight * y
-        self.last_solve = SolveSummary(solve.Status.CONVERGED, residual, iterations)
-        n = self.n_samples
-        return loss / n, gradient * (2.0 / n)
+                f"forward solve failed ({status}, residual {residual:.3g}) at θ = "
+                f"{np.array2string(theta, threshold=8)}; the risk is undefined there: inspect "
+                "model.fixed_point(theta, X)")
+        return loss / self.n_samples, gradient / self.n_samples

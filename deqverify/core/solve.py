@@ -106,6 +106,15 @@ class AndersonSettings(_ValidatedSettings):
 SolverSettings = NewtonSettings | PicardSettings | AndersonSettings
 
 
+@dataclass(frozen=True)
+class SolveSummary:
+    """Forward-solve diagnostics of one risk evaluation (worst over its samples)."""
+
+    status: Status
+    residual: float
+    iterations: int
+
+
 @dataclass
 class FixedPointResult:
     """Fixed points of one batch.
@@ -125,6 +134,12 @@ class FixedPointResult:
     method : str
     slope : ndarray (n,)
         σ'(u) at the returned y, u = a + θ₂y: reused by the implicit gradient.
+    error_bound : ndarray (n,), optional
+        Certified per-sample bound on the distance to the true fixed point (vector DEQs:
+        ‖z − z*‖ ≤ ‖z − σ(Wz+Ux+b)‖/(1 − ‖W‖₂L), VEC-FP-1); None where not computed.
+
+    For a vector DEQ ``value`` and ``slope`` have shape (n, k) and ``residual`` is the largest
+    per-sample 2-norm of z − σ(Wz + Ux + b).
     """
 
     value: np.ndarray
@@ -134,6 +149,7 @@ class FixedPointResult:
     converged: np.ndarray
     method: str
     slope: np.ndarray
+    error_bound: np.ndarray | None = None
 
     def raise_for_status(self) -> "FixedPointResult":
         """Raise :class:`ConvergenceError` unless every sample converged; return self."""
@@ -466,4 +482,6 @@ def merge_results(results: list[FixedPointResult]) -> FixedPointResult:
         converged=np.concatenate([r.converged for r in results]),
         method=results[0].method,
         slope=np.concatenate([r.slope for r in results]),
+        error_bound=(None if results[0].error_bound is None
+                     else np.concatenate([r.error_bound for r in results])),
     )

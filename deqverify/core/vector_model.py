@@ -1,0 +1,215 @@
+"""Vector (multi-neuron) DEQ: z = σ(Wz + Ux + b) ∈ ℝᵏ per sample, output ŷ = vᵀz.
+
+Well-posedness (VEC-FP-1): with q = ‖W‖₂·L < 1 the fixed point is unique; the linear DEQ
+(σ = identity) has z = A⁻¹(Ux + b), A = I − W, and is singular when A is.
+
+Implicit gradient (VEC-FP-2): with u = Wz + Ux + b, S = diag(σ'(u)) and g = ∂ℓ/∂z, the
+adjoint w solves (I − SW)ᵀw = g; then ∇_W ℓ = (Sw)zᵀ, ∇_U ℓ = (Sw)xᵀ, ∇_b ℓ = Sw and
+∇_v ℓ = (∂ℓ/∂ŷ)·z. One k×k solve per sample: O(n(k³ + kd)), no nk×nk matrix anywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import lu_factor, lu_solve
+
+from deqverify.core import solve
+from deqverify.core.activations import IDENTITY, Activation, get_activation
+from deqverify.core.errors import InvalidInputError, NonContractiveError, SingularDEQError
+from deqverify.core.solve import SolveSummary
+from deqverify.core.validation import as_count, as_data, as_vector
+from deqverify.core.vector_params import PARTS, VectorParams, parameter_count
+from deqverify.core.vector_solve import chunk_rows, finish_vector, solve_vector, stacked_solve
+
+SINGULAR_RATIO = 64 * solve.EPS
+"""σ_min(I − W) ≤ 64·eps·max(1, σ_max(I − W)) counts as singular: below it the computed
+A⁻¹(Ux + b) carries no correct digit (relative error ≈ eps·cond(A))."""
+FLOW_MARGIN = 1e-6
+"""Gradient flow stops when σ_min(I − W) (linear) or 1 − ‖W‖₂L falls below this."""
+
+
+class VectorDEQ:
+    """z = σ(Wz + Ux + b), ŷ = vᵀz with k = ``width`` neurons.
+
+    Parameters
+    ----------
+    width : int
+        k ≥ 1.
+    activation : str or Activation
+    method : {"newton", "anderson", "picard"}
+        Globalised Newton (default), Anderson(m) for large k, Picard (reference).
+    settings : NewtonSettings | AndersonSettings | PicardSettings, optional
+    allow_noncontractive : bool
+        Accept ‖W‖₂L ≥ 1 (no uniqueness, no certified bound): Newton is tried and the status
+        says whether it converged. Default False: :class:`NonContractiveError`.
+    frozen : tuple of {"W", "U", "b", "v"}
+        Parts held fixed: their gradient is reported as 0, so gradient flow and descent do
+        not move them (e.g. ``frozen=("b", "v")`` with k = 1 is the scalar DEQ, VEC-REDUCE).
+    """
+
+    def __init__(self, width: int, activation: str | Activation = "tanh", method: str = "newton",
+                 settings=None, *, allow_noncontractive: bool = False, frozen=()):
+        self.width = as_count(width, "width", minimum=1)
+        self.activation = get_activation(activation)
+        if method not in solve.SOLVERS:
+            raise InvalidInputError(f"unknown method {method!r}; use one of {sorted(solve.SOLVERS)}")
+        self.method = method
+        self.settings = settings if settings is not None else solve.DEFAULT_SETTINGS[method]
+        if getattr(self.settings, "method", None) != method:
+            raise InvalidInputError(
+                f"settings {self.settings!r} do not belong to method {method!r}; pass "
+                f"{type(solve.DEFAULT_SETTINGS[method]).__name__}(...)")
+        if not isinstance(allow_noncontractive, bool):
+            raise InvalidInputError("allow_noncontractive must be True or False")
+        self.allow_noncontractive = allow_noncontractive
+        frozen = (frozen,) if isinstance(frozen, str) else tuple(frozen)
+        unknown = [part for part in frozen if part not in PARTS]
+        if unknown:
+            raise InvalidInputError(f"frozen parts {unknown} unknown; choose from {PARTS}")
+        self.frozen = frozen
+
+    def __repr__(self):
+        extra = f", frozen={self.frozen!r}" if self.frozen else ""
+        return (f"VectorDEQ(width={self.width}, activation={self.activation.name!r}, "
+                f"method={self.method!r}{extra})")
+
+    @property
+    def is_linear(self) -> bool:
+        return self.activation is IDENTITY
+
+    # -- parameters ---------------------------------------------------------------------
+    def params(self, theta, dim: int) -> VectorParams:
+        """``theta`` (VectorParams or flat) as VectorParams of this width and input dim."""
+        if isinstance(theta, VectorParams):
+            if theta.width != self.width or theta.dim != dim:
+                raise InvalidInputError(
+                    f"parameters have width {theta.width} and dim {theta.dim}; this model has "
+                    f"width {self.width} and the data dim {dim}")
+            return theta
+        return VectorParams.from_flat(theta, self.width, dim)
+
+    def as_parameters(self, theta, dim: int) -> np.ndarray:
+        """The validated flat vector θ (length k² + k·d + 2k)."""
+        return self.params(theta, dim).flat
+
+    def parameter_count(self, dim: int) -> int:
+        return parameter_count(self.width, dim)
+
+    def contraction(self, params: VectorParams) -> float:
+        """q = ‖W‖₂·L."""
+        return float(np.linalg.norm(params.W, 2)) * self.activation.lipschitz
+
+    def check_well_posed(self, params: VectorParams) -> None:
+        """SingularDEQError for a singular I − W (linear); NonContractiveError for
+        ‖W‖₂L ≥ 1 unless ``allow_noncontractive`` (VEC-FP-1)."""
+        if self.is_linear:
+            singular = np.linalg.svd(params.A, compute_uv=False)
+            if singular[-1] <= SINGULAR_RATIO * max(1.0, singular[0]):
+                raise SingularDEQError(
+                    f"linear vector DEQ is singular: σ_min(I − W) = {singular[-1]:.3g} "
+                    f"(σ_max = {singular[0]:.3g}); z = (I − W)⁻¹(Ux + b) is not determined — "
+                    "move W away from the set where I − W is singular")
+            return
+        q = self.contraction(params)
+        if q >= 1.0 and not self.allow_noncontractive:
+            raise NonContractiveError(
+                f"‖W‖₂·L = {q:.6g} ≥ 1 ({self.activation.name}, L = "
+                f"{self.activation.lipschitz:g}): the fixed point may not be unique; scale W "
+                f"so that ‖W‖₂ < {1.0 / self.activation.lipschitz:.6g}, or pass "
+                "allow_noncontractive=True to try Newton anyway (the status stays honest)")
+
+    def truth(self, xi):
+        """No single true parameter: the symmetries (VEC-ORTH, VEC-BAL) make it a manifold."""
+        return None
+
+    # -- forward ------------------------------------------------------------------------
+    def _offsets(self, params: VectorParams, X: np.ndarray) -> np.ndarray:
+        return X @ params.U.T + params.b
+
+    def solve_offsets(self, params: VectorParams, offsets: np.ndarray) -> solve.FixedPointResult:
+        """z for each row p of ``offsets`` (n, k); well-posedness already checked."""
+        if self.is_linear:
+            A = params.A
+            z = lu_solve(lu_factor(A), offsets.T).T
+            gap = float(np.linalg.svd(A, compute_uv=False)[-1])
+            return finish_vector(z, np.ones(z.shape[0], dtype=bool), 0, offsets, params.W,
+                                 self.activation, gap, "closed_form")
+        return solve_vector(offsets, params.W, self.activation, self.settings,
+                            self.contraction(params))
+
+    def fixed_point(self, params, X, *, throw: bool = False) -> solve.FixedPointResult:
+        """z(xᵢ) for every row of X: value (n, k), status, residual, iterations, per-sample
+        converged and certified error bound (VEC-FP-1)."""
+        X = as_data(X)
+        params = self.params(params, X.shape[1])
+        self.check_well_posed(params)
+        result = self.solve_offsets(params, self._offsets(params, X))
+        return result.raise_for_status() if throw else result
+
+    def output(self, params, X) -> np.ndarray:
+        """ŷ = vᵀz(x) per row; raises ConvergenceError if any solve failed."""
+        X = as_data(X)
+        params = self.params(params, X.shape[1])
+        return self.fixed_point(params, X, throw=True).value @ params.v
+
+    def teacher(self, X, xi) -> np.ndarray:
+        """Targets σ(ξᵀx) (ξᵀx for the linear DEQ), as for the scalar model."""
+        X = as_data(X)
+        return self.activation.f(X @ as_vector(xi, "xi", X.shape[1]))
+
+    # -- gradient -----------------------------------------------------------------------
+    def adjoint(self, params: VectorParams, result: solve.FixedPointResult) -> np.ndarray:
+        """a with (I − SW)ᵀ a = v per sample (n, k): then ∂ŷ/∂z-driven adjoints are scalar
+        multiples of a, w = (∂ℓ/∂ŷ)·a (VEC-FP-2)."""
+        if self.is_linear:
+            a = lu_solve(lu_factor(params.A), params.v, trans=1)
+            return np.broadcast_to(a, result.value.shape)
+        slope = result.slope
+        out = np.empty_like(slope)
+        rows = chunk_rows(self.width)
+        for start in range(0, slope.shape[0], rows):
+            s = slope[start:start + rows]
+            transposed = np.eye(self.width) - params.W.T[None, :, :] * s[:, None, :]
+            right = np.broadcast_to(params.v, s.shape)
+            out[start:start + rows] = stacked_solve(transposed, right)
+        return out
+
+    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray):
+        """(Σᵢ (ŷᵢ − tᵢ)², Σᵢ ∇_θ (ŷᵢ − tᵢ)², SolveSummary) over the rows of a validated block;
+        the gradient of frozen parts is 0."""
+        params = self.params(theta, X.shape[1])
+        result = self.solve_offsets(params, self._offsets(params, X))
+        summary = SolveSummary(result.status, result.residual, result.iterations)
+        if result.status is not solve.Status.CONVERGED:
+            return np.nan, np.full(theta.size, np.nan), summary
+        Z = result.value
+        error = Z @ params.v - targets
+        weighted = (2.0 * error)[:, None] * result.slope * self.adjoint(params, result)
+        parts = {"W": weighted.T @ Z, "U": weighted.T @ X, "b": weighted.sum(axis=0),
+                 "v": (2.0 * error) @ Z}
+        for part in self.frozen:
+            parts[part] = np.zeros_like(parts[part])
+        gradient = np.concatenate([parts[name].ravel() for name in PARTS])
+        return float(error @ error), gradient, summary
+
+    # -- dynamics -----------------------------------------------------------------------
+    def flow_events(self, theta0: np.ndarray, dim: int) -> list:
+        """Terminal ``solve_ivp`` events: σ_min(I − W) − margin (linear) or
+        1 − ‖W‖₂L − margin (nonlinear, unless non-contractive W is allowed)."""
+        k = self.width
+
+        def matrix(theta):
+            return theta[:k * k].reshape(k, k)
+
+        if self.is_linear:
+            def event(_, theta):
+                return np.linalg.svd(np.eye(k) - matrix(theta), compute_uv=False)[-1] - FLOW_MARGIN
+        elif not self.allow_noncontractive:
+            lipschitz = self.activation.lipschitz
+
+            def event(_, theta):
+                return 1.0 - np.linalg.norm(matrix(theta), 2) * lipschitz - FLOW_MARGIN
+        else:
+            return []
+        event.terminal = True
+        return [event]

@@ -1,0 +1,186 @@
+"""Batched solvers for the vector fixed point z = σ(Wz + p), one k-dimensional system per
+sample (p = Ux + b), with a certified error bound (VEC-FP-1).
+
+With q = ‖W‖₂·L < 1 the map g(z) = σ(Wz + p) is a q-contraction in the 2-norm, so the
+residual F(z) = z − g(z) bounds the error: ‖z − z*‖ ≤ ‖F(z)‖/(1 − q). Every solver stops a
+sample when that bound (with the float64 noise of evaluating F added) is below
+atol + rtol·‖z‖, freezes it, and never touches it again: no sample changes another.
+
+* Newton: J = I − diag(σ'(u))·W, one stacked LAPACK k×k solve per sample and iteration.
+  Globalised: a Newton step is kept only where it shrinks ‖F‖ at least as much as the
+  contraction step z ← g(z) is guaranteed to (‖F(g(z))‖ ≤ q‖F(z)‖); elsewhere the
+  contraction step is taken. So Newton converges wherever q < 1, quadratically near z*.
+* Anderson(m): type-II mixing of the last m contraction steps (k×k-free: for large k), with
+  the same safeguard.
+* Picard: z ← g(z); the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deqverify.core.activations import Activation
+from deqverify.core.solve import (EPS, AndersonSettings, FixedPointResult, NewtonSettings,
+                                  PicardSettings, Status, merge_results)
+
+ANDERSON_MEMORY = 5
+"""Past steps mixed by Anderson(m)."""
+ANDERSON_REGULARISATION = 1e-12
+"""Relative Tikhonov term on the m×m Gram matrix of past residuals (keeps it invertible)."""
+CHUNK_ELEMENTS = 1 << 20
+"""Samples per solver call: at most 2²⁰ entries in the stacked (rows, k, k) Jacobians (8 MB)."""
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per call so that the stacked k×k matrices stay within :data:`CHUNK_ELEMENTS`."""
+    return max(1, CHUNK_ELEMENTS // (width * width))
+
+
+def rounding_floor(z, offsets, W, lipschitz) -> np.ndarray:
+    """Per-sample float64 noise of ‖F(z)‖: u = Wz + p errs by ≤ (k+1)·eps·(|W||z| + |p|)
+    per entry (Higham, a (k+1)-term sum), σ(u) by L times that plus eps·|σ|, and the
+    subtraction z − σ(u) by eps·|z|; doubled for the norm's own rounding."""
+    k = z.shape[1]
+    entrywise = lipschitz * (np.abs(z) @ np.abs(W).T + np.abs(offsets)) + 2.0 * np.abs(z)
+    return 2.0 * (k + 2) * EPS * np.linalg.norm(entrywise, axis=1)
+
+
+def _evaluate(z, offsets, W, activation):
+    """(F(z), σ'(u)) with u = Wz + p."""
+    value, slope = activation.value_and_slope(z @ W.T + offsets)
+    return z - value, slope
+
+
+def _tolerance(z, settings, q):
+    """Allowed ‖F‖: the certified bound ‖F‖/(1−q) ≤ atol + rtol·‖z‖ (q < 1); without a
+    contraction (allow_noncontractive) the residual itself must meet the tolerance."""
+    return (settings.atol + settings.rtol * np.linalg.norm(z, axis=1)) * (1.0 - q if q < 1.0 else 1.0)
+
+
+def finish_vector(z, done, iterations, offsets, W, activation, gap, method) -> FixedPointResult:
+    """Residuals, slopes and certified bounds recomputed at the returned z; a sample with a
+    non-finite z or σ(u) gets NaN, converged = False and status NON_FINITE.
+
+    ``gap`` is a lower bound on the smallest singular value of z ↦ F(z)'s inverse Lipschitz
+    map: 1 − ‖W‖₂L for a contraction, σ_min(I − W) for the linear DEQ (F(z) = Az − p), 0
+    when nothing is certified; then ‖z − z*‖ ≤ (‖F(z)‖ + rounding)/gap (VEC-FP-1).
+    """
+    F, slope = _evaluate(z, offsets, W, activation)
+    norms = np.linalg.norm(F, axis=1)
+    finite = np.isfinite(norms)
+    z = np.where(finite[:, None], z, np.nan)
+    converged = done & finite
+    noise = rounding_floor(np.where(finite[:, None], z, 0.0), offsets, W, activation.lipschitz)
+    with np.errstate(divide="ignore"):
+        bound = np.where(finite, (norms + noise) / gap, np.inf) if gap > 0 else np.full(norms.shape, np.inf)
+    residual = float(np.max(norms, initial=0.0, where=finite))
+    if not finite.all():
+        status = Status.NON_FINITE
+    elif not converged.all():
+        status = Status.MAX_ITERATIONS
+    else:
+        status = Status.CONVERGED
+    return FixedPointResult(z, status, residual, int(iterations), converged, method, slope, bound)
+
+
+def stacked_solve(matrices, rhs):
+    """Solve matrices[i] @ x[i] = rhs[i]; a singular matrix (only possible without a
+    contraction) gives NaN for its sample alone."""
+    try:
+        return np.linalg.solve(matrices, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full(rhs.shape, np.nan)
+        for i, (matrix, right) in enumerate(zip(matrices, rhs)):
+            try:
+                out[i] = np.linalg.solve(matrix, right)
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
+def _iterate(offsets, W, activation, settings, q, method, propose):
+    """Shared loop: evaluate F on the active samples, freeze the converged and non-finite
+    ones, and move the rest by ``propose`` (which returns a candidate per active sample);
+    a candidate is kept where it shrinks ‖F‖ by the contraction factor, else z ← g(z)."""
+    n, k = offsets.shape
+    z = np.zeros((n, k))
+    done = np.zeros(n, dtype=bool)
+    active = np.flatnonzero(np.isfinite(offsets).all(axis=1))
+    z[~np.isin(np.arange(n), active)] = np.nan
+    accept_factor = q if q < 1.0 else 1.0
+    state = {"n": n}
+    iterations = 0
+    while active.size and iterations <= settings.max_iter:
+        za, pa = z[active], offsets[active]
+        F, slope = _evaluate(za, pa, W, activation)
+        norms = np.linalg.norm(F, axis=1)
+        floor = rounding_floor(za, pa, W, activation.lipschitz)
+        converged = norms <= np.maximum(_tolerance(za, settings, q), floor)
+        bad = ~np.isfinite(norms)
+        done[active[converged]] = True
+        z[active[bad]] = np.nan
+        moving = ~(converged | bad)
+        if iterations == settings.max_iter or not moving.any():
+            break
+        iterations += 1
+        active, za, pa, F, slope, norms = (array[moving] for array in (active, za, pa, F, slope, norms))
+        contraction_step = za - F
+        candidate = propose(state, active, za, F, slope, W)
+        if candidate is None:
+            z[active] = contraction_step
+            continue
+        F_candidate, _ = _evaluate(candidate, pa, W, activation)
+        keep = np.linalg.norm(F_candidate, axis=1) <= accept_factor * norms
+        z[active] = np.where(keep[:, None], candidate, contraction_step)
+    return finish_vector(z, done, iterations, offsets, W, activation,
+                         1.0 - q if q < 1.0 else 0.0, method)
+
+
+def _newton_step(state, active, z, F, slope, W):
+    jacobians = np.eye(W.shape[0]) - slope[:, :, None] * W
+    return z - stacked_solve(jacobians, F)
+
+
+def _picard_step(state, active, z, F, slope, W):
+    return None
+
+
+def _anderson_step(state, active, z, F, slope, W):
+    """Type-II Anderson: z⁺ = Σⱼ αⱼ g(zⱼ) over the last m iterates, α minimising ‖Σ αⱼ Fⱼ‖
+    with Σ αⱼ = 1 (normal equations on the m×m Gram matrix, per sample)."""
+    if "g" not in state:
+        shape = (state["n"], ANDERSON_MEMORY, z.shape[1])
+        state["g"], state["F"] = np.zeros(shape), np.zeros(shape)
+        state["count"] = 0
+    slot = state["count"] % ANDERSON_MEMORY
+    state["g"][active, slot] = z - F
+    state["F"][active, slot] = F
+    state["count"] += 1
+    used = min(state["count"], ANDERSON_MEMORY)
+    if used < 2:
+        return None
+    history_g, history_F = state["g"][active, :used], state["F"][active, :used]
+    gram = np.einsum("nik,njk->nij", history_F, history_F)
+    scale = np.trace(gram, axis1=1, axis2=2)[:, None, None]
+    gram = gram + ANDERSON_REGULARISATION * scale * np.eye(used) + np.finfo(float).tiny * np.eye(used)
+    weights = stacked_solve(gram, np.ones((active.size, used)))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("ni,nik->nk", weights, history_g)
+
+
+STEPS = {"newton": _newton_step, "picard": _picard_step, "anderson": _anderson_step}
+
+
+def solve_vector(offsets: np.ndarray, W: np.ndarray, activation: Activation,
+                 settings: NewtonSettings | PicardSettings | AndersonSettings,
+                 q: float) -> FixedPointResult:
+    """z = σ(Wz + p) for every row p of ``offsets`` (n, k), in row chunks.
+
+    ``q`` = ‖W‖₂·L (computed by the caller, which has refused q ≥ 1 unless opted in).
+    """
+    step = STEPS[settings.method]
+    rows = chunk_rows(W.shape[0])
+    results = [_iterate(offsets[start:start + rows], W, activation, settings, q,
+                        settings.method, step)
+               for start in range(0, offsets.shape[0], rows)]
+    return results[0] if len(results) == 1 else merge_results(results)
