@@ -33,13 +33,15 @@ from deqverify.core.solve import (
                      PicardSettings,
                      Status,
 )
+from deqverify.core.vector_model import VectorDEQ
+from deqverify.core.vector_params import VectorParams
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "AndersonSettings", "ConvergenceError", "DEQError", "DEQModel",
     "EmpiricalRisk", "FixedPointResult", "GaussianPopulation", "PopulationRisk", "RunStatus",
-    "Trajectory", "UniformPopulation", "gradient_descent", "gradient_flow", "IllPosedError", "InvalidInputError", "LinearDEQ",
+    "Trajectory", "UniformPopulation", "VectorDEQ", "VectorParams", "gradient_descent", "gradient_flow", "IllPosedError", "InvalidInputError", "LinearDEQ",
     "NewtonSettings", "NoFixedPointError", "NonContractiveError", "NonFiniteInputError",
     "PicardSettings", "SingleIndexDEQ", "SingularDEQError", "Status", "UncheckableError", "get_activation",
     "theorems", "__version__",

@@ -10,8 +10,14 @@ ASSUMPTIONS = {
     "A-act": "σ is smooth and nondecreasing, with L = sup σ' and a slope floor γ = min σ' > 0 "
              "on the pre-activations the data reach",
     "A-contract": "the fixed point is well posed: θ₂·L < 1 for a nondecreasing σ "
-                  "(|θ₂|·L < 1 otherwise; θ₂ < 1 for ReLU)",
-    "A-data": "Σ = E[XXᵀ] is positive definite (λ_min > 0); for an empirical risk Σ = XᵀX/n",
+                  "(|θ₂|·L < 1 otherwise; θ₂ < 1 for ReLU); vector DEQs: ‖W‖₂·L < 1",
+    "A-data": "Σ = E[XXᵀ] is positive definite (λ_min > 0); for an empirical risk Σ = XᵀX/n "
+              "(the VEC-* identities do not need it: their rank-deficient ablation must hold)",
+    "A-free-readout": "the readout v is trained with the rest (not frozen)",
+    "A-homogeneous": "σ is positively homogeneous, σ(cu) = cσ(u) for c > 0: ReLU or the identity",
+    "A-invertible": "the linear vector DEQ is defined: I − W is invertible (at the start)",
+    "A-linear": "σ is the identity (the linear vector DEQ z = (I − W)⁻¹(Ux + b))",
+    "A-reduce": "k = 1 with b = 0 and v = 1, both frozen: the vector DEQ is the scalar one",
     "A-init": "the start lies in the ball around θ* = (ξ, 0) on which the restricted secant "
               "inequality holds",
     "A-nonlin": "M = E[(X, σ(ξᵀX))(X, σ(ξᵀX))ᵀ] is positive definite: the teacher's output "

@@ -33,7 +33,9 @@ from deqverify.core.errors import InvalidInputError
 from deqverify.core.models import DEQModel
 from deqverify.core.risk import RiskInterface, require_model
 from deqverify.core.solve import newton_scalar
-from deqverify.core.validation import as_theta, as_vector
+from deqverify.core.validation import as_vector
+from deqverify.core.vector_model import VectorDEQ
+from deqverify.core.vector_population import linear_vector_population
 
 TAIL_STDS = 10.0
 """Truncation of Gaussian integrals at ±10 standard deviations: tail mass < 2e-23."""
@@ -113,7 +115,13 @@ class PopulationRisk(RiskInterface):
         self.population = population
         self.xi = as_vector(xi, "xi", population.dim)
         self.quadrature_error: QuadratureEstimate | None = None
-        if not model.is_linear:
+        if isinstance(model, VectorDEQ):
+            if not (model.is_linear and isinstance(population, GaussianPopulation)):
+                raise InvalidInputError(
+                    f"population risk of a vector DEQ is implemented for the linear model "
+                    f"(activation 'identity') and a GaussianPopulation, got {model!r} and "
+                    f"{population!r}; use EmpiricalRisk on a large sample instead")
+        elif not model.is_linear:
             if model.activation.closed_form is not None:
                 raise InvalidInputError(
                     f"population risk for the {model.activation.name} DEQ is not implemented; "
@@ -132,8 +140,12 @@ class PopulationRisk(RiskInterface):
 
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         """(R(θ), ∇R(θ))."""
-        theta = as_theta(theta, self.dim)
-        self.model.check_well_posed(theta[-1])
+        theta = self.model.as_parameters(theta, self.dim)
+        self.model.check_parameters(theta)
+        if isinstance(self.model, VectorDEQ):
+            value, parts = linear_vector_population(
+                self.model.params(theta, self.dim), self.second_moment, self.xi)
+            return value, self.model.flat_gradient(**parts)
         if self.model.is_linear:
             return self._linear(theta)
         if isinstance(self.population, UniformPopulation):

@@ -5,15 +5,14 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from deqverify.core import solve
 from deqverify.core.errors import ConvergenceError, InvalidInputError
 from deqverify.core.models import DEQModel
 from deqverify.core.solve import SolveSummary
-from deqverify.core.vector_model import VectorDEQ
 from deqverify.core.validation import as_count, as_data, as_vector
+from deqverify.core.vector_model import VectorDEQ
 
 BLOCK_ROWS = 8192
 """Rows of X per block (6.5 MB at d = 100, within L3): each block is read from memory once,

@@ -15,11 +15,20 @@ from scipy.linalg import lu_factor, lu_solve
 
 from deqverify.core import solve
 from deqverify.core.activations import IDENTITY, Activation, get_activation
-from deqverify.core.errors import InvalidInputError, NonContractiveError, SingularDEQError
+from deqverify.core.errors import (
+    InvalidInputError,
+    NonContractiveError,
+    SingularDEQError,
+)
 from deqverify.core.solve import SolveSummary
 from deqverify.core.validation import as_count, as_data, as_vector
 from deqverify.core.vector_params import PARTS, VectorParams, parameter_count
-from deqverify.core.vector_solve import chunk_rows, finish_vector, solve_vector, stacked_solve
+from deqverify.core.vector_solve import (
+    chunk_rows,
+    finish_vector,
+    solve_vector,
+    stacked_solve,
+)
 
 SINGULAR_RATIO = 64 * solve.EPS
 """σ_min(I − W) ≤ 64·eps·max(1, σ_max(I − W)) counts as singular: below it the computed
@@ -118,6 +127,14 @@ class VectorDEQ:
                 f"so that ‖W‖₂ < {1.0 / self.activation.lipschitz:.6g}, or pass "
                 "allow_noncontractive=True to try Newton anyway (the status stays honest)")
 
+    def check_parameters(self, theta: np.ndarray) -> None:
+        """:meth:`check_well_posed` on a validated flat θ."""
+        self.check_well_posed(VectorParams.from_flat(theta, self.width, self._dim_of(theta)))
+
+    def _dim_of(self, theta: np.ndarray) -> int:
+        """d from the length k² + k·d + 2k of a flat θ."""
+        return (theta.size - self.width * self.width - 2 * self.width) // self.width
+
     def truth(self, xi):
         """No single true parameter: the symmetries (VEC-ORTH, VEC-BAL) make it a manifold."""
         return None
@@ -185,12 +202,14 @@ class VectorDEQ:
         Z = result.value
         error = Z @ params.v - targets
         weighted = (2.0 * error)[:, None] * result.slope * self.adjoint(params, result)
-        parts = {"W": weighted.T @ Z, "U": weighted.T @ X, "b": weighted.sum(axis=0),
-                 "v": (2.0 * error) @ Z}
-        for part in self.frozen:
-            parts[part] = np.zeros_like(parts[part])
-        gradient = np.concatenate([parts[name].ravel() for name in PARTS])
+        gradient = self.flat_gradient(W=weighted.T @ Z, U=weighted.T @ X,
+                                      b=weighted.sum(axis=0), v=(2.0 * error) @ Z)
         return float(error @ error), gradient, summary
+
+    def flat_gradient(self, **parts) -> np.ndarray:
+        """Gradient parts W, U, b, v as one flat vector, frozen parts set to 0."""
+        return np.concatenate([np.zeros(np.size(parts[name])) if name in self.frozen
+                               else np.ravel(parts[name]) for name in PARTS])
 
     # -- dynamics -----------------------------------------------------------------------
     def flow_events(self, theta0: np.ndarray, dim: int) -> list:

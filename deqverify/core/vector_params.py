@@ -22,6 +22,14 @@ def parameter_count(width: int, dim: int) -> int:
     return width * width + width * dim + 2 * width
 
 
+def split_flat(theta: np.ndarray, width: int, dim: int) -> dict:
+    """The parts W, U, b, v of a flat vector, reshaped without validation (for gradients,
+    which may hold NaN that a check must see)."""
+    ends = np.cumsum([width * width, width * dim, width])
+    W, U, b, v = np.split(np.asarray(theta, dtype=float), ends)
+    return {"W": W.reshape(width, width), "U": U.reshape(width, dim), "b": b, "v": v}
+
+
 @dataclass(frozen=True)
 class VectorParams:
     """W (k×k), U (k×d), b (k), v (k) as read-only float64 arrays, validated on construction.
@@ -86,9 +94,7 @@ class VectorParams:
                 f"theta must be a flat vector of length k² + k·d + 2k = {expected} for width "
                 f"k = {width} and dim d = {dim}, got shape {theta.shape}; build it with "
                 "VectorParams(W, U, b, v).flat")
-        ends = np.cumsum([width * width, width * dim, width])
-        W, U, b, v = np.split(theta, ends)
-        return cls(W.reshape(width, width), U.reshape(width, dim), b, v)
+        return cls(**split_flat(theta, width, dim))
 
     @classmethod
     def from_parts(cls, **parts) -> "VectorParams":

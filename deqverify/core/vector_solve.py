@@ -20,8 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from deqverify.core.activations import Activation
-from deqverify.core.solve import (EPS, AndersonSettings, FixedPointResult, NewtonSettings,
-                                  PicardSettings, Status, merge_results)
+from deqverify.core.solve import (
+    EPS,
+    AndersonSettings,
+    FixedPointResult,
+    NewtonSettings,
+    PicardSettings,
+    Status,
+    merge_results,
+)
 
 ANDERSON_MEMORY = 5
 """Past steps mixed by Anderson(m)."""

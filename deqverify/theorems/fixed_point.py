@@ -101,8 +101,9 @@ class ImplicitGradient(Theorem):
                        f"Jacobian vs mpmath margin {jac_margin:.3g}; {detail}")
 
 
-def _risk_gradient_vs_differences(risk, theta, h=1e-4):
-    """∇R against Richardson-extrapolated central differences of R.
+def _risk_gradient_vs_differences(risk, theta, h=1e-4, frozen=None):
+    """∇R against Richardson-extrapolated central differences of R (entries flagged in the
+    boolean ``frozen`` mask are not trained: their reported gradient must be exactly 0).
 
     D(h) has error c₂h² + O(h⁴); R(h) = (4D(h/2) − D(h))/3 has O(h⁴), and |D(h/2) − R|
     estimates the h² term. Allowed: that estimate plus the rounding of the quotients,
@@ -110,9 +111,11 @@ def _risk_gradient_vs_differences(risk, theta, h=1e-4):
     """
     gradient = risk.gradient(theta)
 
+    frozen = np.zeros(theta.size, dtype=bool) if frozen is None else frozen
+
     def difference(step):
-        out = np.empty_like(theta)
-        for k in range(theta.size):
+        out = np.zeros_like(theta)
+        for k in np.flatnonzero(~frozen):
             e = np.zeros_like(theta)
             e[k] = step
             out[k] = (risk.value(theta + e) - risk.value(theta - e)) / (2 * step)

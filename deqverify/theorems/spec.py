@@ -10,6 +10,7 @@ from deqverify.core.data import GaussianPopulation, UniformPopulation
 from deqverify.core.models import LinearDEQ, SingleIndexDEQ
 from deqverify.core.population import PopulationRisk
 from deqverify.core.risk import EmpiricalRisk
+from deqverify.core.vector_model import VectorDEQ
 from deqverify.theorems.base import Problem
 
 SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False,
@@ -18,7 +19,23 @@ SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, m
 
 
 def _model_spec(model) -> dict:
+    if isinstance(model, VectorDEQ):
+        return {"vector": True, "width": model.width, "activation": model.activation.name,
+                "method": model.method, "frozen": list(model.frozen),
+                "allow_noncontractive": model.allow_noncontractive}
     return {"linear": True} if isinstance(model, LinearDEQ) else {"activation": model.activation.name}
+
+
+def _model_from_spec(model_spec: dict):
+    if model_spec.get("vector"):
+        return VectorDEQ(model_spec["width"], model_spec["activation"],
+                         model_spec.get("method", "newton"), frozen=tuple(model_spec["frozen"]),
+                         allow_noncontractive=model_spec.get("allow_noncontractive", False))
+    if model_spec.get("linear"):
+        return LinearDEQ()
+    if model_spec["activation"] == "sine":
+        return SingleIndexDEQ(SINE)
+    return SingleIndexDEQ(model_spec["activation"])
 
 
 def _risk_spec(risk) -> dict:
@@ -45,13 +62,7 @@ def problem_to_spec(problem: Problem) -> dict:
 
 def problem_from_spec(spec: dict) -> Problem:
     """Rebuild a :class:`Problem` (with deqverify's own solver and dynamics) from a spec."""
-    model_spec = spec["model"]
-    if model_spec.get("linear"):
-        model = LinearDEQ()
-    elif model_spec["activation"] == "sine":
-        model = SingleIndexDEQ(SINE)
-    else:
-        model = SingleIndexDEQ(model_spec["activation"])
+    model = _model_from_spec(spec["model"])
     risk_spec = spec["risk"]
     if risk_spec["kind"] == "empirical":
         risk = EmpiricalRisk(model, np.array(risk_spec["X"]), np.array(risk_spec["targets"]),

@@ -1,0 +1,95 @@
+"""Plain mpmath twin of the vector DEQ z = σ(Wz + Ux + b), ŷ = vᵀz (VEC-FP-1, VEC-FP-2).
+
+Per sample: z* by ``mpmath.findroot`` in k dimensions (multidimensional Newton with the
+exact Jacobian I − SW), started from σ(Ux + b); the adjoint by ``mpmath.lu_solve`` on
+(I − SW)ᵀ; the risk and its gradient as plain sums. Works at the precision of the enclosing
+:func:`~deqverify.reference.precision.working_precision` block; inputs are float64 arrays
+converted exactly. Nothing here calls the float64 vector core.
+"""
+
+from __future__ import annotations
+
+import mpmath
+
+from deqverify.core.activations import Activation
+from deqverify.reference.precision import to_mp
+from deqverify.reference.twin import _require_twin
+
+
+MAX_CONTRACTION_STEPS = 20_000
+"""Contraction steps before Newton polishes: enough for 10⁻⁸ at ‖W‖₂L = 0.999."""
+
+
+def _matrix(array):
+    return mpmath.matrix([[to_mp(float(v)) for v in row] for row in array])
+
+
+def _column(values):
+    return mpmath.matrix([to_mp(float(v)) if not isinstance(v, mpmath.mpf) else v for v in values])
+
+
+def _pre_activation(W, z, p):
+    return W * z + p
+
+
+def fixed_point(W, U, b, x, activation: Activation, start=None):
+    """z* (an mpmath column) with z* = σ(Wz* + Ux + b)."""
+    _require_twin(activation)
+    Wm, p = _matrix(W), _matrix(U) * _column(x) + _column(b)
+    k = Wm.rows
+
+    def residual(*z):
+        column = mpmath.matrix(list(z))
+        u = _pre_activation(Wm, column, p)
+        return [column[i] - activation.mp_f(u[i]) for i in range(k)]
+
+    def jacobian(*z):
+        u = _pre_activation(Wm, mpmath.matrix(list(z)), p)
+        return mpmath.matrix([[(1 if i == j else 0) - activation.mp_df(u[i]) * Wm[i, j]
+                               for j in range(k)] for i in range(k)])
+
+    if start is None:
+        start = [activation.mp_f(p[i]) for i in range(k)]
+    tolerance = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5))
+    try:
+        root = mpmath.findroot(residual, list(start), J=jacobian, tol=tolerance ** 2, maxsteps=200)
+    except (ValueError, ZeroDivisionError):
+        # Newton from a far start may wander; the contraction z ← σ(Wz + p) cannot (‖W‖₂L < 1):
+        # iterate it into Newton's basin, then polish
+        z = mpmath.matrix(list(start))
+        for _ in range(MAX_CONTRACTION_STEPS):
+            u = _pre_activation(Wm, z, p)
+            nxt = mpmath.matrix([activation.mp_f(u[i]) for i in range(k)])
+            if mpmath.norm(nxt - z) < mpmath.mpf(10) ** -8:
+                z = nxt
+                break
+            z = nxt
+        root = mpmath.findroot(residual, list(z), J=jacobian, tol=tolerance ** 2, maxsteps=200)
+    return root if isinstance(root, mpmath.matrix) else mpmath.matrix([root])
+
+
+def sample_gradient(W, U, b, v, x, target, activation: Activation):
+    """(ℓ, ∇ℓ as dict W, U, b, v of mpmath matrices) for ℓ = (vᵀz − t)²  (VEC-FP-2):
+    (I − SW)ᵀw = 2(vᵀz − t)v, ∇_W = (Sw)zᵀ, ∇_U = (Sw)xᵀ, ∇_b = Sw, ∇_v = 2(vᵀz − t)z."""
+    Wm, Um, vm, xm = _matrix(W), _matrix(U), _column(v), _column(x)
+    k = Wm.rows
+    z = fixed_point(W, U, b, x, activation)
+    u = _pre_activation(Wm, z, Um * xm + _column(b))
+    slope = [activation.mp_df(u[i]) for i in range(k)]
+    error = mpmath.fsum(vm[i] * z[i] for i in range(k)) - to_mp(float(target))
+    transposed = mpmath.matrix([[(1 if i == j else 0) - Wm[j, i] * slope[j] for j in range(k)]
+                                for i in range(k)])
+    w = mpmath.lu_solve(transposed, 2 * error * vm)
+    sw = mpmath.matrix([slope[i] * w[i] for i in range(k)])
+    return error * error, {"W": sw * z.T, "U": sw * xm.T, "b": sw, "v": 2 * error * z}
+
+
+def risk_and_gradient(W, U, b, v, X, targets, activation: Activation):
+    """R = (1/n)Σ(vᵀzᵢ − tᵢ)² and its gradient parts (mpmath), summed sample by sample."""
+    n = len(X)
+    total, parts = mpmath.mpf(0), None
+    for x, target in zip(X, targets):
+        loss, gradient = sample_gradient(W, U, b, v, x, target, activation)
+        total += loss
+        parts = gradient if parts is None else {name: parts[name] + gradient[name] for name in parts}
+    return total / n, {name: value / n for name, value in parts.items()}
