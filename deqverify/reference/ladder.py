@@ -28,6 +28,7 @@ import mpmath
 import numpy as np
 
 from deqverify.core.risk import EmpiricalRisk
+from deqverify.reference import vector_defects
 from deqverify.reference.population import linear_population_risk
 from deqverify.reference.precision import to_float, to_mp, working_precision
 from deqverify.reference.twin import fixed_point, risk_and_gradient
@@ -36,7 +37,7 @@ RUNGS = (30, 60, 120)
 GRADIENT_GAP = 1e-11
 """Largest relative float64-vs-mpmath gradient gap still called rounding: well above every
 gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
-GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS")
+GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS", "VEC-ORTH", "VEC-BAL")
 
 
 class Classification(enum.Enum):
@@ -197,12 +198,18 @@ DEFECTS = {
     "SPHERE-ID": ("equality", _sphere_identity),
     "PHI-FLOW": ("equality", _phi_flow),
     "FP-1": ("inequality", _fixed_point_slack),
+    "VEC-ORTH": ("equality", vector_defects.orthogonality),
+    "VEC-BAL": ("equality", vector_defects.balance),
+    "VEC-FP-1": ("inequality", vector_defects.certified_bound_slack),
 }
 
 
 def _gradient_gap(problem) -> float:
     """max |∇R_float − ∇R_mp| / max |∇R_mp| at θ₀: the implementation against the twin."""
     theta = problem.theta0
+    if problem.theta0.size != problem.risk.dim + 1:  # a vector model
+        with working_precision(RUNGS[0]):
+            return vector_defects.gradient_gap(problem)
     with working_precision(RUNGS[0]):
         _, exact = _risk_mp(problem, theta)
         exact = np.array([to_float(v) for v in exact])
@@ -231,7 +238,9 @@ def classify(theorem_id: str, problem) -> LadderResult:
         classification = (Classification.ROUNDING if shrinking else
                           Classification.VIOLATION if stable else Classification.INCONCLUSIVE)
     elif kind == "inequality":
-        stable = (abs(d30 - d60) <= mpmath.mpf(10) ** -20 * (1 + abs(d60))
+        # 30 digits resolve a slack built from float64 data to ≈ 10⁻³⁰/(its scale, ≥ 10⁻¹⁵
+        # for a float64 bound): agreement to 10⁻¹⁵ between the first rungs decides it
+        stable = (abs(d30 - d60) <= mpmath.mpf(10) ** -15 * (1 + abs(d60))
                   and abs(d60 - d120) <= mpmath.mpf(10) ** -45 * (1 + abs(d120)))
         margin = to_float(d120)
         holds = d120 >= -(mpmath.mpf(10) ** -100)
