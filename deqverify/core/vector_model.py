@@ -141,7 +141,8 @@ class VectorDEQ:
 
     # -- forward ------------------------------------------------------------------------
     def _offsets(self, params: VectorParams, X: np.ndarray) -> np.ndarray:
-        return X @ params.U.T + params.b
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow → that sample NON_FINITE
+            return X @ params.U.T + params.b
 
     def solve_offsets(self, params: VectorParams, offsets: np.ndarray) -> solve.FixedPointResult:
         """z for each row p of ``offsets`` (n, k); well-posedness already checked."""

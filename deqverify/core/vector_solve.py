@@ -38,6 +38,16 @@ CHUNK_ELEMENTS = 1 << 20
 """Samples per solver call: at most 2²⁰ entries in the stacked (rows, k, k) Jacobians (8 MB)."""
 
 
+def row_norms(array: np.ndarray) -> np.ndarray:
+    """Per-row 2-norms without underflow or overflow: ‖r‖ = m·‖r/m‖ with m = max|rᵢ| (a plain
+    √Σr² is 0 for |r| < 1e-154 — which would certify an error of 0 — and inf above 1e154)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scale = np.max(np.abs(array), axis=1)
+        safe = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+        norms = safe * np.sqrt(np.sum((array / safe[:, None]) ** 2, axis=1))
+    return np.where((scale > 0) & np.isfinite(scale), norms, scale)
+
+
 def chunk_rows(width: int) -> int:
     """Rows per call so that the stacked k×k matrices stay within :data:`CHUNK_ELEMENTS`."""
     return max(1, CHUNK_ELEMENTS // (width * width))
@@ -49,19 +59,20 @@ def rounding_floor(z, offsets, W, lipschitz) -> np.ndarray:
     subtraction z − σ(u) by eps·|z|; doubled for the norm's own rounding."""
     k = z.shape[1]
     entrywise = lipschitz * (np.abs(z) @ np.abs(W).T + np.abs(offsets)) + 2.0 * np.abs(z)
-    return 2.0 * (k + 2) * EPS * np.linalg.norm(entrywise, axis=1)
+    return 2.0 * (k + 2) * EPS * row_norms(entrywise)
 
 
 def _evaluate(z, offsets, W, activation):
-    """(F(z), σ'(u)) with u = Wz + p."""
-    value, slope = activation.value_and_slope(z @ W.T + offsets)
-    return z - value, slope
+    """(F(z), σ'(u)) with u = Wz + p (a non-finite sample stays NaN, silently: it is flagged)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, slope = activation.value_and_slope(z @ W.T + offsets)
+        return z - value, slope
 
 
 def _tolerance(z, settings, q):
     """Allowed ‖F‖: the certified bound ‖F‖/(1−q) ≤ atol + rtol·‖z‖ (q < 1); without a
     contraction (allow_noncontractive) the residual itself must meet the tolerance."""
-    return (settings.atol + settings.rtol * np.linalg.norm(z, axis=1)) * (1.0 - q if q < 1.0 else 1.0)
+    return (settings.atol + settings.rtol * row_norms(z)) * (1.0 - q if q < 1.0 else 1.0)
 
 
 def finish_vector(z, done, iterations, offsets, W, activation, gap, method) -> FixedPointResult:
@@ -73,7 +84,7 @@ def finish_vector(z, done, iterations, offsets, W, activation, gap, method) -> F
     when nothing is certified; then ‖z − z*‖ ≤ (‖F(z)‖ + rounding)/gap (VEC-FP-1).
     """
     F, slope = _evaluate(z, offsets, W, activation)
-    norms = np.linalg.norm(F, axis=1)
+    norms = row_norms(F)
     finite = np.isfinite(norms)
     z = np.where(finite[:, None], z, np.nan)
     converged = done & finite
@@ -120,7 +131,7 @@ def _iterate(offsets, W, activation, settings, q, method, propose):
     while active.size and iterations <= settings.max_iter:
         za, pa = z[active], offsets[active]
         F, slope = _evaluate(za, pa, W, activation)
-        norms = np.linalg.norm(F, axis=1)
+        norms = row_norms(F)
         floor = rounding_floor(za, pa, W, activation.lipschitz)
         converged = norms <= np.maximum(_tolerance(za, settings, q), floor)
         bad = ~np.isfinite(norms)
@@ -137,10 +148,35 @@ def _iterate(offsets, W, activation, settings, q, method, propose):
             z[active] = contraction_step
             continue
         F_candidate, _ = _evaluate(candidate, pa, W, activation)
-        keep = np.linalg.norm(F_candidate, axis=1) <= accept_factor * norms
+        keep = row_norms(F_candidate) <= accept_factor * norms
+        if q >= 1.0:  # no contraction to fall back on: backtrack along the proposed step
+            candidate, keep = _backtrack(za, candidate, keep, norms, pa, W, activation)
         z[active] = np.where(keep[:, None], candidate, contraction_step)
     return finish_vector(z, done, iterations, offsets, W, activation,
                          1.0 - q if q < 1.0 else 0.0, method)
+
+
+BACKTRACK_HALVINGS = 30
+"""Step fractions 1/2 … 2⁻³⁰ tried where a full step does not decrease ‖F‖ (no contraction)."""
+
+
+def _backtrack(z, candidate, keep, norms, offsets, W, activation):
+    """Armijo backtracking z + t·(candidate − z), t = 1/2, 1/4, …, for the samples whose full
+    step did not decrease ‖F‖: the first t with ‖F‖ ≤ (1 − 10⁻⁴t)‖F(z)‖ is kept."""
+    candidate, keep = candidate.copy(), keep.copy()
+    direction = candidate - z
+    fraction = 1.0
+    for _ in range(BACKTRACK_HALVINGS):
+        pending = np.flatnonzero(~keep)
+        if not pending.size:
+            break
+        fraction /= 2.0
+        trial = z[pending] + fraction * direction[pending]
+        F_trial, _ = _evaluate(trial, offsets[pending], W, activation)
+        better = row_norms(F_trial) <= (1.0 - 1e-4 * fraction) * norms[pending]
+        candidate[pending[better]] = trial[better]
+        keep[pending[better]] = True
+    return candidate, keep
 
 
 def _newton_step(state, active, z, F, slope, W):

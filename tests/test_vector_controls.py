@@ -1,0 +1,114 @@
+"""Negative controls for the VEC-* checks: planted bugs in a vector DEQ (wrong backward,
+wrong bound, wrong readout gradient) and dropped assumptions that must break the claims.
+Each must be caught by the named statement on problems from the property strategies."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, find, settings
+
+import deqverify as dv
+from deqverify.theorems import REGISTRY
+from deqverify.theorems.strategies import problems
+
+SEARCH = settings(max_examples=60, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+def violated(theorem_id, violate=None, break_problem=lambda problem: problem):
+    """True when some drawn problem (after ``break_problem``) fails the check."""
+    def fails(problem):
+        try:
+            return not REGISTRY[theorem_id].check(break_problem(problem)).holds
+        except dv.DEQError:
+            return False
+
+    try:
+        find(problems(theorem_id, violate), fails, settings=SEARCH)
+    except Exception as error:
+        if type(error).__name__ == "NoSuchExample":
+            return False
+        raise
+    return True
+
+
+def with_model(problem, model_class):
+    old = problem.model
+    model = model_class(old.width, old.activation, frozen=old.frozen)
+    risk = problem.risk
+    if isinstance(risk, dv.EmpiricalRisk):
+        risk = dv.EmpiricalRisk(model, risk.X, risk.targets, xi=risk.xi)
+    else:
+        risk = dv.PopulationRisk(model, risk.population, risk.xi)
+    return dataclasses.replace(problem, model=model, risk=risk)
+
+
+class JacobianFree(dv.VectorDEQ):
+    """JFB backward: the adjoint solve (I − SW)ᵀa = v is skipped, a = v."""
+
+    def adjoint(self, params, result):
+        return np.broadcast_to(params.v, result.value.shape)
+
+
+class TransposedAdjoint(dv.VectorDEQ):
+    """Solves (I − SW)a = v instead of (I − SW)ᵀa = v."""
+
+    def adjoint(self, params, result):
+        jacobians = np.eye(self.width) - result.slope[:, :, None] * params.W
+        return np.linalg.solve(jacobians, np.broadcast_to(params.v, result.value.shape)[..., None])[..., 0]
+
+
+class OptimisticBound(dv.VectorDEQ):
+    """Stops at ‖F‖ ≤ 10⁻⁶ and reports the residual itself as the error bound (forgets the
+    1/(1 − ‖W‖₂L) factor)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.settings = dv.NewtonSettings(rtol=0.0, atol=1e-6)
+
+    def solve_offsets(self, params, offsets):
+        result = super().solve_offsets(params, offsets)
+        return dataclasses.replace(result, error_bound=result.error_bound * (1 - self.contraction(params)))
+
+
+class ReadoutOffByOnePpm(dv.VectorDEQ):
+    """∇_v scaled by 1 + 10⁻⁶ (a non-symmetric error the identities must see)."""
+
+    def squared_error_sums(self, theta, X, targets):
+        loss, gradient, summary = super().squared_error_sums(theta, X, targets)
+        gradient = gradient.copy()
+        gradient[-self.width:] *= 1 + 1e-6
+        return loss, gradient, summary
+
+
+@pytest.mark.parametrize("model_class, theorem_id", [
+    (JacobianFree, "VEC-FP-2"), (TransposedAdjoint, "VEC-FP-2"),
+    (JacobianFree, "VEC-SCALE"), (OptimisticBound, "VEC-FP-1"),
+    (ReadoutOffByOnePpm, "VEC-BAL"), (ReadoutOffByOnePpm, "VEC-SCALE"),
+])
+def test_a_planted_vector_bug_is_caught(model_class, theorem_id):
+    assert violated(theorem_id, break_problem=lambda problem: with_model(problem, model_class))
+
+
+@pytest.mark.parametrize("theorem_id, dropped", [
+    ("VEC-ORTH", "A-linear"), ("VEC-BAL", "A-homogeneous"), ("VEC-CONS", "A-linear"),
+    ("VEC-SCALE", "A-free-readout"), ("VEC-REDUCE", "A-reduce"),
+])
+def test_dropping_the_symmetry_breaks_the_claim(theorem_id, dropped):
+    """Negative controls of the fuzz matrix: smooth σ has neither symmetry, a frozen readout
+    cannot follow (αv, αA), and b ≠ 0 or v ≠ 1 is not the scalar DEQ."""
+    assert violated(theorem_id, dropped)
+
+
+def test_orthogonality_is_blind_to_the_backward():
+    """VEC-ORTH encodes the forward equation Az = Ux + b, not the adjoint: for any adjoint
+    vectors wᵢ, Σ wᵢ(zᵢᵀAᵀ − xᵢᵀUᵀ − bᵀ) = 0. So a JFB backward passes it — the reason the
+    battery also runs VEC-SCALE and VEC-FP-2 (documented in docs/theorems.md)."""
+    assert not violated("VEC-ORTH", break_problem=lambda problem: with_model(problem, JacobianFree))
+
+
+def test_correct_model_passes_the_same_searches():
+    """The searches above find nothing on the correct model (else they prove nothing)."""
+    for theorem_id in ("VEC-FP-1", "VEC-FP-2", "VEC-ORTH", "VEC-BAL"):
+        assert not violated(theorem_id)
