@@ -53,7 +53,7 @@ def rows():
     """(id, kind, family, assumptions, statement) for every registered theorem."""
     from deqverify.theorems import REGISTRY
 
-    return [(t.id, t.kind, t.family, ", ".join(t.assumptions) or "—", t.statement)
+    return [(t.id, "open question" if t.open_question else t.kind, t.family, ", ".join(t.assumptions) or "—", t.statement)
             for t in REGISTRY.values()]
 
 

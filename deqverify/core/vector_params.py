@@ -85,7 +85,11 @@ class VectorParams:
 
     @classmethod
     def from_flat(cls, theta, width: int, dim: int) -> "VectorParams":
-        """Split a flat θ of length k² + k·d + 2k back into (W, U, b, v)."""
+        """Split a flat θ of length k² + k·d + 2k back into (W, U, b, v).
+
+        One validation of the flat vector (float64, finite, length); the parts are then
+        consistent by construction, so the per-part checks are skipped (this runs once per
+        gradient evaluation inside gradient flow)."""
         width, dim = as_count(width, "width", minimum=1), as_count(dim, "dim", minimum=1)
         theta = _as_float_array(theta, "theta")
         expected = parameter_count(width, dim)
@@ -94,7 +98,13 @@ class VectorParams:
                 f"theta must be a flat vector of length k² + k·d + 2k = {expected} for width "
                 f"k = {width} and dim d = {dim}, got shape {theta.shape}; build it with "
                 "VectorParams(W, U, b, v).flat")
-        return cls(**split_flat(theta, width, dim))
+        _require_finite(theta, "theta")
+        theta = theta.copy()
+        theta.flags.writeable = False
+        params = object.__new__(cls)
+        for name, part in split_flat(theta, width, dim).items():
+            object.__setattr__(params, name, part)
+        return params
 
     @classmethod
     def from_parts(cls, **parts) -> "VectorParams":

@@ -111,6 +111,8 @@ class Theorem:
     assumptions: tuple[str, ...] = ()
     kind: str = "pointwise"  # or "trajectory"
     family: str = ""
+    open_question: bool = False
+    """An open question (fuzzed, never asserted): ``verify`` and the properties skip it."""
 
     def constants(self, problem: Problem) -> dict:
         return {}

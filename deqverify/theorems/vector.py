@@ -422,6 +422,7 @@ class VecInvertible(Theorem):
     assumptions = ("A-linear", "A-data")
     kind = "trajectory"
     family = "vector"
+    open_question = True
 
     def check(self, problem: Problem) -> Verdict:
         run = require_run(problem.flow(problem.risk, problem.theta0, problem.t_max,
