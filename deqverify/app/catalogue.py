@@ -45,6 +45,48 @@ REFERENCE_PROPERTIES = {
 }
 
 
+VECTOR_DERIVATIONS = """\
+Model: per sample z = σ(Wz + Ux + b) ∈ ℝᵏ, ŷ = vᵀz; A = I − W. Each identity is the derivative,
+at the identity element, of a group action that leaves every output ŷ(x) — hence every risk
+built from outputs, empirical or population — unchanged.
+
+* **VEC-ORTH** (σ linear). z = A⁻¹(Ux + b) is unchanged by (A, U, b) → (GA, GU, Gb) for any
+  invertible G. Put G = I + εE: W moves by −εEA, U by εEU, b by εEb, and the first-order change
+  of R, tr(Eᵀ(−∇_W R·Aᵀ + ∇_U R·Uᵀ + ∇_b R·bᵀ)), vanishes for every E:
+  ∇_W R·Aᵀ = ∇_U R·Uᵀ + ∇_b R·bᵀ. Worth knowing when testing an implementation: with the
+  gradient written as Σᵢ wᵢ(zᵢ, xᵢ, 1)ᵀ for adjoint vectors wᵢ, the defect is
+  Σᵢ wᵢ(Azᵢ − Uxᵢ − b)ᵀ, which is zero for *any* wᵢ once the forward pass is right — so this
+  identity checks the forward equation and the outer-product structure, not the backward
+  solve (a Jacobian-free backward passes it; VEC-SCALE and VEC-FP-2 catch it).
+* **VEC-CONS** (σ linear, gradient flow Ẇ = −∇_W R, …). With M = ∇_W R·Aᵀ, Ȧ = ∇_W R gives
+  d(AAᵀ)/dt = M + Mᵀ, while d(UUᵀ + bbᵀ)/dt = −(N + Nᵀ) with N = ∇_U R·Uᵀ + ∇_b R·bᵀ = M.
+  So Q = AAᵀ + UUᵀ + bbᵀ is constant; for k = 1 this is C(θ) of T3.1.
+* **VEC-RADIUS** (σ linear, gradient descent). Expanding Aₖ₊₁ = Aₖ + ηG_W, Uₖ₊₁ = Uₖ − ηG_U,
+  bₖ₊₁ = bₖ − ηg_b, the terms linear in η are η(M + Mᵀ − N − Nᵀ) = 0, leaving exactly
+  Qₖ₊₁ = Qₖ + η²(G_W G_Wᵀ + G_U G_Uᵀ + g_b g_bᵀ): Q only grows, by a computable amount.
+* **VEC-SCALE** (σ linear). (v, A) → (αv, αA) scales z by 1/α and v by α: ŷ is unchanged, so
+  d/dα at α = 1 gives ⟨∇_v R, v⟩ = ⟨∇_W R, A⟩ (W = I − αA moves by −A). Along gradient flow
+  d(‖v‖² + ‖A‖_F²)/dt = −2⟨v, ∇_v R⟩ + 2⟨A, ∇_W R⟩ = 0; under descent the quantity grows by
+  exactly η²(‖G_v‖² + ‖G_W‖_F²). A frozen readout breaks it (v cannot follow the scaling).
+* **VEC-BAL** (σ positively homogeneous: ReLU or linear). For a positive diagonal D,
+  relu(Du) = D·relu(u), so (W, U, b, v) → (DWD⁻¹, DU, Db, D⁻¹v) maps z to Dz and leaves
+  ŷ = vᵀz unchanged. With D = I + εdiag(e), the coefficient of eᵢ gives, per neuron i,
+  (∇_W R·Wᵀ − Wᵀ·∇_W R)ᵢᵢ + (∇_U R·Uᵀ)ᵢᵢ + (∇_b R)ᵢbᵢ − (∇_v R)ᵢvᵢ = 0, and along gradient
+  flow ‖W_{i,:}‖² − ‖W_{:,i}‖² + ‖U_{i,:}‖² + bᵢ² − vᵢ² is constant. Smooth σ has neither
+  symmetry: the ablations A-linear / A-homogeneous must show violations (negative controls).
+* **VEC-REDUCE**. k = 1, v = 1, b = 0 frozen: z = σ(Wz + Ux) is the scalar single-index DEQ with
+  θ₁ = U, θ₂ = W, and every quantity must agree with the scalar core to rounding.
+* **VEC-FP-1, VEC-FP-2**. With q = ‖W‖₂L < 1, z ↦ σ(Wz + Ux + b) is a q-contraction in the
+  2-norm (σ acts entrywise with slope ≤ L), so the root is unique and ‖z − z*‖ ≤ ‖F(z)‖/(1 − q)
+  for F(z) = z − σ(Wz + Ux + b). I − SW (S = diag σ') is then invertible, and differentiating
+  z = σ(Wz + Ux + b) gives dz = (I − SW)⁻¹S(dW z + dU x + db); contracting with ∂ℓ/∂z yields the
+  adjoint system (I − SW)ᵀw = ∂ℓ/∂z and ∇_W = (Sw)zᵀ, ∇_U = (Sw)xᵀ, ∇_b = Sw.
+* **VEC-INVERTIBLE** (open). For k = 1, L3.2 keeps |1 − θ₂| ≥ β > 0 along the flow. Whether
+  σ_min(I − W(t)) stays bounded away from 0 for k > 1 is not known; the fuzz campaign drives the
+  ratio min_t σ_min(I − W(t)) / σ_min(I − W(0)) down with Hypothesis' target().
+"""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -83,6 +125,7 @@ def markdown() -> str:
     out += ["", "## Assumptions (the names `--drop` accepts)", "",
             "| name | meaning |", "|---|---|"]
     out += [f"| {name} | {_cell(meaning)} |" for name, meaning in ASSUMPTIONS.items()]
+    out += ["", "## Vector DEQs: where the VEC-* statements come from", "", VECTOR_DERIVATIONS.rstrip()]
     out += ["", "## Differential properties", "",
             "The statements above are structural (a wrong but self-consistent value can satisfy "
             "them); these properties pin values against independent computations "
