@@ -1,0 +1,69 @@
+"""Vector DEQ benchmark (issue 12): forward + backward (EmpiricalRisk.value_and_gradient) at
+n = 1e5, d = 100 for k ∈ {4, 16, 64}, relu and tanh, ‖W‖₂L ∈ {0.5, 0.9, 0.99}.
+
+Asserted: Newton iterations ≤ 20 everywhere. Reported: time ÷ one X @ Uᵀ pass (same run).
+The target ratio ≤ 10 at k = 16 is recorded as a strict xfail: measured 81–147 on this
+2-core machine, because each Newton iteration and the adjoint cost one stacked LAPACK k×k
+solve per sample (≈ 3.5 µs of per-matrix overhead at k = 16, itself ≈ 26 X @ Uᵀ passes).
+When a faster solve lands, the xfail turns into a failure and must be removed.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+import deqverify as dv
+
+N, D = 100_000, 100
+
+
+def median_seconds(function, repeats=5):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((N, D)), rng.standard_normal(N)
+
+
+def _problem(k, activation, q, data):
+    rng = np.random.default_rng(k)
+    W = rng.standard_normal((k, k))
+    W *= q / np.linalg.norm(W, 2)  # L = 1 for relu and tanh
+    params = dv.VectorParams(W, rng.standard_normal((k, D)) / np.sqrt(D), rng.standard_normal(k),
+                             rng.standard_normal(k))
+    X, targets = data
+    return dv.EmpiricalRisk(dv.VectorDEQ(k, activation), X, targets), params
+
+
+def _measure(benchmark, k, activation, q, data):
+    risk, params = _problem(k, activation, q, data)
+    rounds = 3 if k < 64 else 1
+    benchmark.pedantic(risk.value_and_gradient, args=(params,), rounds=rounds, iterations=1)
+    matvec = median_seconds(lambda: risk.X @ params.U.T)
+    ratio = benchmark.stats.stats.median / matvec
+    benchmark.extra_info.update(ratio_to_XUt=ratio, iterations=risk.last_solve.iterations,
+                                residual=risk.last_solve.residual, status=str(risk.last_solve.status))
+    print(f"k={k} {activation} q={q}: {ratio:.1f} × X@Uᵀ, {risk.last_solve.iterations} iterations")
+    assert risk.last_solve.iterations <= 20
+    return ratio
+
+
+@pytest.mark.parametrize("q", [0.5, 0.9, 0.99])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("k", [4, 16, 64])
+def test_vector_forward_backward(benchmark, k, activation, q, data):
+    _measure(benchmark, k, activation, q, data)
+
+
+@pytest.mark.xfail(strict=True, reason="stacked k×k LAPACK solves: measured 81–147 × X@Uᵀ at k = 16")
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_vector_ratio_target_at_k16(benchmark, activation, data):
+    assert _measure(benchmark, 16, activation, 0.9, data) <= 10
