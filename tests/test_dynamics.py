@@ -154,6 +154,21 @@ def test_reproduce_quick_writes_its_files(tmp_path, capsys):
     assert len(list(tmp_path.glob("*.png"))) == 7
 
 
+def test_reproduce_vector_shows_the_conservation_laws(tmp_path):
+    """VEC-CONS: Q flat under the linear flow; VEC-RADIUS: Q grows under GD; VEC-BAL: the
+    ReLU balances flat under the flow (to the ODE tolerance)."""
+    assert main(["reproduce", "--vector", "--quick", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"vector_linear_gf", "vector_linear_gd", "vector_relu_gf"}
+    assert all(record["status"] == "completed" for record in summary.values())
+    assert summary["vector_linear_gf"]["max_Q_drift"] < 1e-8
+    assert summary["vector_linear_gd"]["max_Q_drift"] > 1e-4  # η²GGᵀ accumulates
+    assert summary["vector_relu_gf"]["max_balance_drift"] < 1e-5
+    assert summary["vector_relu_gf"]["max_Q_drift"] > 1e-3  # Q is a linear-σ law only
+    pytest.importorskip("matplotlib")
+    assert len(list(tmp_path.glob("*.png"))) == 3
+
+
 def test_stiff_flow_falls_back_to_lsoda():
     """θ₀ near e makes C₀ tiny and the rate 4λ/C₀ large: DOP853 would grind; with a small
     evaluation budget the flow reruns with Radau and still conserves C (T3.1)."""

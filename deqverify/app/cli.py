@@ -64,7 +64,7 @@ def command_reproduce(args) -> int:
     """Run the paper's synthetic experiments; write summary.json and figures."""
     from deqverify.app.experiments import run_all
 
-    summary = run_all(args.out, quick=args.quick, progress=sys.stderr.isatty())
+    summary = run_all(args.out, quick=args.quick, progress=sys.stderr.isatty(), vector=args.vector)
     return 0 if all(run["status"] == "completed" for run in summary.values()) else 1
 
 
@@ -354,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="the paper's synthetic experiments")
     reproduce.add_argument("--out", default="reproduce-out", help="output directory")
     reproduce.add_argument("--quick", action="store_true", help="2 000 instead of 40 000 steps")
+    reproduce.add_argument("--vector", action="store_true",
+                           help="the vector-DEQ experiments (k = 3: conservation laws, balances)")
     reproduce.set_defaults(handler=command_reproduce)
 
     verify = commands.add_parser("verify", help="check every theorem on the built-in solver")

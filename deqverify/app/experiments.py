@@ -39,16 +39,18 @@ class Run:
     trajectory: Trajectory
     seconds: float
     step: float | None = None
+    linear: bool = False
+    """The linear DEQ: its zero-risk set, singular point and GD-RADIUS apply (sigmoid: not)."""
 
 
 def _uniform_sample(rng):
     return rng.uniform(0.0, 1.0, size=(SAMPLES, 1))
 
 
-def _timed(label, description, function, step=None):
+def _timed(label, description, function, step=None, linear=False):
     start = time.perf_counter()
     trajectory = function()
-    return Run(label, description, trajectory, time.perf_counter() - start, step)
+    return Run(label, description, trajectory, time.perf_counter() - start, step, linear)
 
 
 def linear_runs(quick: bool) -> list[Run]:
@@ -56,11 +58,11 @@ def linear_runs(quick: bool) -> list[Run]:
     risk = EmpiricalRisk.from_teacher(LinearDEQ(), X, [2.0])
     runs = [
         _timed("a_linear_gd", "linear DEQ, target 2x, GD η = 0.01, 200 steps",
-               lambda: gradient_descent(risk, START, 0.01, 200), 0.01),
+               lambda: gradient_descent(risk, START, 0.01, 200), 0.01, linear=True),
         _timed("a_linear_gf", "linear DEQ, target 2x, gradient flow to t = 50",
-               lambda: gradient_flow(risk, START, 50.0, n_records=501)),
+               lambda: gradient_flow(risk, START, 50.0, n_records=501), linear=True),
         _timed("b_linear_near_singular", "linear DEQ, θ₀ = (0.02442, 1.06782), GD η = 0.01",
-               lambda: gradient_descent(risk, (0.02442, 1.06782), 0.01, 200), 0.01),
+               lambda: gradient_descent(risk, (0.02442, 1.06782), 0.01, 200), 0.01, linear=True),
     ]
     return runs
 
@@ -137,8 +139,14 @@ def summarise(run: Run) -> dict:
     }
 
 
-def run_all(out_dir, quick: bool = False, log=print, progress: bool = False) -> dict:
-    """Run every experiment, write ``summary.json`` and figures; return the summary."""
+def run_all(out_dir, quick: bool = False, log=print, progress: bool = False,
+            vector: bool = False) -> dict:
+    """Run every experiment (``vector``: the vector-DEQ ones instead), write ``summary.json``
+    and figures; return the summary."""
+    if vector:
+        from deqverify.app.vector_experiments import run_vector
+
+        return run_vector(out_dir, quick=quick, log=log)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = []
