@@ -70,7 +70,7 @@ def test_matrix_writes_rows_as_it_goes_and_resumes(monkeypatch, tmp_path, capsys
 
     from deqverify.theorems import REGISTRY
 
-    total = sum(len(t.assumptions) for t in REGISTRY.values())
+    total = sum(len(t.assumptions) + t.open_question for t in REGISTRY.values())  # + open questions as stated
     _fake_campaigns(monkeypatch, interrupt_at=4)
     assert main(["fuzz", "--matrix", "--out", str(tmp_path), "--workers", "1"]) == 130
     assert len(json.loads((tmp_path / "fuzz-matrix.json").read_text())) == 3

@@ -242,8 +242,10 @@ def command_fuzz(args) -> int:
         out = Path(args.resume or args.out)
         done = read_matrix(out) if args.resume else []
         finished = {(o.theorem, o.violated_assumption) for o in done}
+        # every dropped assumption, and the open questions as stated (nothing dropped)
         cells = [(t.id, a, _examples_for(t.id, args.examples)) for t in REGISTRY.values()
-                 for a in t.assumptions if (t.id, a) not in finished]
+                 for a in ((None,) if t.open_question else ()) + t.assumptions
+                 if (t.id, a) not in finished]
         outcomes, rest = _run_cells(cells, args, lambda new: write_matrix(done + new, out))
         if rest:
             return _report_interrupted(done + outcomes, rest)
@@ -251,15 +253,15 @@ def command_fuzz(args) -> int:
         _print_table(done + outcomes)
         print(f"\nwrote {out / 'fuzz-matrix.md'} and fuzz-matrix.json")
         return 0
-    if not args.theorem or not args.drop:
-        raise InvalidInputError("give --theorem ID --drop ASSUMPTION, or --matrix")
+    if not args.theorem:
+        raise InvalidInputError("give --theorem ID [--drop ASSUMPTION], or --matrix")
     _validate_cells([args.theorem], args.drop, args.examples)
     outcomes, rest = _run_cells([(args.theorem, args.drop, args.examples)], args)
     if rest:
         return _report_interrupted(outcomes, rest)
     outcome = outcomes[0]
     _print_table([outcome])
-    print(f"\nwith {args.drop} dropped, {args.theorem} held in {outcome.held} of "
+    print(f"\nwith {args.drop or 'nothing'} dropped, {args.theorem} held in {outcome.held} of "
           f"{outcome.examples} examples ({outcome.refused} refused with a typed error)")
     if outcome.counterexample:
         print(f"shrunk counterexample ({outcome.details}):\n{outcome.counterexample}")

@@ -80,6 +80,15 @@ class Activation:
                 f"Activation {self.name!r}: lipschitz must be a finite positive number, got "
                 f"{self.lipschitz!r}; pass L = sup |σ'|."
             )
+        with np.errstate(all="ignore"):
+            slopes = np.abs(np.asarray(self.df(LIPSCHITZ_GRID), dtype=float))
+        worst = float(np.max(slopes, where=np.isfinite(slopes), initial=0.0))
+        if worst > self.lipschitz * (1.0 + LIPSCHITZ_SLACK):
+            where = float(LIPSCHITZ_GRID[np.nanargmax(np.where(np.isfinite(slopes), slopes, -1.0))])
+            raise InvalidInputError(
+                f"Activation {self.name!r} under-states its Lipschitz constant: |σ'({where:.6g})| = "
+                f"{worst:.6g} > lipschitz = {self.lipschitz:g}; the contraction test and the "
+                "solvers' safeguards trust L, so pass L = sup |σ'| (or larger)")
 
     def value_and_slope(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(σ(z), σ'(z)) for an array."""
@@ -103,6 +112,14 @@ class Activation:
             return float(self.slope_floor_fn(lo, hi))
         grid = np.linspace(lo, hi, _SLOPE_GRID_POINTS)
         return float(np.min(self.df(grid)))
+
+
+LIPSCHITZ_GRID = np.concatenate([np.linspace(-50.0, 50.0, 20_001),
+                                 np.geomspace(50.0, 1e12, 200), -np.geomspace(50.0, 1e12, 200)])
+"""Where a user's σ' is sampled to catch an under-stated L (a wrong L voids the uniqueness
+test |θ₂|L < 1: the solver may then return one of several roots as 'converged')."""
+LIPSCHITZ_SLACK = 1e-9
+"""σ' may exceed L by this relative amount (rounding of σ' itself)."""
 
 
 def _sigmoid_scalar(z: float) -> float:

@@ -75,11 +75,23 @@ class DEQModel:
             solve.slope_lower_bound(theta2, self.activation)
 
     def solve_offsets(self, offsets: np.ndarray, theta2: float) -> solve.FixedPointResult:
-        """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated)."""
+        """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated).
+
+        An offset that is not finite comes from overflow in θ₁ᵀx of finite data (e.g.
+        2·1e308 − 2·1e308 evaluates to ±inf or NaN while the exact value is 0): its true value
+        is unknown, so that sample is NaN, not converged, status NON_FINITE — never the root
+        for a = ±inf."""
         if self.activation.closed_form is not None:
-            return self._solve_closed_form(offsets, theta2)
-        return solve.solve_in_chunks(solve.SOLVERS[self.method], offsets, theta2,
-                                     self.activation, self.settings)
+            result = self._solve_closed_form(offsets, theta2)
+        else:
+            result = solve.solve_in_chunks(solve.SOLVERS[self.method], offsets, theta2,
+                                           self.activation, self.settings)
+        overflowed = ~np.isfinite(offsets)
+        if overflowed.any():
+            result.value = np.where(overflowed, np.nan, result.value)
+            result.converged = result.converged & ~overflowed
+            result.status = solve.Status.NON_FINITE
+        return result
 
     def _solve_closed_form(self, offsets, theta2):
         y = self.activation.closed_form(offsets, theta2)
@@ -154,6 +166,9 @@ class DEQModel:
         if (X.shape[0] <= SCALAR_PATH_MAX_ROWS and self.method == "newton"
                 and self.activation.closed_form is None):
             return self._squared_error_sums_scalar(theta, theta2, X, targets)
+        return self._squared_error_sums_batched(theta, theta2, X, targets)
+
+    def _squared_error_sums_batched(self, theta, theta2, X, targets):
         fp = self.solve_offsets(X @ theta[:-1], theta2)
         summary = SolveSummary(fp.status, fp.residual, fp.iterations)
         error = fp.value - targets
@@ -162,18 +177,25 @@ class DEQModel:
         return float(error @ error), gradient, summary
 
     def _squared_error_sums_scalar(self, theta, theta2, X, targets):
+        try:
+            return self._squared_error_sums_python(theta, theta2, X, targets)
+        except OverflowError:  # Python floats raise where numpy returns inf: same answer
+            return self._squared_error_sums_batched(theta, theta2, X, targets)
+
+    def _squared_error_sums_python(self, theta, theta2, X, targets):
         activation, settings = self.activation, self.settings
         theta1 = theta[:-1]
         loss, iterations, residual = 0.0, 0, 0.0
         gradient = np.zeros_like(theta)
         for row, target in zip(X, targets.tolist()):
             offset = float(row @ theta1)
+            if not math.isfinite(offset):  # overflow in θ₁ᵀx: the batched path flags it
+                raise OverflowError
             y, converged, used = solve.newton_scalar(offset, theta2, activation, settings)
             iterations = max(iterations, used)
             if not converged:
                 return math.nan, np.full(theta.size, math.nan), SolveSummary(
-                    solve.Status.MAX_ITERATIONS if math.isfinite(offset) else solve.Status.NON_FINITE,
-                    math.nan, used)
+                    solve.Status.MAX_ITERATIONS, math.nan, used)
             pre_activation = offset + theta2 * y
             residual = max(residual, abs(y - activation.value_scalar(pre_activation)))
             slope = activation.slope_scalar(pre_activation)

@@ -13,8 +13,19 @@ from typing import Callable
 import numpy as np
 
 from deqverify.core.dynamics import gradient_descent, gradient_flow
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.validation import (_as_float_array, _require_finite, as_count, as_data,
+                                       as_positive)
 
 EPS = float(np.finfo(np.float64).eps)
+
+
+def _finite_array(value, name: str, ndim: int) -> np.ndarray:
+    array = _as_float_array(value, name)
+    if array.ndim != ndim or array.size == 0:
+        raise InvalidInputError(f"{name} must be a non-empty {ndim}-D array, got shape {array.shape}")
+    _require_finite(array, name)
+    return array
 
 
 @dataclass
@@ -51,6 +62,30 @@ class Problem:
     descent: Callable = gradient_descent
     flow: Callable = gradient_flow
     label: str = ""
+
+    def __post_init__(self):
+        """Validate every field (typed errors): a NaN or a wrong type in a problem is a
+        mistake in the problem, never a verdict about the theorem."""
+        if (self.risk is not None and not hasattr(self.risk, "value_and_gradient")) \
+                or not hasattr(self.model, "activation"):
+            raise InvalidInputError(
+                f"Problem needs a deqverify model and a risk with value_and_gradient, got "
+                f"model={self.model!r}, risk={self.risk!r}")
+        self.theta0 = _finite_array(self.theta0, "theta0", ndim=1)
+        if self.points is not None:
+            self.points = _finite_array(np.atleast_2d(self.points), "points", ndim=2)
+            if self.points.shape[1] != self.theta0.size:
+                raise InvalidInputError(f"points must have rows of length {self.theta0.size} "
+                                        f"like theta0, got shape {self.points.shape}")
+        if self.X is not None:
+            self.X = as_data(self.X)
+        if self.step is not None:
+            self.step = as_positive(self.step, "step")
+        self.steps = as_count(self.steps, "steps")
+        if self.t_max is not None:
+            self.t_max = as_positive(self.t_max, "t_max")
+        self.ode_rtol = as_positive(self.ode_rtol, "ode_rtol")
+        self.ode_atol = as_positive(self.ode_atol, "ode_atol")
 
     @property
     def dim(self) -> int:
