@@ -258,3 +258,24 @@ def test_descent_stops_with_a_status_where_W_leaves_the_contraction_region(rng):
     if run.status is dv.RunStatus.ILL_POSED:
         assert "NonContractiveError" in run.message
     assert math.isnan(run.risk[-1]) or np.isfinite(run.risk).all()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "identity"])
+def test_mpmath_jacobian_vector_product_matches_solver_differences(activation, rng):
+    """The twin's forward-mode derivative against central differences of the float64 solver
+    (two independent routes to dz)."""
+    k, d = 3, 2
+    params = random_params(rng, k, d, activation, q=0.7)
+    x = rng.normal(size=d)
+    dW, dU, db = rng.normal(size=(k, k)), rng.normal(size=(k, d)), rng.normal(size=k)
+    with working_precision(40):
+        exact = np.array([to_float(v) for v in vector_twin.jacobian_vector_product(
+            params.W, params.U, params.b, x, get_activation(activation), dW, dU, db)])
+    model, h = dv.VectorDEQ(k, activation), 1e-6
+
+    def z(sign):
+        moved = dv.VectorParams(params.W + sign * h * dW, params.U + sign * h * dU,
+                                params.b + sign * h * db, params.v)
+        return model.fixed_point(moved, x[None, :]).value[0]
+
+    np.testing.assert_allclose((z(1) - z(-1)) / (2 * h), exact, rtol=1e-6, atol=1e-8)

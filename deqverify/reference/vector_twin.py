@@ -117,3 +117,17 @@ def linear_population_risk_and_gradient(W, U, b, v, Sigma, xi):
     solved = mpmath.lu_solve(A, h)
     value = (residual.T * Sm * residual)[0] + c * c
     return value, {"W": a * solved.T, "U": a * grad_p.T, "b": 2 * c * a, "v": solved}
+
+
+def jacobian_vector_product(W, U, b, x, activation: Activation, dW, dU, db):
+    """dz for a parameter direction (dW, dU, db) (VEC-FP-2, forward mode):
+    (I − SW)·dz = S·(dW z + dU x + db), S = diag σ'(Wz + Ux + b)."""
+    Wm, xm = _matrix(W), _column(x)
+    k = Wm.rows
+    z = fixed_point(W, U, b, x, activation)
+    u = _pre_activation(Wm, z, _matrix(U) * xm + _column(b))
+    slope = [activation.mp_df(u[i]) for i in range(k)]
+    drive = _matrix(dW) * z + _matrix(dU) * xm + _column(db)
+    system = mpmath.matrix([[(1 if i == j else 0) - slope[i] * Wm[i, j] for j in range(k)]
+                            for i in range(k)])
+    return mpmath.lu_solve(system, mpmath.matrix([slope[i] * drive[i] for i in range(k)]))

@@ -10,6 +10,7 @@ from deqverify.core.data import GaussianPopulation, UniformPopulation
 from deqverify.core.models import LinearDEQ, SingleIndexDEQ
 from deqverify.core.population import PopulationRisk
 from deqverify.core.risk import EmpiricalRisk
+from deqverify.core.solve import DEFAULT_SETTINGS
 from deqverify.core.vector_model import VectorDEQ
 from deqverify.theorems.base import Problem
 
@@ -22,14 +23,19 @@ def _model_spec(model) -> dict:
     if isinstance(model, VectorDEQ):
         return {"vector": True, "width": model.width, "activation": model.activation.name,
                 "method": model.method, "frozen": list(model.frozen),
-                "allow_noncontractive": model.allow_noncontractive}
+                "allow_noncontractive": model.allow_noncontractive,
+                "settings": {"rtol": model.settings.rtol, "atol": model.settings.atol,
+                             "max_iter": model.settings.max_iter}}
     return {"linear": True} if isinstance(model, LinearDEQ) else {"activation": model.activation.name}
 
 
 def _model_from_spec(model_spec: dict):
     if model_spec.get("vector"):
-        return VectorDEQ(model_spec["width"], model_spec["activation"],
-                         model_spec.get("method", "newton"), frozen=tuple(model_spec["frozen"]),
+        method = model_spec.get("method", "newton")
+        settings = model_spec.get("settings")
+        return VectorDEQ(model_spec["width"], model_spec["activation"], method,
+                         None if settings is None else type(DEFAULT_SETTINGS[method])(**settings),
+                         frozen=tuple(model_spec["frozen"]),
                          allow_noncontractive=model_spec.get("allow_noncontractive", False))
     if model_spec.get("linear"):
         return LinearDEQ()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from deqverify.core.data import GaussianPopulation
 from deqverify.core.population import PopulationRisk
 from deqverify.core.risk import EmpiricalRisk
+from deqverify.core.solve import DEFAULT_SETTINGS
 from deqverify.core.vector_model import VectorDEQ
 from deqverify.core.vector_params import VectorParams
 from deqverify.theorems.base import Problem
@@ -39,7 +40,10 @@ def contractive_matrix(draw, k: int, lipschitz: float, low: float, high: float) 
     matrix = rng.standard_normal((k, k))
     q = draw(finite_floats(low, high))
     W = matrix * (q / (lipschitz * np.linalg.norm(matrix, 2)))
-    assert abs(np.linalg.norm(W, 2) * lipschitz - q) <= 1e-12 * max(1.0, q)
+    if low >= 1.0 and np.linalg.norm(W, 2) * lipschitz < 1.0:  # q = 1 may round to 1 − eps
+        W *= 1.0 + 4 * np.finfo(float).eps
+    computed = np.linalg.norm(W, 2) * lipschitz
+    assert abs(computed - q) <= 1e-12 * max(1.0, q) and (computed >= 1.0) == (low >= 1.0)
     return W
 
 
@@ -100,7 +104,15 @@ def vector_problem(draw, theorem_id: str, violate: str | None):
     else:  # VEC-FP-1, VEC-FP-2; the IFT (FP-2) needs σ ∈ C¹ at every pre-activation: no ReLU
         choices = NONLINEAR if theorem_id == "VEC-FP-1" else SMOOTH
         activation = draw(st.sampled_from(choices if violate == "A-contract" else choices + ("identity",)))
-    model = VectorDEQ(k, activation, frozen=frozen)
+    if theorem_id == "VEC-FP-1":
+        # the certified bound matters when a solver stops early: draw the method and a loose
+        # tolerance too (quadratic Newton steps leave errors far below any residual bound)
+        method = draw(st.sampled_from(("newton", "anderson", "picard")))
+        tolerance = draw(st.sampled_from((None, 1e-6, 1e-9)))
+        settings = None if tolerance is None else DEFAULT_SETTINGS[method].__class__(rtol=0.0, atol=tolerance)
+        model = VectorDEQ(k, activation, method, settings, frozen=frozen)
+    else:
+        model = VectorDEQ(k, activation, frozen=frozen)
     if activation == "identity":
         smallest = 0.05 if theorem_id == "VEC-INVERTIBLE" else 0.3
         W = invertible_complement(draw, k, singular=violate == "A-invertible", smallest=smallest)
