@@ -399,3 +399,45 @@ def test_REF_EDGE_descent_stops_with_the_right_status_at_the_ill_posed_set(probl
     else:
         assert run.status in (dv.RunStatus.COMPLETED, dv.RunStatus.DIVERGED), run.status
         assert valued.all()
+
+
+# -- REF-POP-VEC: the linear vector population risk, pinned by an independent route ---------
+# The identities VEC-ORTH/CONS/RADIUS/SCALE hold for *any* value of the offset c and any
+# readout vector a in the closed form (they only see its outer-product structure), so the
+# closed form's values need a reference of their own: ŷ(x) = pᵀx + c is read off the forward
+# solver at x = 0 and x = eⱼ (no population code involved), R = (p − ξ)ᵀΣ(p − ξ) + c², and
+# the gradient is checked against Richardson differences of R.
+
+@st.composite
+def linear_vector_populations(draw):
+    from deqverify.theorems.vector_strategies import invertible_complement
+    from deqverify.theorems.draws import covariances
+
+    k, d = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    W = invertible_complement(draw, k)
+    vector = lambda size: np.array([draw(finite_floats(-1.5, 1.5)) for _ in range(size)])  # noqa: E731
+    params = dv.VectorParams(W, vector(k * d).reshape(k, d), vector(k), vector(k))
+    Sigma = draw(covariances(d, condition_max=10.0))
+    return params, Sigma, vector(d)
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(linear_vector_populations())
+def test_REF_POP_VEC_linear_vector_population_risk_matches_the_forward_solver(problem):
+    from deqverify.theorems.fixed_point import _risk_gradient_vs_differences
+
+    params, Sigma, xi = problem
+    k, d = params.width, params.dim
+    model = dv.VectorDEQ(k, "identity")
+    risk = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi)
+    value = risk.value(params)
+    outputs = model.output(params, np.vstack([np.zeros(d), np.eye(d)]))
+    c, p = outputs[0], outputs[1:] - outputs[0]
+    expected = float((p - xi) @ Sigma @ (p - xi) + c * c)
+    # forward outputs carry ≈ cond(A)·k·eps relative error each; R is a quadratic in them
+    cond = np.linalg.cond(params.A)
+    scale = float(np.abs(p - xi) @ np.abs(Sigma) @ (np.abs(p) + np.abs(xi)) + c * c) + 1.0
+    assert abs(value - expected) <= 64 * (k + d) * np.finfo(float).eps * cond * scale
+    holds, margin, detail = _risk_gradient_vs_differences(risk, params.flat)
+    target(-margin, label="REF-POP-VEC gradient vs differences −margin")
+    assert holds, detail

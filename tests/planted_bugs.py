@@ -380,3 +380,111 @@ class SloppyFloat32(BuiltinImplementation):
         for _ in range(3):
             y = sigma(a + theta[-1] * y).astype(np.float32)
         return y
+
+
+# -- vector protocol (issue 13) -----------------------------------------------------------
+def _vector_forward(params, X, activation):
+    from deqverify.core.vector_model import VectorDEQ
+    from deqverify.core.vector_params import VectorParams
+
+    values = VectorParams(params["W"], params["U"], params["b"], params["v"])
+    return VectorDEQ(values.width, activation).fixed_point(values, X).raise_for_status().value
+
+
+def _vector_gradient(params, X, targets, activation, Z, adjoint):
+    """R's gradient parts from the fixed points Z and per-sample adjoint vectors."""
+    W, U, b, v = params["W"], params["U"], params["b"], params["v"]
+    slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+    error = Z @ v - targets
+    weighted = (2.0 * error / len(targets))[:, None] * slope * adjoint
+    return {"W": weighted.T @ Z, "U": weighted.T @ X, "b": weighted.sum(axis=0),
+            "v": (2.0 * error / len(targets)) @ Z}
+
+
+class VectorJacobianFree(BuiltinImplementation):
+    """Vector backward that skips the adjoint solve (JFB: w = ∂ℓ/∂z, not (I − SW)⁻ᵀ∂ℓ/∂z)."""
+
+    name = "planted-vector-jfb"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = _vector_forward(params, X, activation)
+        return _vector_gradient(params, X, targets, activation, Z, np.broadcast_to(params["v"], Z.shape))
+
+
+class VectorTransposedAdjoint(BuiltinImplementation):
+    """Adjoint solved with I − SW instead of its transpose."""
+
+    name = "planted-vector-transposed"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = _vector_forward(params, X, activation)
+        W, U, b = params["W"], params["U"], params["b"]
+        slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+        k = W.shape[0]
+        jacobians = np.eye(k) - slope[:, :, None] * W
+        adjoint = np.linalg.solve(jacobians, np.broadcast_to(params["v"], Z.shape)[..., None])[..., 0]
+        return _vector_gradient(params, X, targets, activation, Z, adjoint)
+
+
+class VectorBatchNormStopping(BuiltinImplementation):
+    """Picard stopped when ‖F‖_F/n is below 1e-6: per-sample errors grow
+    with n (the correct adjoint is then applied to a loose forward)."""
+
+    name = "planted-vector-batch-norm"
+
+    @staticmethod
+    def _picard(params, X, activation):
+        f = get_activation(activation).f
+        P = X @ params["U"].T + params["b"]
+        Z = f(P)
+        for _ in range(10_000):
+            new = f(Z @ params["W"].T + P)
+            if np.linalg.norm(new - Z) / len(X) <= 1e-6:
+                return new
+            Z = new
+        return Z
+
+    def fixed_point_vector_status(self, params, X, activation):
+        Z = self._picard(params, X, activation)
+        return Z, np.ones(len(X), dtype=bool)
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = self._picard(params, X, activation)
+        W, U, b = params["W"], params["U"], params["b"]
+        slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+        transposed = np.eye(W.shape[0]) - W.T[None] * slope[:, None, :]
+        adjoint = np.linalg.solve(transposed, np.broadcast_to(params["v"], Z.shape)[..., None])[..., 0]
+        return _vector_gradient(params, X, targets, activation, Z, adjoint)
+
+
+class VectorNaNLeak(BuiltinImplementation):
+    """A batch-wide damping factor computed from every sample: one NaN input makes every
+    sample NaN (seen in batched Anderson solvers)."""
+
+    name = "planted-vector-nan-leak"
+
+    def fixed_point_vector_status(self, params, X, activation):
+        X = np.asarray(X, dtype=float)
+        damping = 1.0 + 0.0 * np.sum(X)  # NaN as soon as one entry is
+        bad = ~np.isfinite(X).all(axis=1)
+        Z = np.full((len(X), params["W"].shape[0]), np.nan)
+        Z[~bad] = _vector_forward(params, X[~bad], activation)
+        return Z * damping, ~bad
+
+
+class VectorDenseJacobian(BuiltinImplementation):
+    """Backward through the dense nk×nk Jacobian I − blockdiag(SᵢW): O((nk)³) time, O((nk)²)
+    memory — right answers, wrong cost."""
+
+    name = "planted-vector-dense"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = _vector_forward(params, X, activation)
+        W, U, b, v = params["W"], params["U"], params["b"], params["v"]
+        n, k = Z.shape
+        slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+        dense = np.eye(n * k)
+        for i in range(n):
+            dense[i * k:(i + 1) * k, i * k:(i + 1) * k] -= slope[i][:, None] * W
+        adjoint = np.linalg.solve(dense.T, np.tile(v, n)).reshape(n, k)
+        return _vector_gradient(params, X, targets, activation, Z, adjoint)

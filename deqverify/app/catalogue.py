@@ -37,6 +37,8 @@ REFERENCE_PROPERTIES = {
     "REF-POP-LIN": "linear population risk (Gaussian and uniform laws) against mpmath",
     "REF-POP-SI": "single-index population risk (Gaussian and uniform laws) against adaptive "
                   "quadrature in the data coordinates",
+    "REF-POP-VEC": "linear vector population risk against R = (p − ξ)ᵀΣ(p − ξ) + c² with p, c read "
+                   "off the forward solver; its gradient against Richardson differences",
     "REF-GD": "gradient-descent iterates against steps of the reference gradient",
     "REF-GF": "gradient-flow paths against an independent integration (Radau on the "
               "reference gradient)",

@@ -43,6 +43,8 @@ class Answer:
         if self.value is None:
             return np.ones(n, dtype=bool)
         flags = ~np.isfinite(self.value)
+        if flags.ndim == 2:  # a vector answer: a sample is flagged by any non-finite entry
+            flags = flags.any(axis=1)
         if self.converged is not None:
             flags |= ~self.converged
         return flags
@@ -110,6 +112,50 @@ class Harness:
         if raised:
             return Answer(None, raised=raised)
         return Answer(as_answer(raw, (n,), "fixed_point"))
+
+    def _call_vector(self, method: str, params: dict, *arrays, activation: str):
+        copies = {name: np.array(value, copy=True) for name, value in params.items()}
+        array_copies = [np.array(a, copy=True) for a in arrays]
+        try:
+            return getattr(self.impl, method)(copies, *array_copies, activation), None
+        except Exception as error:  # noqa: BLE001 - an exception is the implementation's answer
+            return None, describe_exception(error)
+        finally:
+            for label, original in params.items():
+                if not np.array_equal(copies[label], original, equal_nan=True):
+                    self.mutations.append(f"{method} changed its argument params[{label!r}]")
+            for label, original, copy in zip(("X", "targets"), arrays, array_copies):
+                if copy.shape != original.shape or not np.array_equal(copy, original, equal_nan=True):
+                    self.mutations.append(f"{method} changed its argument {label}")
+
+    def forward_vector(self, params: dict, X, activation: str, *, status: bool = True) -> Answer:
+        """Z (n, k) for every row of X (with the status when the implementation reports it)."""
+        n, k = np.shape(X)[0], np.shape(params["W"])[0]
+        if status and self.reports_status and hasattr(self.impl, "fixed_point_vector_status"):
+            raw, raised = self._call_vector("fixed_point_vector_status", params, X, activation=activation)
+            if raised:
+                return Answer(None, raised=raised)
+            if not isinstance(raw, (tuple, list)) or len(raw) != 2:
+                raise ProtocolViolation("fixed_point_vector_status must return a pair (Z, converged)")
+            return Answer(as_answer(raw[0], (n, k), "fixed_point_vector_status"),
+                          as_converged(raw[1], n, "fixed_point_vector_status"))
+        raw, raised = self._call_vector("fixed_point_vector", params, X, activation=activation)
+        if raised:
+            return Answer(None, raised=raised)
+        return Answer(as_answer(raw, (n, k), "fixed_point_vector"))
+
+    def gradient_vector(self, params: dict, X, targets, activation: str) -> Answer:
+        """∇R as one flat vector (W, U row-major, b, v) read part by part from the dict."""
+        raw, raised = self._call_vector("risk_gradient_vector", params, X, targets, activation=activation)
+        if raised:
+            return Answer(None, raised=raised)
+        if not isinstance(raw, dict) or set(raw) != set(params):
+            raise ProtocolViolation(f"risk_gradient_vector must return a dict with keys "
+                                    f"{sorted(params)}, got {type(raw).__name__}"
+                                    + (f" with keys {sorted(raw)}" if isinstance(raw, dict) else ""))
+        parts = [as_answer(raw[name], np.shape(params[name]), f"risk_gradient_vector[{name!r}]").ravel()
+                 for name in ("W", "U", "b", "v")]
+        return Answer(np.concatenate(parts))
 
     def gradient(self, theta, X, targets, activation: str) -> Answer:
         """∇R(θ) of R = mean((y − t)²), as the implementation computes it."""

@@ -14,6 +14,16 @@ Optional::
 
 ``activation`` is one of "sigmoid", "tanh", "softplus", "identity" (the linear DEQ).
 
+Vector DEQs (declared with ``Capabilities(vector=True, vector_activations=(...))``)::
+
+    fixed_point_vector(params, X, activation) -> Z                   # (n, k)
+    risk_gradient_vector(params, X, targets, activation) -> grads    # dict W, U, b, v
+    fixed_point_vector_status(params, X, activation) -> (Z, converged)   # optional
+
+for z = σ(Wz + Ux + b), ŷ = vᵀz, R = mean((ŷ − t)²); ``params`` is a dict of float64
+arrays W (k, k), U (k, d), b (k,), v (k,); ``activation`` is one of
+:data:`KNOWN_VECTOR_ACTIVATIONS`. The same reading rule applies part by part.
+
 Signals. An implementation flags an ill-posed or failed solve by raising (any exception,
 from that call) or by returning NaN for the affected samples (or, with
 ``reports_status``, ``converged = False`` for them); returning finite numbers is a claim of
@@ -36,6 +46,7 @@ import numpy as np
 from deqverify.core.errors import InvalidInputError
 
 KNOWN_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
+KNOWN_VECTOR_ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu", "identity")
 KNOWN_DTYPES = ("float64", "float32")
 
 
@@ -55,8 +66,19 @@ class Capabilities:
     dtypes: tuple[str, ...] = ("float64",)
     reports_status: bool = False
     raises_on_nonconvergence: bool = False
+    vector: bool = False
+    vector_activations: tuple[str, ...] = ()
 
     def __post_init__(self):
+        vector_activations = tuple(self.vector_activations)
+        if self.vector and (not vector_activations or any(
+                a not in KNOWN_VECTOR_ACTIVATIONS for a in vector_activations)):
+            raise InvalidInputError(
+                f"Capabilities(vector=True, vector_activations={vector_activations!r}): declare "
+                f"a non-empty subset of {KNOWN_VECTOR_ACTIVATIONS}")
+        if vector_activations and not self.vector:
+            raise InvalidInputError("Capabilities(vector_activations=...) needs vector=True")
+        object.__setattr__(self, "vector_activations", vector_activations)
         for field, known in (("activations", KNOWN_ACTIVATIONS), ("dtypes", KNOWN_DTYPES)):
             value = tuple(getattr(self, field))
             unknown = [v for v in value if v not in known]

@@ -20,7 +20,7 @@ def linear_vector_population(params: VectorParams, Sigma: np.ndarray, xi: np.nda
     factor = lu_factor(params.A)
     a = lu_solve(factor, params.v, trans=1)
     p = params.U.T @ a
-    c = float(params.v @ params.b)
+    c = float(a @ params.b)
     residual = p - xi
     grad_p = 2.0 * (Sigma @ residual)
     grad_c = 2.0 * c

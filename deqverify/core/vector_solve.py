@@ -34,8 +34,10 @@ ANDERSON_MEMORY = 5
 """Past steps mixed by Anderson(m)."""
 ANDERSON_REGULARISATION = 1e-12
 """Relative Tikhonov term on the m×m Gram matrix of past residuals (keeps it invertible)."""
-CHUNK_ELEMENTS = 1 << 20
-"""Samples per solver call: at most 2²⁰ entries in the stacked (rows, k, k) Jacobians (8 MB)."""
+CHUNK_ELEMENTS = 1 << 17
+"""Samples per solver call: at most 2¹⁷ entries (1 MiB) in the stacked (rows, k, k)
+Jacobians, so they stay in cache (measured, n = 2 000 → 16 000 at k = 8: cost exponent 1.17
+with 1 MiB stacks against 1.39 with 8 MiB stacks)."""
 
 
 def row_norms(array: np.ndarray) -> np.ndarray:

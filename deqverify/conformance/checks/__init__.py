@@ -26,10 +26,11 @@ from deqverify.conformance.checks.hygiene import (
     Protocol,
 )
 from deqverify.conformance.checks.resources import Resources
+from deqverify.conformance.checks.vector import VECTOR_CHECKS
 
 CHECKS: dict[str, Check] = {check.id: check for check in (
     Protocol(), NoMutation(), ForwardAccuracy(), HonestStatus(), GradientIFT(), LinOrth(),
     GDRadius(), IllPosed(), NonContractiveUnique(), GradientNonContractive(), MultiRoot(),
-    Isolation(), GradientBatchScaling(), Determinism(), Float32(), Resources())}
+    Isolation(), GradientBatchScaling(), Determinism(), Float32(), Resources(), *VECTOR_CHECKS)}
 
 __all__ = ["CHECKS", "Check", "CheckResult"]
