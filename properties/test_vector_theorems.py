@@ -7,6 +7,7 @@ from deqverify.theorems.checking import theorem_property
 test_VEC_REDUCE = theorem_property("VEC-REDUCE")
 test_VEC_FP_1 = theorem_property("VEC-FP-1")
 test_VEC_FP_2 = theorem_property("VEC-FP-2")
+test_VEC_FP_3 = theorem_property("VEC-FP-3")
 test_VEC_ORTH = theorem_property("VEC-ORTH")
 test_VEC_CONS = theorem_property("VEC-CONS")
 test_VEC_RADIUS = theorem_property("VEC-RADIUS")

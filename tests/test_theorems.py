@@ -16,7 +16,7 @@ from deqverify.theorems.spec import (
 
 IDS = ["FP-1", "FP-2", "FP-3", "LIN-ORTH", "T3.1", "GD-RADIUS", "SPHERE-ID", "L3.2", "PL", "T3.4",
        "T3.3", "PHI-FLOW", "T3.6", "SI-IDENT", "SI-HESS", "SI-RSI", "T3.8", "T3.9", "RELU", "NEUMANN",
-       "VEC-REDUCE", "VEC-FP-1", "VEC-FP-2", "VEC-ORTH", "VEC-CONS", "VEC-RADIUS", "VEC-SCALE",
+       "VEC-REDUCE", "VEC-FP-1", "VEC-FP-2", "VEC-FP-3", "VEC-ORTH", "VEC-CONS", "VEC-RADIUS", "VEC-SCALE",
        "VEC-BAL", "VEC-INVERTIBLE"]
 
 

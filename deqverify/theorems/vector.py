@@ -23,6 +23,7 @@ import numpy as np
 from deqverify import reference as ref
 from deqverify.core.activations import IDENTITY
 from deqverify.core.dynamics import RunStatus
+from deqverify.core.errors import NonContractiveError, SingularDEQError
 from deqverify.core.models import LinearDEQ, SingleIndexDEQ
 from deqverify.core.population import PopulationRisk
 from deqverify.core.risk import EmpiricalRisk
@@ -224,6 +225,40 @@ class VecImplicitGradient(Theorem):
         fd_ok, fd_margin, detail = _risk_gradient_vs_differences(risk, params.flat, frozen=frozen)
         return Verdict(mp_ok and fd_ok, min(mp_margin, fd_margin), {},
                        f"max |∇ − ∇_mpmath| = {np.max(np.abs(gradient - exact)):.3g}; {detail}")
+
+
+class VecIllPosedInputs(Theorem):
+    id = "VEC-FP-3"
+    statement = ("‖W‖₂L ≥ 1 raises NonContractiveError unless allow_noncontractive is set (then the "
+                 "status is honest); a singular I − W (linear) raises SingularDEQError: never a "
+                 "silent answer")
+    assumptions = ()
+    family = "vector"
+
+    def check(self, problem: Problem) -> Verdict:
+        params = _params(problem, problem.theta0)
+        model, X = problem.model, problem.X
+        silent = []
+        if model.is_linear:
+            k = model.width
+            direction = np.ones(k) / np.sqrt(k)
+            A = params.A - (params.A @ direction)[:, None] * direction[None, :]  # A·(I − ddᵀ)
+            cases = [("singular I − W", params.with_parts(W=np.eye(k) - A), SingularDEQError)]
+        else:
+            norm = np.linalg.norm(params.W, 2)
+            base = params.W / norm if norm > 0 else np.eye(model.width)
+            cases = [(f"‖W‖₂L = {scale:g}", params.with_parts(
+                W=base * scale * (1 + 4 * EPS) / model.activation.lipschitz), NonContractiveError)
+                for scale in (1.0, 1.0 + 1e-9, 1.5, 10.0)]
+        for label, bad, error in cases:
+            try:
+                result = model.fixed_point(bad, X)
+            except error:
+                continue
+            silent.append(f"{label}: returned status {result.status}")
+        holds = not silent
+        return Verdict(holds, 1.0 if holds else -1.0, {},
+                       "every ill-posed case raised its typed error" if holds else "; ".join(silent))
 
 
 # -- identities ----------------------------------------------------------------------------
@@ -440,6 +475,6 @@ class VecInvertible(Theorem):
                        f"({run.status})")
 
 
-VECTOR_THEOREMS = (VecReduce(), VecFixedPoint(), VecImplicitGradient(), VecOrth(),
+VECTOR_THEOREMS = (VecReduce(), VecFixedPoint(), VecImplicitGradient(), VecIllPosedInputs(), VecOrth(),
                    VecConservation(), VecRadius(), VecScale(), VecBalance(), VecInvertible())
 

@@ -101,7 +101,7 @@ def vector_problem(draw, theorem_id: str, violate: str | None):
     elif theorem_id == "VEC-BAL":
         activation = (draw(st.sampled_from(SMOOTH)) if violate == "A-homogeneous"
                       else draw(st.sampled_from(("relu", "identity"))))
-    else:  # VEC-FP-1, VEC-FP-2; the IFT (FP-2) needs σ ∈ C¹ at every pre-activation: no ReLU
+    else:  # VEC-FP-1/2/3; the IFT (FP-2) needs σ ∈ C¹ at every pre-activation: no ReLU
         choices = NONLINEAR if theorem_id == "VEC-FP-1" else SMOOTH
         activation = draw(st.sampled_from(choices if violate == "A-contract" else choices + ("identity",)))
     if theorem_id == "VEC-FP-1":
@@ -116,13 +116,13 @@ def vector_problem(draw, theorem_id: str, violate: str | None):
     if activation == "identity":
         smallest = 0.05 if theorem_id == "VEC-INVERTIBLE" else 0.3
         W = invertible_complement(draw, k, singular=violate == "A-invertible", smallest=smallest)
-        if theorem_id in ("VEC-FP-1", "VEC-FP-2", "VEC-BAL") and np.linalg.norm(W, 2) >= 1:
+        if theorem_id in ("VEC-FP-1", "VEC-FP-2", "VEC-FP-3", "VEC-BAL") and np.linalg.norm(W, 2) >= 1:
             W = contractive_matrix(draw, k, 1.0, 0.0, 0.95)
     elif violate == "A-contract":
         W = contractive_matrix(draw, k, model.activation.lipschitz, 1.0, 3.0)
     else:
         W = contractive_matrix(draw, k, model.activation.lipschitz, 0.0, 0.95)
-    fixed_point = theorem_id in ("VEC-FP-1", "VEC-FP-2")
+    fixed_point = theorem_id in ("VEC-FP-1", "VEC-FP-2", "VEC-FP-3")
     risk = _risk(draw, model, dim, rank_deficient=violate == "A-data",
                  population_allowed=not fixed_point, rows=(2, 20) if fixed_point else (None, 30))
     params = _readout(draw, k, dim, W, bias)
