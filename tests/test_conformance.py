@@ -203,6 +203,29 @@ def test_capabilities_refuse_to_test_nothing():
         Capabilities(activations=("sigmoid", "gelu"))
     with pytest.raises(InvalidInputError, match="float64"):
         Capabilities(dtypes=("float32",))
+    with pytest.raises(InvalidInputError, match="vector_activations"):
+        Capabilities(vector=True)
+    with pytest.raises(InvalidInputError, match="vector_activations"):
+        Capabilities(vector=True, vector_activations=("gelu",))
+    with pytest.raises(InvalidInputError, match="needs vector=True"):
+        Capabilities(vector_activations=("tanh",))
+
+
+class VectorGradientWithoutV(pb.Correct):
+    def risk_gradient_vector(self, params, X, targets, activation):
+        parts = super().risk_gradient_vector(params, X, targets, activation)
+        return {name: value for name, value in parts.items() if name != "v"}
+
+
+def test_a_vector_gradient_missing_a_part_is_a_protocol_violation():
+    from deqverify.conformance.protocol import ProtocolViolation
+
+    harness = Harness(VectorGradientWithoutV(), "m")
+    params = {"W": 0.1 * np.eye(2), "U": np.ones((2, 3)), "b": np.zeros(2), "v": np.ones(2)}
+    with pytest.raises(ProtocolViolation, match="keys"):
+        harness.gradient_vector(params, np.ones((4, 3)), np.zeros(4), "tanh")
+    report = check_implementation(VectorGradientWithoutV(), checks=["protocol"], timeout=SHORT * 4)
+    assert statuses(report)["protocol"] == "failed" and "vector gradient" in report.records[0].note
 
 
 def test_harness_records_mutation_and_hands_out_copies():

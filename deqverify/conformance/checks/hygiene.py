@@ -13,6 +13,7 @@ from deqverify.conformance.checks.base import (
     smooth,
     snippet,
 )
+from deqverify.conformance.checks.vector import vector_problem
 from deqverify.conformance.protocol import ProtocolViolation
 
 
@@ -28,6 +29,14 @@ def _all_calls(h, n=8):
             if dtype == "float64":
                 yield (f"{activation} gradient",
                        lambda t=theta, x=X, y=targets, a=activation: h.gradient(t, x, y, a))
+    if getattr(h.capabilities, "vector", False):
+        for activation in h.capabilities.vector_activations:
+            params, X, targets = vector_problem(activation, 0.5, n=n)
+            yield (f"{activation} vector", lambda p=params, x=X, a=activation: h.forward_vector(p, x, a, status=False))
+            if h.reports_status and hasattr(h.impl, "fixed_point_vector_status"):
+                yield (f"{activation} vector status", lambda p=params, x=X, a=activation: h.forward_vector(p, x, a))
+            yield (f"{activation} vector gradient",
+                   lambda p=params, x=X, y=targets, a=activation: h.gradient_vector(p, x, y, a))
 
 
 class Protocol(Check):
