@@ -488,3 +488,57 @@ class VectorDenseJacobian(BuiltinImplementation):
             dense[i * k:(i + 1) * k, i * k:(i + 1) * k] -= slope[i][:, None] * W
         adjoint = np.linalg.solve(dense.T, np.tile(v, n)).reshape(n, k)
         return _vector_gradient(params, X, targets, activation, Z, adjoint)
+
+
+class VectorLooseForward(BuiltinImplementation):
+    """Picard stopped at ‖Δz‖ ≤ 1e-3 per sample, every sample reported converged."""
+
+    name = "planted-vector-loose"
+
+    def fixed_point_vector_status(self, params, X, activation):
+        f = get_activation(activation).f
+        P = X @ params["U"].T + params["b"]
+        Z = f(P)
+        for _ in range(200):
+            new = f(Z @ params["W"].T + P)
+            done = np.max(np.abs(new - Z)) <= 1e-3
+            Z = new
+            if done:
+                break
+        return Z, np.ones(len(X), dtype=bool)
+
+
+class VectorSilentSingular(BuiltinImplementation):
+    """Linear vector DEQ by least squares: a singular I − W gets a finite answer, unflagged."""
+
+    name = "planted-vector-singular"
+
+    def fixed_point_vector_status(self, params, X, activation):
+        if activation != "identity":
+            return super().fixed_point_vector_status(params, X, activation)
+        A = np.eye(params["W"].shape[0]) - params["W"]
+        Z = np.linalg.lstsq(A, (X @ params["U"].T + params["b"]).T, rcond=None)[0].T
+        return Z, np.ones(len(X), dtype=bool)
+
+
+class VectorJitter(BuiltinImplementation):
+    """Answers that differ between identical calls by one part in 10¹⁵."""
+
+    name = "planted-vector-jitter"
+
+    def __init__(self):
+        self.rng = np.random.default_rng()
+
+    def fixed_point_vector_status(self, params, X, activation):
+        Z, converged = super().fixed_point_vector_status(params, X, activation)
+        return Z * (1 + 1e-15 * self.rng.standard_normal(Z.shape)), converged
+
+
+class VectorTiltedWGradient(BuiltinImplementation):
+    """∇_W scaled by 1 + 10⁻⁶ (not a symmetry direction)."""
+
+    name = "planted-vector-tilted"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        parts = super().risk_gradient_vector(params, X, targets, activation)
+        return dict(parts, W=parts["W"] * (1 + 1e-6))

@@ -72,6 +72,10 @@ CAUGHT_BY = [
     (pb.VectorBatchNormStopping(), ["vec-gradient-batch"]),
     (pb.VectorNaNLeak(), ["vec-isolation"]),
     (pb.VectorDenseJacobian(), ["vec-resources"]),
+    (pb.VectorLooseForward(), ["vec-forward-accuracy", "vec-honest-status", "vec-isolation"]),
+    (pb.VectorSilentSingular(), ["vec-ill-posed"]),
+    (pb.VectorJitter(), ["vec-determinism"]),
+    (pb.VectorTiltedWGradient(), ["vec-identities", "vec-radius"]),
 ]
 
 

@@ -93,6 +93,7 @@ def test_a_planted_vector_bug_is_caught(model_class, theorem_id):
 
 @pytest.mark.parametrize("theorem_id, dropped", [
     ("VEC-ORTH", "A-linear"), ("VEC-BAL", "A-homogeneous"), ("VEC-CONS", "A-linear"),
+    ("VEC-RADIUS", "A-linear"),
     ("VEC-SCALE", "A-free-readout"), ("VEC-REDUCE", "A-reduce"),
 ])
 def test_dropping_the_symmetry_breaks_the_claim(theorem_id, dropped):
@@ -112,3 +113,25 @@ def test_correct_model_passes_the_same_searches():
     """The searches above find nothing on the correct model (else they prove nothing)."""
     for theorem_id in ("VEC-FP-1", "VEC-FP-2", "VEC-ORTH", "VEC-BAL"):
         assert not violated(theorem_id)
+
+
+class TrustsAnyW(dv.VectorDEQ):
+    """Skips the well-posedness test: non-contractive W and singular I − W are solved anyway."""
+
+    def check_well_posed(self, params):
+        return None
+
+
+def test_a_model_that_accepts_ill_posed_W_fails_VEC_FP_3():
+    assert violated("VEC-FP-3", break_problem=lambda problem: with_model(problem, TrustsAnyW))
+
+
+def test_VEC_INVERTIBLE_reports_a_flow_that_reaches_a_singular_I_minus_W():
+    """The open-question check can fail: a flow that stops at the singular set is a
+    violation with margin −1 (planted through the problem's flow)."""
+    def stops_at_the_singular_set(risk, theta0, t_max, **kwargs):
+        run = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        return dataclasses.replace(run, status=dv.RunStatus.SINGULAR_APPROACH)
+
+    assert violated("VEC-INVERTIBLE", break_problem=lambda problem: dataclasses.replace(
+        problem, flow=stops_at_the_singular_set))
