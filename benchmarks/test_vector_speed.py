@@ -8,23 +8,13 @@ solve per sample (≈ 3.5 µs of per-matrix overhead at k = 16, itself ≈ 26 X 
 When a faster solve lands, the xfail turns into a failure and must be removed.
 """
 
-import time
-
 import numpy as np
 import pytest
+from test_solver_speed import median_seconds
 
 import deqverify as dv
 
 N, D = 100_000, 100
-
-
-def median_seconds(function, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from deqverify.app.outputs import write_outputs
+from deqverify.app.vector_experiments import run_vector
 from deqverify.core.data import GaussianPopulation
 from deqverify.core.dynamics import Trajectory, gradient_descent, gradient_flow
 from deqverify.core.errors import DEQError
@@ -144,8 +145,6 @@ def run_all(out_dir, quick: bool = False, log=print, progress: bool = False,
     """Run every experiment (``vector``: the vector-DEQ ones instead), write ``summary.json``
     and figures; return the summary."""
     if vector:
-        from deqverify.app.vector_experiments import run_vector
-
         return run_vector(out_dir, quick=quick, log=log)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,15 +155,5 @@ def run_all(out_dir, quick: bool = False, log=print, progress: bool = False,
             log(f"{run.name:28s} {str(run.trajectory.status):18s} {run.seconds:7.2f} s")
             runs.append(run)
     summary = {run.name: summarise(run) for run in runs}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    try:
-        from deqverify.app.figures import plot_run
-    except ImportError:
-        log("matplotlib is not installed: wrote summary.json only; "
-            "`pip install 'deqverify[plot]'` for the figures")
-    else:
-        for run in runs:
-            plot_run(run, out / f"{run.name}.png")
-        log(f"wrote {len(runs)} figures")
-    log(f"wrote {out / 'summary.json'}")
+    write_outputs(out, summary, "plot_run", [((run,), run.name) for run in runs], log)
     return summary

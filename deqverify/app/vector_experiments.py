@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from deqverify.app.outputs import write_outputs
 from deqverify.core.data import GaussianPopulation
 from deqverify.core.dynamics import gradient_descent, gradient_flow
 from deqverify.core.population import PopulationRisk
@@ -97,15 +97,6 @@ def run_vector(out_dir, quick: bool = False, log=print) -> dict:
         }
         log(f"{name:28s} {str(trajectory.status):18s} {seconds:7.2f} s")
         finished.append((name, description, trajectory, values))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    try:
-        from deqverify.app.figures import plot_vector_run
-    except ImportError:
-        log("matplotlib is not installed: wrote summary.json only; "
-            "`pip install 'deqverify[plot]'` for the figures")
-    else:
-        for name, description, trajectory, values in finished:
-            plot_vector_run(description, trajectory, values, out / f"{name}.png")
-        log(f"wrote {len(finished)} figures")
-    log(f"wrote {out / 'summary.json'}")
+    write_outputs(out, summary, "plot_vector_run",
+                  [((description, trajectory, values), name) for name, description, trajectory, values in finished], log)
     return summary

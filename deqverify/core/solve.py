@@ -211,13 +211,15 @@ def finish(y, done, iterations, a, theta2, activation, method) -> FixedPointResu
     y = np.where(finite, y, np.nan)
     converged = done & finite
     residual = float(np.max(residuals, initial=0.0, where=finite))
+    return FixedPointResult(y, batch_status(finite, converged), residual, int(iterations),
+                            converged, method, slope)
+
+
+def batch_status(finite: np.ndarray, converged: np.ndarray) -> Status:
+    """NON_FINITE if any sample is not finite, else MAX_ITERATIONS if any did not converge."""
     if not finite.all():
-        status = Status.NON_FINITE
-    elif not converged.all():
-        status = Status.MAX_ITERATIONS
-    else:
-        status = Status.CONVERGED
-    return FixedPointResult(y, status, residual, int(iterations), converged, method, slope)
+        return Status.NON_FINITE
+    return Status.CONVERGED if converged.all() else Status.MAX_ITERATIONS
 
 
 def _newton_error_factor(theta2: float, m: float, activation: Activation) -> float:

@@ -26,7 +26,7 @@ from deqverify.core.solve import (
     FixedPointResult,
     NewtonSettings,
     PicardSettings,
-    Status,
+    batch_status,
     merge_results,
 )
 
@@ -94,13 +94,8 @@ def finish_vector(z, done, iterations, offsets, W, activation, gap, method) -> F
     with np.errstate(divide="ignore"):
         bound = np.where(finite, (norms + noise) / gap, np.inf) if gap > 0 else np.full(norms.shape, np.inf)
     residual = float(np.max(norms, initial=0.0, where=finite))
-    if not finite.all():
-        status = Status.NON_FINITE
-    elif not converged.all():
-        status = Status.MAX_ITERATIONS
-    else:
-        status = Status.CONVERGED
-    return FixedPointResult(z, status, residual, int(iterations), converged, method, slope, bound)
+    return FixedPointResult(z, batch_status(finite, converged), residual, int(iterations),
+                            converged, method, slope, bound)
 
 
 def stacked_solve(matrices, rhs):

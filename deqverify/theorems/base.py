@@ -14,8 +14,13 @@ import numpy as np
 
 from deqverify.core.dynamics import gradient_descent, gradient_flow
 from deqverify.core.errors import InvalidInputError
-from deqverify.core.validation import (_as_float_array, _require_finite, as_count, as_data,
-                                       as_positive)
+from deqverify.core.validation import (
+    _as_float_array,
+    _require_finite,
+    as_count,
+    as_data,
+    as_positive,
+)
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -30,9 +30,9 @@ from deqverify.theorems.draws import (  # noqa: F401
 )
 from deqverify.theorems.linear import linear_constants
 from deqverify.theorems.registry import REGISTRY
-from deqverify.theorems.vector_strategies import vector_problem
 from deqverify.theorems.single_index import rsi_constants
 from deqverify.theorems.spec import SINE
+from deqverify.theorems.vector_strategies import vector_problem
 
 
 @st.composite

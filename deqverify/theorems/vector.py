@@ -368,13 +368,21 @@ class VecConservation(Theorem):
                        f"({run.status})")
 
 
-def _descent_with_gradients(problem: Problem):
+def _per_step_verdict(problem: Problem, step_check, label: str) -> Verdict:
+    """Run GD and check every finite step: ``step_check(G, before, after)`` returns
+    (observed, allowed) for one step with gradient parts G from θ = before to θ = after."""
     run = require_run(problem.descent(problem.risk, problem.theta0, problem.step, problem.steps))
-    thetas = run.theta
-    valid = np.isfinite(run.grad_norm[:-1])
-    gradients = [problem.risk.gradient(theta) if ok else None
-                 for theta, ok in zip(thetas[:-1], valid)]
-    return run, thetas, valid, gradients
+    k, d = _dims(problem)
+    valid = np.flatnonzero(np.isfinite(run.grad_norm[:-1]))
+    pairs = [step_check(split_flat(problem.risk.gradient(run.theta[i]), k, d), run.theta[i], run.theta[i + 1])
+             for i in valid]
+    if not pairs:
+        return Verdict(True, math.inf, {}, f"no finite step ({run.status})")
+    observed = np.concatenate([np.ravel(o) for o, _ in pairs])
+    allowed = np.concatenate([np.ravel(a) for _, a in pairs])
+    holds, margin = one_sided(observed, allowed + np.finfo(float).tiny)
+    return Verdict(holds, margin, {}, f"max |{label}| = {observed.max():.3g} over {len(pairs)} "
+                   f"steps ({run.status})")
 
 
 def _update_rounding_Q(theta, width, dim) -> np.ndarray:
@@ -391,28 +399,21 @@ class VecRadius(Theorem):
     family = "vector"
 
     def check(self, problem: Problem) -> Verdict:
-        run, thetas, valid, gradients = _descent_with_gradients(problem)
         k, d = _dims(problem)
         eta = problem.step
-        observed, allowed = [], []
-        for index in np.flatnonzero(valid):
-            G = split_flat(gradients[index], k, d)
+
+        def step(G, before, after):
             predicted = eta ** 2 * (G["W"] @ G["W"].T + G["U"] @ G["U"].T + np.outer(G["b"], G["b"]))
-            increment = quadratic_Q(thetas[index + 1], k, d) - quadratic_Q(thetas[index], k, d)
+            increment = quadratic_Q(after, k, d) - quadratic_Q(before, k, d)
             # the cross term η(M + Mᵀ) cancels by VEC-ORTH: allow 2η times its defect bound,
             # the rounding of both Q's and of the predicted square, and the stored update
-            _, orth = orthogonality_defect(problem, thetas[index])
-            sums = (k + d + 2) * EPS * (_Q_magnitude(thetas[index], k, d)
-                                        + _Q_magnitude(thetas[index + 1], k, d) + np.abs(predicted))
-            observed.append(np.abs(increment - predicted))
-            allowed.append(2 * eta * (orth + orth.T) + sums
-                           + _update_rounding_Q(thetas[index + 1], k, d))
-        if not observed:
-            return Verdict(True, math.inf, {}, f"no finite step ({run.status})")
-        holds, margin = one_sided(np.concatenate([o.ravel() for o in observed]),
-                                  np.concatenate([a.ravel() for a in allowed]) + np.finfo(float).tiny)
-        return Verdict(holds, margin, {}, f"max |ΔQ − η²GGᵀ| = "
-                       f"{max(o.max() for o in observed):.3g} over {len(observed)} steps ({run.status})")
+            _, orth = orthogonality_defect(problem, before)
+            sums = (k + d + 2) * EPS * (_Q_magnitude(before, k, d) + _Q_magnitude(after, k, d)
+                                        + np.abs(predicted))
+            return (np.abs(increment - predicted),
+                    2 * eta * (orth + orth.T) + sums + _update_rounding_Q(after, k, d))
+
+        return _per_step_verdict(problem, step, "ΔQ − η²GGᵀ")
 
 
 class VecScale(Theorem):
@@ -425,28 +426,22 @@ class VecScale(Theorem):
     family = "vector"
 
     def check(self, problem: Problem) -> Verdict:
-        run, thetas, valid, gradients = _descent_with_gradients(problem)
         k, d = _dims(problem)
         eta = problem.step
-        observed, allowed = [], []
-        for index in np.flatnonzero(valid):
-            G = split_flat(gradients[index], k, d)
+
+        def step(G, before, after):
             predicted = eta ** 2 * float(G["v"] @ G["v"] + np.sum(G["W"] ** 2))
-            before, after = scale_quantity(thetas[index], k, d), scale_quantity(thetas[index + 1], k, d)
-            params = _params(problem, thetas[index])
-            errors, _ = gradient_magnitudes(problem, thetas[index])
+            start, end = scale_quantity(before, k, d), scale_quantity(after, k, d)
+            params = _params(problem, before)
+            errors, _ = gradient_magnitudes(problem, before)
             # cross term 2η(⟨A, G_W⟩ − ⟨v, G_v⟩) vanishes to its rounding; both quantities are
             # sums of k² + k squares; the stored update rounds each entry by eps·|θ|
             cross = np.sum(errors["W"] * np.abs(params.A)) + errors["v"] @ np.abs(params.v)
             cross += (k * k + k) * EPS * (np.sum(np.abs(G["W"] * params.A)) + np.abs(G["v"]) @ np.abs(params.v))
-            sums = (k * k + k + 2) * EPS * (before + after + predicted)
-            observed.append(abs(after - before - predicted))
-            allowed.append(2 * eta * cross + sums + 2 * EPS * after)
-        if not observed:
-            return Verdict(True, math.inf, {}, f"no finite step ({run.status})")
-        holds, margin = one_sided(observed, np.array(allowed) + np.finfo(float).tiny)
-        return Verdict(holds, margin, {}, f"max |Δ(‖v‖² + ‖A‖²) − η²(‖G_v‖² + ‖G_W‖²)| = "
-                       f"{max(observed):.3g} over {len(observed)} steps ({run.status})")
+            sums = (k * k + k + 2) * EPS * (start + end + predicted)
+            return abs(end - start - predicted), 2 * eta * cross + sums + 2 * EPS * end
+
+        return _per_step_verdict(problem, step, "Δ(‖v‖² + ‖A‖²) − η²(‖G_v‖² + ‖G_W‖²)")
 
 
 class VecInvertible(Theorem):

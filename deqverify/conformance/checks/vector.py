@@ -14,8 +14,14 @@ import numpy as np
 
 from deqverify import reference as ref
 from deqverify.conformance.checks.base import DUE_THRESHOLD, RNG_SEED, Check
-from deqverify.conformance.checks.resources import (MAX_EXPONENT, MEMORY_ALLOWANCE, MEMORY_FACTOR,
-                                                     TIME_BUDGET, _seconds, peak_extra_bytes)
+from deqverify.conformance.checks.resources import (
+    MAX_EXPONENT,
+    MEMORY_ALLOWANCE,
+    MEMORY_FACTOR,
+    TIME_BUDGET,
+    _seconds,
+    peak_extra_bytes,
+)
 from deqverify.core.activations import get_activation
 from deqverify.core.risk import EmpiricalRisk
 from deqverify.core.vector_model import VectorDEQ
