@@ -107,25 +107,28 @@ def _risk_gradient_vs_differences(risk, theta, h=1e-4, frozen=None):
 
     D(h) has error c₂h² + O(h⁴); R(h) = (4D(h/2) − D(h))/3 has O(h⁴), and |D(h/2) − R|
     estimates the h² term. Allowed: that estimate plus the rounding of the quotients,
-    ≈ 2·eps·|R|·κ_R/h with κ_R ≤ 10⁴ the evaluation's own relative rounding growth.
+    ≈ 2·eps·|R|·κ_R/h with κ_R ≤ 10⁴ the evaluation's own relative rounding growth and |R|
+    the largest value *subtracted* (R(θ ± h) can exceed R(θ) by far, e.g. R(θ) ≈ 0).
     """
     gradient = risk.gradient(theta)
 
     frozen = np.zeros(theta.size, dtype=bool) if frozen is None else frozen
+    largest = [abs(risk.value(theta))]
 
     def difference(step):
         out = np.zeros_like(theta)
         for k in np.flatnonzero(~frozen):
             e = np.zeros_like(theta)
             e[k] = step
-            out[k] = (risk.value(theta + e) - risk.value(theta - e)) / (2 * step)
+            plus, minus = risk.value(theta + e), risk.value(theta - e)
+            largest.append(max(abs(plus), abs(minus)))
+            out[k] = (plus - minus) / (2 * step)
         return out
 
     coarse, fine = difference(h), difference(h / 2)
     richardson = (4 * fine - coarse) / 3
-    value = abs(risk.value(theta))
     quadrature = getattr(risk, "quadrature_error", None)
-    noise = (2e4 * EPS * max(value, 1e-300) + (quadrature.value if quadrature else 0.0)) / (h / 2)
+    noise = (2e4 * EPS * max(max(largest), 1e-300) + (quadrature.value if quadrature else 0.0)) / (h / 2)
     allowed = np.abs(fine - richardson) + noise + 1e-12 * np.abs(richardson)
     error = np.abs(gradient - richardson)
     holds, margin = one_sided(error, allowed, scale=np.maximum(np.abs(richardson).max(), 1e-300))
