@@ -34,7 +34,7 @@ def write_matrix(outcomes, out: Path) -> None:
     for o in outcomes:
         margin = "—" if o.worst_margin == float("inf") else f"{o.worst_margin:.3g}"
         note = (o.details or (o.refusals[0] if o.refusals else "")).replace("|", "\\|")[:120]
-        lines.append(f"| {o.theorem} | {o.violated_assumption or "— (as stated)"} | {o.examples} | {o.held} | "
+        lines.append(f"| {o.theorem} | {o.violated_assumption or '— (as stated)'} | {o.examples} | {o.held} | "
                      f"{o.violated} | {o.refused} | {o.errors} | {margin} | {note} |")
     (out / "fuzz-matrix.md").write_text("\n".join(lines) + "\n")
 
