@@ -144,3 +144,30 @@ def test_changing_the_callers_arrays_later_does_not_change_the_risk():
     np.testing.assert_array_equal(risk.second_moment, risk.X.T @ risk.X / 50)
     with pytest.raises(ValueError):
         risk.X[0, 0] = 1.0  # the risk's own copy is read-only
+
+
+def test_both_risk_paths_agree_on_an_overflowing_softplus_row():
+    """n ≤ 4 runs Newton in Python floats (math.exp raises OverflowError), n > 4 in numpy
+    (returns inf): the same inputs give the same answer, R = inf, never an untyped error."""
+    theta = [1.0, 0.5, 0.3]
+    answers = []
+    for n in (2, 20):
+        X = np.ones((n, 2))
+        X[0] = [1e300, 1.0]
+        value, gradient = dv.EmpiricalRisk(dv.SingleIndexDEQ("softplus"), X, np.zeros(n)).value_and_gradient(theta)
+        answers.append((value, np.isinf(gradient)))
+    assert answers[0][0] == answers[1][0] == np.inf
+    np.testing.assert_array_equal(answers[0][1], answers[1][1])
+
+
+def test_a_nan_in_a_theorem_problem_is_a_typed_error_not_a_violation():
+    from deqverify.theorems import REGISTRY, Problem
+
+    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.eye(2)), [1.0, 0.5])
+    with pytest.raises(dv.NonFiniteInputError, match="theta0"):
+        Problem(model=risk.model, risk=risk, theta0=[0.1, np.nan, 0.3])
+    for field, value in (("step", "0.1"), ("t_max", -1.0), ("steps", 2.5), ("points", [[np.inf, 0, 0]])):
+        with pytest.raises(dv.InvalidInputError, match=field):
+            Problem(model=risk.model, risk=risk, theta0=[0.1, 0.2, 0.3], **{field: value})
+    problem = Problem(model=risk.model, risk=risk, theta0=[0.1, 0.2, 0.3])  # a list is accepted
+    assert REGISTRY["LIN-ORTH"].check(problem).holds
