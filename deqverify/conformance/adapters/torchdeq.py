@@ -17,7 +17,8 @@ ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
 
 class TorchDEQImplementation:
     capabilities = Capabilities(activations=ACTIVATIONS, dtypes=("float64", "float32"),
-                                reports_status=True)
+                                reports_status=True, vector=True,
+                                vector_activations=("tanh", "sigmoid", "softplus", "relu", "identity"))
 
     def __init__(self, exact: bool = False):
         import torch
@@ -34,7 +35,7 @@ class TorchDEQImplementation:
 
     def _sigma(self, activation):
         torch = self.torch
-        return {"sigmoid": torch.sigmoid, "tanh": torch.tanh,
+        return {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
                 "softplus": torch.nn.functional.softplus, "identity": lambda u: u}[activation]
 
     def _solve(self, theta, X, activation, dtype):
@@ -69,6 +70,39 @@ class TorchDEQImplementation:
         loss = torch.mean((z - torch.tensor(np.asarray(targets), dtype=torch.float64)) ** 2)
         (gradient,) = torch.autograd.grad(loss, t)
         return gradient.numpy()
+
+    # -- vector protocol: f(z) = σ(zWᵀ + XUᵀ + b) on a batch z of shape (n, k) ------------
+    def _solve_vector(self, params, X, activation):
+        torch = self.torch
+        deq = self.get_deq(**self.settings)
+        deq.train()
+        tensors = {name: torch.tensor(np.asarray(params[name]), dtype=torch.float64, requires_grad=True)
+                   for name in ("W", "U", "b", "v")}
+        x = torch.tensor(np.asarray(X), dtype=torch.float64)
+        sigma = self._sigma(activation)
+        offsets = x @ tensors["U"].T + tensors["b"]
+
+        def f(z):
+            return sigma(z @ tensors["W"].T + offsets)
+
+        z_out, info = deq(f, torch.zeros((x.shape[0], tensors["W"].shape[0]), dtype=torch.float64))
+        return tensors, z_out[-1], info
+
+    def fixed_point_vector_status(self, params, X, activation):
+        _, z, info = self._solve_vector(params, X, activation)
+        converged = bool(float(info["abs_lowest"].max()) <= self.settings.get("f_tol", 1e-3))
+        return z.detach().numpy(), converged
+
+    def fixed_point_vector(self, params, X, activation):
+        return self.fixed_point_vector_status(params, X, activation)[0]
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        torch = self.torch
+        tensors, z, _ = self._solve_vector(params, X, activation)
+        loss = torch.mean((z @ tensors["v"] - torch.tensor(np.asarray(targets), dtype=torch.float64)) ** 2)
+        names = ("W", "U", "b", "v")
+        grads = torch.autograd.grad(loss, [tensors[name] for name in names])
+        return {name: g.numpy() for name, g in zip(names, grads)}
 
 
 def implementation():
