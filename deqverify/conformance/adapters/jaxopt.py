@@ -30,5 +30,19 @@ class JaxoptImplementation(JaxImplementation):
         return params, jnp.isfinite(state.error) & (state.error <= TOL)
 
 
+    def _solve_vector(self, W, U, b, X, sigma):
+        """The whole batch z (n, k) as one fixed point of jaxopt (its own batch-wide error)."""
+        import jaxopt
+        jnp = self.jnp
+
+        def deq_map(z, W, U, b):
+            return sigma(z @ W.T + X @ U.T + b)
+
+        solver = jaxopt.FixedPointIteration(fixed_point_fun=deq_map, maxiter=10_000, tol=TOL,
+                                            implicit_diff=True)
+        params, state = solver.run(jnp.zeros((X.shape[0], W.shape[0]), dtype=X.dtype), W, U, b)
+        return params, jnp.isfinite(state.error) & (state.error <= TOL)
+
+
 def implementation():
     return JaxoptImplementation()

@@ -32,5 +32,20 @@ class OptimistixImplementation(JaxImplementation):
         return jax.vmap(one, in_axes=(0, None))(X @ theta[:-1], theta[-1]), True
 
 
+    def _solve_vector(self, W, U, b, X, sigma):
+        """Each sample's k-dimensional root z − σ(Wz + p) by Newton (k×k Jacobian), vmapped."""
+        import optimistix as optx
+        jax, jnp = self.jax, self.jnp
+        solver = optx.Newton(rtol=1e-12, atol=1e-12)
+
+        def one(p, W):
+            def residual(z, args):
+                return z - sigma(W @ z + p)
+            return optx.root_find(residual, solver, jnp.zeros(W.shape[0], dtype=X.dtype),
+                                  adjoint=optx.ImplicitAdjoint(), max_steps=256, throw=True).value
+
+        return jax.vmap(one, in_axes=(0, None))(X @ U.T + b, W), True
+
+
 def implementation():
     return OptimistixImplementation()
