@@ -75,8 +75,11 @@ class OptimisticBound(dv.VectorDEQ):
 class ReadoutOffByOnePpm(dv.VectorDEQ):
     """∇_v scaled by 1 + 10⁻⁶ (a non-symmetric error the identities must see)."""
 
-    def squared_error_sums(self, theta, X, targets):
-        loss, gradient, summary = super().squared_error_sums(theta, X, targets)
+    def squared_error_sums(self, theta, X, targets, *, with_gradient=True):
+        loss, gradient, summary = super().squared_error_sums(theta, X, targets,
+                                                             with_gradient=with_gradient)
+        if gradient is None:
+            return loss, gradient, summary
         gradient = gradient.copy()
         gradient[-self.width:] *= 1 + 1e-6
         return loss, gradient, summary

@@ -155,8 +155,11 @@ class DEQModel:
         """θ* = (ξ, 0): the teacher itself, with no feedback."""
         return np.r_[xi, 0.0]
 
-    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray):
+    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray, *,
+                           with_gradient: bool = True):
         """(Σᵢ (yᵢ − tᵢ)², Σᵢ ∇_θ(yᵢ − tᵢ)², SolveSummary) over the rows of a validated block.
+        The scalar gradient needs no solve beyond the forward one, so it is returned whatever
+        ``with_gradient`` says (the vector model skips its adjoint solves when it is False).
 
         ∇_θ(y − t)² = 2(y − t)·c·(x, y) with c = σ'(u)/(1 − θ₂σ'(u)) (FP-2). Up to
         :data:`SCALAR_PATH_MAX_ROWS` rows Newton runs per sample in Python floats; both paths

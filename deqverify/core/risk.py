@@ -129,12 +129,19 @@ class EmpiricalRisk(RiskInterface):
             raise InvalidInputError("this risk has no teacher ξ; build it with EmpiricalRisk.from_teacher")
         return self.xi
 
+    def value(self, theta) -> float:
+        """R(θ), without the adjoint solves of the gradient."""
+        return self._sums(theta, with_gradient=False)[0]
+
     def value_and_gradient(self, theta) -> tuple[float, np.ndarray]:
         """(R(θ), ∇R(θ)); raises ConvergenceError if any forward solve failed.
 
         The model owns every solve: per block of rows it returns the sums of the squared
         errors and of their gradients (:meth:`DEQModel.squared_error_sums`).
         """
+        return self._sums(theta, with_gradient=True)
+
+    def _sums(self, theta, with_gradient: bool):
         theta = self.model.as_parameters(theta, self.dim)
         self.model.check_parameters(theta)
         loss = 0.0
@@ -143,12 +150,13 @@ class EmpiricalRisk(RiskInterface):
         for start in range(0, self.n_samples, self.block_rows):
             stop = start + self.block_rows
             block_loss, block_gradient, summary = self.model.squared_error_sums(
-                theta, self.X[start:stop], self.targets[start:stop])
+                theta, self.X[start:stop], self.targets[start:stop], with_gradient=with_gradient)
             summaries.append(summary)
             if summary.status is not solve.Status.CONVERGED:
                 break
             loss += block_loss
-            gradient += block_gradient
+            if with_gradient:
+                gradient += block_gradient
         status = solve.worst_status(s.status for s in summaries)
         residual = max(s.residual for s in summaries)
         self.last_solve = SolveSummary(status, residual, max(s.iterations for s in summaries))

@@ -10,6 +10,8 @@ adjoint w solves (I − SW)ᵀw = g; then ∇_W ℓ = (Sw)zᵀ, ∇_U ℓ = (Sw)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
@@ -35,6 +37,17 @@ SINGULAR_RATIO = 64 * solve.EPS
 A⁻¹(Ux + b) carries no correct digit (relative error ≈ eps·cond(A))."""
 FLOW_MARGIN = 1e-6
 """Gradient flow stops when σ_min(I − W) (linear) or 1 − ‖W‖₂L falls below this."""
+
+
+class WeightAnalysis(NamedTuple):
+    """What the well-posedness check and the solves need from W, computed once per W."""
+
+    q: float
+    """‖W‖₂·L."""
+    singular: np.ndarray | None
+    """Singular values of A = I − W, descending (linear DEQ only)."""
+    lu: tuple | None
+    """``lu_factor(A)`` (linear DEQ only)."""
 
 
 class VectorDEQ:
@@ -76,6 +89,7 @@ class VectorDEQ:
         if unknown:
             raise InvalidInputError(f"frozen parts {unknown} unknown; choose from {PARTS}")
         self.frozen = frozen
+        self._last_analysis: tuple[bytes, WeightAnalysis] | None = None
 
     def __repr__(self):
         extra = f", frozen={self.frozen!r}" if self.frozen else ""
@@ -104,22 +118,41 @@ class VectorDEQ:
     def parameter_count(self, dim: int) -> int:
         return parameter_count(self.width, dim)
 
+    def analyse(self, W: np.ndarray) -> WeightAnalysis:
+        """q, and for the linear DEQ the SVD and LU of I − W, for this W. The last result is
+        kept (keyed by W's bytes): a risk evaluation asks for it in the well-posedness
+        check, the solve and the adjoint."""
+        key = W.tobytes()
+        cached = self._last_analysis
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if self.is_linear:
+            A = np.eye(self.width) - W
+            singular = np.linalg.svd(A, compute_uv=False)
+            analysis = WeightAnalysis(float(np.linalg.norm(W, 2)), singular, lu_factor(A))
+        else:
+            analysis = WeightAnalysis(float(np.linalg.norm(W, 2)) * self.activation.lipschitz,
+                                      None, None)
+        self._last_analysis = (key, analysis)
+        return analysis
+
     def contraction(self, params: VectorParams) -> float:
         """q = ‖W‖₂·L."""
-        return float(np.linalg.norm(params.W, 2)) * self.activation.lipschitz
+        return self.analyse(params.W).q
 
     def check_well_posed(self, params: VectorParams) -> None:
         """SingularDEQError for a singular I − W (linear); NonContractiveError for
         ‖W‖₂L ≥ 1 unless ``allow_noncontractive`` (VEC-FP-1)."""
+        analysis = self.analyse(params.W)
         if self.is_linear:
-            singular = np.linalg.svd(params.A, compute_uv=False)
+            singular = analysis.singular
             if singular[-1] <= SINGULAR_RATIO * max(1.0, singular[0]):
                 raise SingularDEQError(
                     f"linear vector DEQ is singular: σ_min(I − W) = {singular[-1]:.3g} "
                     f"(σ_max = {singular[0]:.3g}); z = (I − W)⁻¹(Ux + b) is not determined — "
                     "move W away from the set where I − W is singular")
             return
-        q = self.contraction(params)
+        q = analysis.q
         if q >= 1.0 and not self.allow_noncontractive:
             raise NonContractiveError(
                 f"‖W‖₂·L = {q:.6g} ≥ 1 ({self.activation.name}, L = "
@@ -146,14 +179,12 @@ class VectorDEQ:
 
     def solve_offsets(self, params: VectorParams, offsets: np.ndarray) -> solve.FixedPointResult:
         """z for each row p of ``offsets`` (n, k); well-posedness already checked."""
+        analysis = self.analyse(params.W)
         if self.is_linear:
-            A = params.A
-            z = lu_solve(lu_factor(A), offsets.T).T
-            gap = float(np.linalg.svd(A, compute_uv=False)[-1])
+            z = lu_solve(analysis.lu, offsets.T).T
             return finish_vector(z, np.ones(z.shape[0], dtype=bool), 0, offsets, params.W,
-                                 self.activation, gap, "closed_form")
-        return solve_vector(offsets, params.W, self.activation, self.settings,
-                            self.contraction(params))
+                                 self.activation, float(analysis.singular[-1]), "closed_form")
+        return solve_vector(offsets, params.W, self.activation, self.settings, analysis.q)
 
     def fixed_point(self, params, X, *, throw: bool = False) -> solve.FixedPointResult:
         """z(xᵢ) for every row of X: value (n, k), status, residual, iterations, per-sample
@@ -180,7 +211,7 @@ class VectorDEQ:
         """a with (I − SW)ᵀ a = v per sample (n, k): then ∂ŷ/∂z-driven adjoints are scalar
         multiples of a, w = (∂ℓ/∂ŷ)·a (VEC-FP-2)."""
         if self.is_linear:
-            a = lu_solve(lu_factor(params.A), params.v, trans=1)
+            a = lu_solve(self.analyse(params.W).lu, params.v, trans=1)
             return np.broadcast_to(a, result.value.shape)
         slope = result.slope
         out = np.empty_like(slope)
@@ -192,9 +223,11 @@ class VectorDEQ:
             out[start:start + rows] = stacked_solve(transposed, right)
         return out
 
-    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray):
+    def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray, *,
+                           with_gradient: bool = True):
         """(Σᵢ (ŷᵢ − tᵢ)², Σᵢ ∇_θ (ŷᵢ − tᵢ)², SolveSummary) over the rows of a validated block;
-        the gradient of frozen parts is 0."""
+        the gradient of frozen parts is 0; it is None when ``with_gradient`` is False (no
+        adjoint solves)."""
         params = self.params(theta, X.shape[1])
         result = self.solve_offsets(params, self._offsets(params, X))
         summary = SolveSummary(result.status, result.residual, result.iterations)
@@ -202,6 +235,8 @@ class VectorDEQ:
             return np.nan, np.full(theta.size, np.nan), summary
         Z = result.value
         error = Z @ params.v - targets
+        if not with_gradient:
+            return float(error @ error), None, summary
         weighted = (2.0 * error)[:, None] * result.slope * self.adjoint(params, result)
         gradient = self.flat_gradient(W=weighted.T @ Z, U=weighted.T @ X,
                                       b=weighted.sum(axis=0), v=(2.0 * error) @ Z)

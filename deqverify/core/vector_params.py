@@ -25,9 +25,11 @@ def parameter_count(width: int, dim: int) -> int:
 def split_flat(theta: np.ndarray, width: int, dim: int) -> dict:
     """The parts W, U, b, v of a flat vector, reshaped without validation (for gradients,
     which may hold NaN that a check must see)."""
-    ends = np.cumsum([width * width, width * dim, width])
-    W, U, b, v = np.split(np.asarray(theta, dtype=float), ends)
-    return {"W": W.reshape(width, width), "U": U.reshape(width, dim), "b": b, "v": v}
+    theta = np.asarray(theta, dtype=float)
+    w_end = width * width
+    u_end = w_end + width * dim
+    return {"W": theta[:w_end].reshape(width, width), "U": theta[w_end:u_end].reshape(width, dim),
+            "b": theta[u_end:u_end + width], "v": theta[u_end + width:]}
 
 
 @dataclass(frozen=True)

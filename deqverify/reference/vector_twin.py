@@ -55,7 +55,7 @@ def fixed_point(W, U, b, x, activation: Activation, start=None):
         start = [activation.mp_f(p[i]) for i in range(k)]
     tolerance = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5))
     try:
-        root = mpmath.findroot(residual, list(start), J=jacobian, tol=tolerance ** 2, maxsteps=200)
+        root = mpmath.findroot(residual, list(start), J=jacobian, tol=tolerance, maxsteps=200)
     except (ValueError, ZeroDivisionError):
         # Newton from a far start may wander; the contraction z ← σ(Wz + p) cannot (‖W‖₂L < 1):
         # iterate it into Newton's basin, then polish
@@ -67,7 +67,7 @@ def fixed_point(W, U, b, x, activation: Activation, start=None):
                 z = nxt
                 break
             z = nxt
-        root = mpmath.findroot(residual, list(z), J=jacobian, tol=tolerance ** 2, maxsteps=200)
+        root = mpmath.findroot(residual, list(z), J=jacobian, tol=tolerance, maxsteps=200)
     root = root if isinstance(root, mpmath.matrix) else mpmath.matrix([root])
     for _ in range(POLISH_STEPS):  # findroot stops at its tolerance: finish to full precision
         root = root - mpmath.lu_solve(jacobian(*root), mpmath.matrix(residual(*root)))
