@@ -14,9 +14,11 @@ and 120 digits (:data:`RUNGS`) and decides:
   mpmath but the implementation's float64 values are off beyond rounding.
 * INCONCLUSIVE: the rungs disagree, or no mpmath rerun exists for the statement.
 
-Trajectory statements have no ladder: `mp.odefun` takes ~1 s at 30 digits and ~12 s at 60
-for a 3-parameter linear flow, so T3.1 is cross-checked once, at 30 digits, in the tests
-(:func:`~deqverify.reference.population.linear_flow`).
+Flows are not rerun: `mp.odefun` takes ~1 s at 30 digits and ~12 s at 60 for a 3-parameter
+linear flow, so T3.1 is cross-checked once, at 30 digits, in the tests
+(:func:`~deqverify.reference.population.linear_flow`). A trajectory statement gets a ladder
+where its claim has an exact instantaneous form: GD-RADIUS, VEC-RADIUS and VEC-SCALE by exact
+GD steps in mpmath, VEC-CONS by dQ/dt (zero at every θ) at θ₀.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ RUNGS = (30, 60, 120)
 GRADIENT_GAP = 1e-11
 """Largest relative float64-vs-mpmath gradient gap still called rounding: well above every
 gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
-GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS", "VEC-ORTH", "VEC-BAL")
+GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS", "VEC-REDUCE", "VEC-FP-2",
+                   "VEC-ORTH", "VEC-BAL", "VEC-CONS", "VEC-RADIUS", "VEC-SCALE")
 
 
 class Classification(enum.Enum):
@@ -201,6 +204,11 @@ DEFECTS = {
     "VEC-ORTH": ("equality", vector_defects.orthogonality),
     "VEC-BAL": ("equality", vector_defects.balance),
     "VEC-FP-1": ("inequality", vector_defects.certified_bound_slack),
+    "VEC-REDUCE": ("equality", vector_defects.reduction_gap),
+    "VEC-FP-2": ("equality", vector_defects.adjoint_vs_derivative),
+    "VEC-CONS": ("equality", vector_defects.conservation_rate),
+    "VEC-RADIUS": ("equality", vector_defects.radius_identity),
+    "VEC-SCALE": ("equality", vector_defects.scale_identity),
 }
 
 

@@ -4,7 +4,7 @@ Per sample: z* by ``mpmath.findroot`` in k dimensions (multidimensional Newton w
 exact Jacobian I − SW), started from σ(Ux + b); the adjoint by ``mpmath.lu_solve`` on
 (I − SW)ᵀ; the risk and its gradient as plain sums. Works at the precision of the enclosing
 :func:`~deqverify.reference.precision.working_precision` block; inputs are float64 arrays
-converted exactly. Nothing here calls the float64 vector core.
+converted exactly, or mpmath matrices used as they are (exact GD steps on the ladder). Nothing here calls the float64 vector core.
 """
 
 from __future__ import annotations
@@ -23,12 +23,21 @@ POLISH_STEPS = 2
 """Newton steps after findroot: quadratic convergence takes its 10⁻⁽ᵈᵖˢ⁻⁵⁾ to working precision."""
 
 
+def _entry(value):
+    """An mpf kept as is (exact GD steps in mpmath); a float converted exactly."""
+    return value if isinstance(value, mpmath.mpf) else to_mp(float(value))
+
+
 def _matrix(array):
-    return mpmath.matrix([[to_mp(float(v)) for v in row] for row in array])
+    if isinstance(array, mpmath.matrix):
+        return array
+    return mpmath.matrix([[_entry(v) for v in row] for row in array])
 
 
 def _column(values):
-    return mpmath.matrix([to_mp(float(v)) if not isinstance(v, mpmath.mpf) else v for v in values])
+    if isinstance(values, mpmath.matrix):
+        return values
+    return mpmath.matrix([_entry(v) for v in values])
 
 
 def _pre_activation(W, z, p):
