@@ -28,6 +28,7 @@ from deqverify.core.vector_params import PARTS, VectorParams, parameter_count
 from deqverify.core.vector_solve import (
     chunk_rows,
     finish_vector,
+    identity_minus,
     solve_vector,
     stacked_solve,
 )
@@ -218,7 +219,7 @@ class VectorDEQ:
         rows = chunk_rows(self.width)
         for start in range(0, slope.shape[0], rows):
             s = slope[start:start + rows]
-            transposed = np.eye(self.width) - params.W.T[None, :, :] * s[:, None, :]
+            transposed = identity_minus(params.W.T[None, :, :] * s[:, None, :])
             right = np.broadcast_to(params.v, s.shape)
             out[start:start + rows] = stacked_solve(transposed, right)
         return out
