@@ -176,7 +176,7 @@ class DEQModel:
         summary = SolveSummary(fp.status, fp.residual, fp.iterations)
         error = fp.value - targets
         weights = error * self.jacobian_factor(fp, theta2)
-        gradient = 2.0 * np.r_[weights @ X, weights @ fp.value]
+        gradient = 2.0 * np.append(weights @ X, weights @ fp.value)
         return float(error @ error), gradient, summary
 
     def _squared_error_sums_scalar(self, theta, theta2, X, targets):

@@ -164,7 +164,7 @@ class PopulationRisk(RiskInterface):
         residual = phi - self.xi
         Sigma_residual = self.second_moment @ residual
         value = float(residual @ Sigma_residual)
-        return value, (2.0 / gap) * np.r_[Sigma_residual, phi @ Sigma_residual]
+        return value, (2.0 / gap) * np.append(Sigma_residual, phi @ Sigma_residual)
 
     # -- single index: shared assembly ----------------------------------------------------
     def _nodes_in_u(self, theta2, u):
@@ -180,7 +180,7 @@ class PopulationRisk(RiskInterface):
         wc = weights * factor
         gradient1 = 2.0 * ((wc * y) @ mean_x - wc @ mean_sx)
         gradient2 = 2.0 * float((wc * y) @ (y - m0))
-        return value, np.r_[gradient1, gradient2]
+        return value, np.append(gradient1, gradient2)
 
     def _u_interval(self, theta2, a_low, a_high):
         """u(a) at the ends of the a-range: u = a + θ₂y(a), increasing in a."""
