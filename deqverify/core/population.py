@@ -23,6 +23,7 @@ distance of σ's complex poles to the real axis.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,9 +72,24 @@ class QuadratureEstimate:
     gradient: float
 
 
+def _read_only(*arrays):
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+@functools.lru_cache(maxsize=64)
 def _trapezoid_standard_normal(count: int, tail: float = TAIL_STDS):
+    """Nodes and weights of the trapezoid rule for E[h(Z)], Z ~ N(0, 1), on [−tail, tail]
+    (cached: the same few rules serve every evaluation)."""
     z = np.linspace(-tail, tail, count)
-    return z, (z[1] - z[0]) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    return _read_only(z, (z[1] - z[0]) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
+
+
+@functools.lru_cache(maxsize=16)
+def _legendre_rule(nodes: int):
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached: an eigenproblem per call)."""
+    return _read_only(*roots_legendre(nodes))
 
 
 def _split(low: float, high: float, width: float) -> np.ndarray:
@@ -83,7 +99,7 @@ def _split(low: float, high: float, width: float) -> np.ndarray:
 
 def _legendre_panels(breaks: np.ndarray, nodes: int):
     """Nodes and weights of Gauss–Legendre with ``nodes`` points on each [breaksᵢ, breaksᵢ₊₁]."""
-    z, base = roots_legendre(nodes)
+    z, base = _legendre_rule(nodes)
     low, high = breaks[:-1, None], breaks[1:, None]
     return ((0.5 * (high - low) * z + 0.5 * (high + low)).ravel(),
             (0.5 * (high - low) * base).ravel())
