@@ -69,8 +69,8 @@ MUTANTS = [
      "    converged = finite",
      "batch status ignores which samples finished"),
     ("solve-status-any", "core/solve.py",
-     "    elif not converged.all():",
-     "    elif not converged.any():",
+     "    return Status.CONVERGED if converged.all() else Status.MAX_ITERATIONS",
+     "    return Status.CONVERGED if converged.any() else Status.MAX_ITERATIONS",
      "batch CONVERGED if any sample converged"),
     ("solve-nan-leak", "core/solve.py",
      "    y = np.where(finite, y, np.nan)",
@@ -111,8 +111,9 @@ MUTANTS = [
      "teacher targets off by 1e-6"),
     # -- risk ---------------------------------------------------------------------------------
     ("risk-block-target-offset", "core/risk.py",
-     "                theta, self.X[start:stop], self.targets[start:stop])",
-     "                theta, self.X[start:stop], self.targets[:stop - start][:len(self.X[start:stop])])",
+     "                theta, self.X[start:stop], self.targets[start:stop], with_gradient=with_gradient)",
+     "                theta, self.X[start:stop], self.targets[:stop - start][:len(self.X[start:stop])],\n"
+     "                with_gradient=with_gradient)",
      "targets of every block taken from the first block"),
     ("risk-theta2-gradient", "core/models.py",
      "        gradient = 2.0 * np.append(weights @ X, weights @ fp.value)",
