@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -155,3 +156,15 @@ def test_classify_is_exported_from_the_reference_package():
     from deqverify.reference.ladder import classify as original
 
     assert classify is original
+
+
+def test_worker_environment_sets_only_what_the_user_left_unset(monkeypatch):
+    from deqverify.app.cli import SINGLE_THREADED_BLAS, _environment
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with _environment(SINGLE_THREADED_BLAS):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        assert os.environ["OMP_NUM_THREADS"] == "7"  # the user's choice stands
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "7"
