@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import lu_factor, lu_solve
 
 from deqverify.core import solve
 from deqverify.core.activations import IDENTITY, Activation, get_activation
@@ -43,12 +42,12 @@ FLOW_MARGIN = 1e-6
 class WeightAnalysis(NamedTuple):
     """What the well-posedness check and the solves need from W, computed once per W."""
 
-    q: float
-    """‖W‖₂·L."""
+    q: float | None
+    """‖W‖₂·L (nonlinear DEQ only: the linear one needs A's singular values instead)."""
     singular: np.ndarray | None
     """Singular values of A = I − W, descending (linear DEQ only)."""
-    lu: tuple | None
-    """``lu_factor(A)`` (linear DEQ only)."""
+    A: np.ndarray | None
+    """A = I − W (linear DEQ only)."""
 
 
 class VectorDEQ:
@@ -91,6 +90,7 @@ class VectorDEQ:
             raise InvalidInputError(f"frozen parts {unknown} unknown; choose from {PARTS}")
         self.frozen = frozen
         self._last_analysis: tuple[bytes, WeightAnalysis] | None = None
+        self._last_validated: tuple[np.ndarray, VectorParams] | None = None
 
     def __repr__(self):
         extra = f", frozen={self.frozen!r}" if self.frozen else ""
@@ -110,27 +110,35 @@ class VectorDEQ:
                     f"parameters have width {theta.width} and dim {theta.dim}; this model has "
                     f"width {self.width} and the data dim {dim}")
             return theta
+        validated = self._last_validated
+        if validated is not None and validated[0] is theta and validated[1].dim == dim:
+            return validated[1]
         return VectorParams.from_flat(theta, self.width, dim)
 
     def as_parameters(self, theta, dim: int) -> np.ndarray:
-        """The validated flat vector θ (length k² + k·d + 2k)."""
-        return self.params(theta, dim).flat
+        """The validated flat vector θ (length k² + k·d + 2k), read-only. The model remembers
+        the last one it returned, so that the well-posedness check and the solves of the
+        same evaluation do not validate it again."""
+        params = self.params(theta, dim)
+        flat = params.flat
+        flat.flags.writeable = False
+        self._last_validated = (flat, params)
+        return flat
 
     def parameter_count(self, dim: int) -> int:
         return parameter_count(self.width, dim)
 
     def analyse(self, W: np.ndarray) -> WeightAnalysis:
-        """q, and for the linear DEQ the SVD and LU of I − W, for this W. The last result is
-        kept (keyed by W's bytes): a risk evaluation asks for it in the well-posedness
-        check, the solve and the adjoint."""
+        """q (nonlinear DEQ), or A = I − W and its singular values (linear DEQ), for this W.
+        The last result is kept (keyed by W's bytes): a risk evaluation asks for it in the
+        well-posedness check, the solve and the adjoint."""
         key = W.tobytes()
         cached = self._last_analysis
         if cached is not None and cached[0] == key:
             return cached[1]
         if self.is_linear:
             A = np.eye(self.width) - W
-            singular = np.linalg.svd(A, compute_uv=False)
-            analysis = WeightAnalysis(float(np.linalg.norm(W, 2)), singular, lu_factor(A))
+            analysis = WeightAnalysis(None, np.linalg.svd(A, compute_uv=False), A)
         else:
             analysis = WeightAnalysis(float(np.linalg.norm(W, 2)) * self.activation.lipschitz,
                                       None, None)
@@ -139,6 +147,8 @@ class VectorDEQ:
 
     def contraction(self, params: VectorParams) -> float:
         """q = ‖W‖₂·L."""
+        if self.is_linear:
+            return float(np.linalg.norm(params.W, 2))
         return self.analyse(params.W).q
 
     def check_well_posed(self, params: VectorParams) -> None:
@@ -163,7 +173,7 @@ class VectorDEQ:
 
     def check_parameters(self, theta: np.ndarray) -> None:
         """:meth:`check_well_posed` on a validated flat θ."""
-        self.check_well_posed(VectorParams.from_flat(theta, self.width, self._dim_of(theta)))
+        self.check_well_posed(self.params(theta, self._dim_of(theta)))
 
     def _dim_of(self, theta: np.ndarray) -> int:
         """d from the length k² + k·d + 2k of a flat θ."""
@@ -182,7 +192,7 @@ class VectorDEQ:
         """z for each row p of ``offsets`` (n, k); well-posedness already checked."""
         analysis = self.analyse(params.W)
         if self.is_linear:
-            z = lu_solve(analysis.lu, offsets.T).T
+            z = np.linalg.solve(analysis.A, offsets.T).T
             return finish_vector(z, np.ones(z.shape[0], dtype=bool), 0, offsets, params.W,
                                  self.activation, float(analysis.singular[-1]), "closed_form")
         return solve_vector(offsets, params.W, self.activation, self.settings, analysis.q)
@@ -212,7 +222,7 @@ class VectorDEQ:
         """a with (I − SW)ᵀ a = v per sample (n, k): then ∂ŷ/∂z-driven adjoints are scalar
         multiples of a, w = (∂ℓ/∂ŷ)·a (VEC-FP-2)."""
         if self.is_linear:
-            a = lu_solve(self.analyse(params.W).lu, params.v, trans=1)
+            a = np.linalg.solve(self.analyse(params.W).A.T, params.v)
             return np.broadcast_to(a, result.value.shape)
         slope = result.slope
         out = np.empty_like(slope)
