@@ -118,7 +118,8 @@ class PopulationRisk(RiskInterface):
     Attributes
     ----------
     quadrature_error : QuadratureEstimate or None
-        Error estimate of the last quadrature evaluation (None for closed forms).
+        Error estimate of the last quadrature evaluation (None for closed forms): computed on
+        first access, so evaluations nobody asks the estimate of skip the coarse rule.
     """
 
     def __init__(self, model: DEQModel, population, xi):
@@ -130,7 +131,8 @@ class PopulationRisk(RiskInterface):
         self.model = model
         self.population = population
         self.xi = as_vector(xi, "xi", population.dim)
-        self.quadrature_error: QuadratureEstimate | None = None
+        self._last_quadrature: tuple[np.ndarray, tuple] | None = None
+        self._estimate: QuadratureEstimate | None = None
         if isinstance(model, VectorDEQ):
             if not (model.is_linear and isinstance(population, GaussianPopulation)):
                 raise InvalidInputError(
@@ -164,14 +166,28 @@ class PopulationRisk(RiskInterface):
             return value, self.model.flat_gradient(**parts)
         if self.model.is_linear:
             return self._linear(theta)
-        if isinstance(self.population, UniformPopulation):
-            fine = self._uniform(theta, LEGENDRE_NODES)
-            coarse = self._uniform(theta, ESTIMATE_NODES)
-        else:
-            fine, coarse = self._gaussian(theta)
-        self.quadrature_error = QuadratureEstimate(
-            abs(fine[0] - coarse[0]), float(np.max(np.abs(fine[1] - coarse[1]))))
+        fine = self._rule(theta, fine=True)
+        self._last_quadrature, self._estimate = (theta.copy(), fine), None
         return fine
+
+    @property
+    def quadrature_error(self) -> QuadratureEstimate | None:
+        """|fine − coarse| for the value and the gradient at the last quadrature evaluation
+        (the coarser rule's error, an overestimate of the finer one's); None before one."""
+        if self._last_quadrature is None:
+            return None
+        if self._estimate is None:
+            theta, fine = self._last_quadrature
+            coarse = self._rule(theta, fine=False)
+            self._estimate = QuadratureEstimate(
+                abs(fine[0] - coarse[0]), float(np.max(np.abs(fine[1] - coarse[1]))))
+        return self._estimate
+
+    def _rule(self, theta, *, fine: bool):
+        """(R, ∇R) by the fine rule or by the coarser one of the error estimate."""
+        if isinstance(self.population, UniformPopulation):
+            return self._uniform(theta, LEGENDRE_NODES if fine else ESTIMATE_NODES)
+        return self._gaussian(theta, PANEL_NODES if fine else ESTIMATE_NODES)
 
     # -- linear DEQ --------------------------------------------------------------------
     def _linear(self, theta):
@@ -204,7 +220,7 @@ class PopulationRisk(RiskInterface):
         return tuple(a + theta2 * newton_scalar(a, theta2, activation)[0] for a in (a_low, a_high))
 
     # -- Gaussian population ----------------------------------------------------------------
-    def _gaussian(self, theta):
+    def _gaussian(self, theta, nodes):
         Sigma, xi, theta1, theta2 = self.population.Sigma, self.xi, theta[:-1], float(theta[-1])
         s = float(np.sqrt(max(theta1 @ Sigma @ theta1, 0.0)))
         t = float(np.sqrt(max(xi @ Sigma @ xi, 0.0)))
@@ -218,17 +234,15 @@ class PopulationRisk(RiskInterface):
             tau = tau if b2.any() else 0.0
             u_low, u_high = self._u_interval(theta2, -TAIL_STDS * s, TAIL_STDS * s)
             breaks = self._outer_breakpoints(theta2, s, rho, u_low, u_high)
-            return tuple(self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, nodes)
-                         for nodes in (PANEL_NODES, ESTIMATE_NODES))
+            return self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, nodes)
         # θ₁ = 0 in the Σ-metric: a ≡ 0, one fixed point; V is all inner
         b2 = xi / t if t > scale_floor else np.zeros_like(xi)
         tau = t if b2.any() else 0.0
         u0 = self._u_interval(theta2, 0.0, 0.0)[0]
         y, _, _, factor = self._nodes_in_u(theta2, np.array([u0]))
         m0, m1, m2 = self._inner_moments(np.zeros(1), tau)
-        exact = self._assemble(np.ones(1), y, factor, m0, m2, np.zeros((1, xi.size)),
-                               np.outer(m1, Sigma @ b2))
-        return exact, exact
+        return self._assemble(np.ones(1), y, factor, m0, m2, np.zeros((1, xi.size)),
+                              np.outer(m1, Sigma @ b2))
 
     def _outer_breakpoints(self, theta2, s, rho, u_low, u_high):
         """Panel ends in u: a uniform split of the range into :data:`OUTER_PANELS`, refined
