@@ -219,6 +219,11 @@ class PopulationRisk(RiskInterface):
         activation = self.model.activation
         return tuple(a + theta2 * newton_scalar(a, theta2, activation)[0] for a in (a_low, a_high))
 
+    def _u_points(self, theta2, a_values) -> list:
+        """u(a) = a + θ₂y(a) at many a at once (the batched solver): panel ends in u."""
+        a_values = np.asarray(a_values, dtype=float)
+        return list(a_values + theta2 * self.model.solve_offsets(a_values, theta2).value)
+
     # -- Gaussian population ----------------------------------------------------------------
     def _gaussian(self, theta, nodes):
         Sigma, xi, theta1, theta2 = self.population.Sigma, self.xi, theta[:-1], float(theta[-1])
@@ -256,8 +261,7 @@ class PopulationRisk(RiskInterface):
             points += list(_split(-SATURATION, SATURATION, FEATURE_PANEL))
         if abs(rho) > 0 and width > FEATURE_PANEL * s / abs(rho):  # so is the teacher's
             reach = min(SATURATION * s / abs(rho), TAIL_STDS * s)
-            points += [self._u_interval(theta2, a, a)[0]
-                       for a in _split(-reach, reach, FEATURE_PANEL * s / abs(rho))]
+            points += self._u_points(theta2, _split(-reach, reach, FEATURE_PANEL * s / abs(rho)))
         return np.unique([p for p in points if u_low <= p <= u_high])
 
     def _gaussian_rule(self, theta2, s, rho, tau, b1, b2, breaks, nodes):
@@ -302,8 +306,8 @@ class PopulationRisk(RiskInterface):
                 points += list(_split(-SATURATION, SATURATION, FEATURE_PANEL))
             if xi != 0.0 and (high - low) / OUTER_PANELS > FEATURE_PANEL / abs(xi):
                 reach = SATURATION / abs(xi)
-                points += [self._u_interval(theta2, theta1 * x, theta1 * x)[0]
-                           for x in _split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi))]
+                points += self._u_points(
+                    theta2, theta1 * _split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi)))
             u, panel_weights = _legendre_panels(
                 np.unique([p for p in points if u_low <= p <= u_high]), order)
             y, a, gap, factor = self._nodes_in_u(theta2, u)
