@@ -193,3 +193,24 @@ def test_large_norms_are_accurate_to_1e_minus_10(name, theta1, xi):
         scale = max(abs(reference[0]), np.abs(reference[1:]).max())
         difference = np.abs(np.r_[value, gradient] - reference).max()
         assert difference <= 1e-10 * scale + reference_error, (population, difference / scale)
+
+
+@pytest.mark.parametrize("population", [dv.GaussianPopulation(np.diag([1.0, 0.5])),
+                                        dv.UniformPopulation(-1.0, 2.0)])
+def test_quadrature_error_describes_the_last_evaluation(population):
+    """The estimate is computed on first access, for the θ evaluated last: after evaluating
+    θ_a, reading the estimate, then θ_b, it equals a fresh risk's estimate at θ_b (a stale
+    cache would still report θ_a's), and it is None before any evaluation."""
+    dim = population.dim
+    xi = np.linspace(0.5, 1.5, dim)
+    theta_a, theta_b = np.r_[0.3 * xi, 0.5], np.r_[-2.0 * xi, 2.5]
+    model = dv.SingleIndexDEQ("sigmoid")
+    risk = dv.PopulationRisk(model, population, xi)
+    assert risk.quadrature_error is None
+    risk.value_and_gradient(theta_a)
+    at_a = risk.quadrature_error
+    risk.value_and_gradient(theta_b)
+    fresh = dv.PopulationRisk(model, population, xi)
+    fresh.value_and_gradient(theta_b)
+    assert risk.quadrature_error == fresh.quadrature_error
+    assert risk.quadrature_error != at_a
