@@ -98,8 +98,9 @@ def test_mutation_after_answering_passes_accuracy_and_is_reported():
     assert "fixed_point changed its argument theta" in record.note
 
 
-def test_resource_check_catches_traces_and_dense_jacobians():
-    for implementation, text in ((pb.StoresTraces(), "fixed_point peak"), (pb.DenseJacobian(), "time exponent")):
+def test_resource_check_catches_traces_dense_jacobians_and_quadratic_time():
+    for implementation, text in ((pb.StoresTraces(), "fixed_point peak"), (pb.DenseJacobian(), "time exponent"),
+                                 (pb.BlockDiagonalProduct(), "time exponent")):
         record = check_implementation(implementation, checks=["resources"], timeout=60).records[1]
         assert record.status == "failed", record.note
         assert text in record.note
@@ -309,7 +310,7 @@ def test_pytest_plugin_runs_the_battery_and_reports_load_errors_as_usage_errors(
                               cwd=tmp_path, capture_output=True, text=True)
 
     good = run("builtin")
-    assert good.returncode == 0 and f"{len(CHECKS)} passed" in good.stdout
+    assert good.returncode == 0 and f"{len(CHECKS)} passed" in good.stdout, good.stdout[-3000:]
     bad = run("nosuch_module:X")
     assert bad.returncode == 4 and "cannot import 'nosuch_module'" in bad.stdout + bad.stderr
 
