@@ -169,6 +169,40 @@ def test_reproduce_vector_shows_the_conservation_laws(tmp_path):
     assert len(list(tmp_path.glob("*.png"))) == 3
 
 
+# Found by Hypothesis (L3.2, ci profile): an exactly fitted empirical risk with C₀ = 0.05²
+EXACT_FIT_X = np.array([
+    [2.1332221709967722, -1.6075710836729018, -0.13655283715462885, -2.580296599063924],
+    [7.835330552215741, -0.9353804721471753, -3.4834098180135062, -3.615248707757818],
+    [-6.602787528456969, -2.693376699069267, -2.934023148402841, -0.6187282833973472],
+    [-7.639401672950701, 4.155977738479281, 1.0876201355598771, 1.670193768444544],
+    [2.588312894662902, -2.0146757284187427, -5.669648460558981, -1.3287691966459458],
+    [2.927779451240512, 5.448918666638797, -0.3848272567225857, 5.816212462921839]])
+
+
+def exact_fit_risk():
+    xi = np.array([1.2842204170994966, 1.308156805204173, 0.0, 0.0])
+    return dv.EmpiricalRisk(dv.LinearDEQ(), EXACT_FIT_X, EXACT_FIT_X @ xi)
+
+
+def test_a_flow_lsoda_cannot_finish_falls_back_to_bdf():
+    """At the exact-fit minimum (R → 0, λ_max(Σ̂)/C₀ ≈ 1.4·10⁴) LSODA stays in Adams mode on
+    steps of ~2/λ (6·10⁶ evaluations to t = 20): after the explicit budget it hands over to
+    BDF, which finishes and conserves C (T3.1) to its tolerance."""
+    flow = dv.gradient_flow(exact_fit_risk(), [0.0, 0.0, 0.0, 0.0, 0.95], 20.0)
+    assert flow.status is dv.RunStatus.COMPLETED, flow.message
+    assert flow.info["stiff_fallback_from"] == "DOP853, LSODA" and flow.info["method"] == "BDF"
+    assert flow.risk[-1] < 1e-20
+    # BDF's local error control at rtol 1e-10 over ~1.3k steps: drift ≤ 1e-10·steps ≈ 1e-7·C₀
+    assert np.max(np.abs(flow.sphere - flow.sphere[0])) <= 1e-7 * flow.sphere[0]
+
+
+def test_a_stiff_method_that_runs_out_of_evaluations_says_so():
+    flow = dv.gradient_flow(exact_fit_risk(), [0.0, 0.0, 0.0, 0.0, 0.95], 20.0, method="LSODA",
+                            max_evaluations=2000)
+    assert flow.status is dv.RunStatus.SOLVER_FAILED
+    assert "more than 2000 gradient evaluations with LSODA" in flow.message
+
+
 def test_stiff_flow_falls_back_to_lsoda():
     """θ₀ near e makes C₀ tiny and the rate 4λ/C₀ large: DOP853 would grind; with a small
     evaluation budget the flow reruns with Radau and still conserves C (T3.1)."""

@@ -74,6 +74,13 @@ class DEQModel:
         else:
             solve.slope_lower_bound(theta2, self.activation)
 
+    @solve.reports_overflow
+    def solve_rows(self, theta: np.ndarray, X: np.ndarray) -> solve.FixedPointResult:
+        """:meth:`solve_offsets` at the offsets X·θ₁ (θ and X already validated); an offset
+        that overflows is reported there, per sample."""
+        return self.solve_offsets(X @ theta[:-1], float(theta[-1]))
+
+    @solve.reports_overflow
     def solve_offsets(self, offsets: np.ndarray, theta2: float) -> solve.FixedPointResult:
         """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated).
 
@@ -117,7 +124,7 @@ class DEQModel:
         X = as_data(X)
         theta = as_theta(theta, X.shape[1])
         self.check_well_posed(theta[-1])
-        result = self.solve_offsets(X @ theta[:-1], float(theta[-1]))
+        result = self.solve_rows(theta, X)
         return result.raise_for_status() if throw else result
 
     def output_jacobian(self, theta, X) -> np.ndarray:
@@ -129,7 +136,7 @@ class DEQModel:
         X = as_data(X)
         theta = as_theta(theta, X.shape[1])
         self.check_well_posed(theta[-1])
-        result = self.solve_offsets(X @ theta[:-1], float(theta[-1])).raise_for_status()
+        result = self.solve_rows(theta, X).raise_for_status()
         factor = self.jacobian_factor(result, float(theta[-1]))
         return factor[:, None] * np.column_stack([X, result.value])
 
@@ -172,12 +179,13 @@ class DEQModel:
         return self._squared_error_sums_batched(theta, theta2, X, targets)
 
     def _squared_error_sums_batched(self, theta, theta2, X, targets):
-        fp = self.solve_offsets(X @ theta[:-1], theta2)
+        fp = self.solve_rows(theta, X)
         summary = SolveSummary(fp.status, fp.residual, fp.iterations)
-        error = fp.value - targets
-        weights = error * self.jacobian_factor(fp, theta2)
-        gradient = 2.0 * np.append(weights @ X, weights @ fp.value)
-        return float(error @ error), gradient, summary
+        with np.errstate(over="ignore"):  # a finite y whose loss or gradient overflows: R = inf
+            error = fp.value - targets
+            weights = error * self.jacobian_factor(fp, theta2)
+            gradient = 2.0 * np.append(weights @ X, weights @ fp.value)
+            return float(error @ error), gradient, summary
 
     def _squared_error_sums_scalar(self, theta, theta2, X, targets):
         try:
@@ -191,7 +199,8 @@ class DEQModel:
         loss, iterations, residual = 0.0, 0, 0.0
         gradient = np.zeros_like(theta)
         for row, target in zip(X, targets.tolist()):
-            offset = float(row @ theta1)
+            with np.errstate(over="ignore"):
+                offset = float(row @ theta1)
             if not math.isfinite(offset):  # overflow in θ₁ᵀx: the batched path flags it
                 raise OverflowError
             y, converged, used = solve.newton_scalar(offset, theta2, activation, settings)

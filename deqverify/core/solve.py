@@ -25,6 +25,7 @@ quadratically smaller.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -304,6 +305,18 @@ FAST_NEWTON_ITERATIONS = 6
 """Plain Newton iterations tried before the safeguarded solver takes over the stragglers."""
 
 
+def reports_overflow(solver):
+    """Decorator for a batch solver: float64 overflow (inf, then NaN) is reported per sample
+    by :func:`finish` (NaN value, converged False, status NON_FINITE), so numpy's overflow and
+    invalid-value warnings would only repeat, without the sample, what the result says."""
+    @functools.wraps(solver)
+    def solve_reporting_overflow(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return solver(*args, **kwargs)
+    return solve_reporting_overflow
+
+
+@reports_overflow
 def newton(a: np.ndarray, theta2: float, activation: Activation,
            settings: NewtonSettings = NewtonSettings()) -> FixedPointResult:
     """Safeguarded, vectorised Newton for y = σ(a + θ₂y) (FP-1).
@@ -379,6 +392,7 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
     return y, False, settings.max_iter
 
 
+@reports_overflow
 def picard(a: np.ndarray, theta2: float, activation: Activation,
            settings: PicardSettings = PicardSettings()) -> FixedPointResult:
     """Picard iteration y ← σ(a + θ₂y); error contracts by q = |θ₂|·L per step (FP-1).
@@ -414,6 +428,7 @@ def picard(a: np.ndarray, theta2: float, activation: Activation,
     return finish(y, done, iterations, a, theta2, activation, "picard")
 
 
+@reports_overflow
 def anderson(a: np.ndarray, theta2: float, activation: Activation,
              settings: AndersonSettings = AndersonSettings()) -> FixedPointResult:
     """Anderson(1)-accelerated Picard iteration (secant on the residual), vectorised.

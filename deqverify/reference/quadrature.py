@@ -55,11 +55,17 @@ def uniform_risk(theta, low: float, high: float, xi, activation: str):
 
     # breakpoints where σ(θ₁x) and the teacher σ(ξx) turn (|·| ≤ 40): an adaptive rule
     # sampling a smooth-looking interval coarsely can step over a transition of width 1e-3
-    turns = [t / k for k in (theta[0], xi0) if k != 0 for t in np.linspace(-40.0, 40.0, 33)]
-    points = sorted({float(p) for p in turns if low < p < high})
     total, error = quad_vec(integrand, low, high, epsabs=EPSABS, epsrel=EPSREL, norm="max",
-                            points=points or None)
+                            points=_turning_points((theta[0], xi0), low, high))
     return total / (high - low), error / (high - low)
+
+
+def _turning_points(scales, low, high) -> list[float] | None:
+    """The points x in (low, high) with k·x ∈ linspace(−40, 40, 33) for each nonzero scale k:
+    where σ(k·x) turns, for ``quad_vec``'s ``points`` (None if there are none)."""
+    with np.errstate(over="ignore"):  # a subnormal k puts its points at ±inf: outside
+        turns = [t / k for k in scales if k != 0 for t in np.linspace(-40.0, 40.0, 33)]
+    return sorted({float(p) for p in turns if low < p < high}) or None
 
 
 def gaussian_risk(theta, Sigma, xi, activation: str):
@@ -92,9 +98,7 @@ def gaussian_risk(theta, Sigma, xi, activation: str):
         return np.concatenate(parts)
 
     # w₁ beyond ±12 carries mass < 4e-33; breakpoints where σ(s·w₁) and the teacher turn
-    turns = [t / k for k in (s, rho) if k != 0 for t in np.linspace(-40.0, 40.0, 33)]
-    points = sorted({float(p) for p in turns if -OUTER_RANGE < p < OUTER_RANGE})
     both, error = quad_vec(integrand, -OUTER_RANGE, OUTER_RANGE, epsabs=EPSABS, epsrel=EPSREL,
-                           norm="max", points=points or None)
+                           norm="max", points=_turning_points((s, rho), -OUTER_RANGE, OUTER_RANGE))
     fine, coarse = np.split(both, 2)
     return fine, error + float(np.max(np.abs(fine - coarse)))
