@@ -4,9 +4,11 @@ Each class names the defect it plants; ``tests/test_conformance.py`` maps each o
 check that must fail on it. Defects found in real libraries are marked "(seen in …)".
 """
 
+import ctypes
 import os
 import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -205,6 +207,38 @@ class BlockDiagonalProduct(BuiltinImplementation):
             weights[rows] = block @ residual
         weights *= slope
         return np.r_[weights @ X, weights @ y]
+
+
+def native_scratch_in_a_thread(nbytes: int, block: int = 64 * 1024) -> None:
+    """Fill and free ``nbytes`` of C-heap scratch in 64 KiB blocks from another thread, as a
+    native library's thread pool does: invisible to tracemalloc, and from the second call on
+    the thread's malloc arena keeps part of the freed pages for the next call to reuse."""
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def work():
+        blocks = [libc.malloc(block) for _ in range(max(1, nbytes // block))]
+        for address in blocks:
+            ctypes.memset(address, 1, block)
+        for address in blocks[::2] + blocks[1::2]:  # interleaved, as temporaries die
+            libc.free(address)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+
+
+class NativeScratch(BuiltinImplementation):
+    """Correct, but each forward pass fills 24·bytes(X) of native scratch in a worker thread
+    (a workspace per sample and iteration, as a C++ library may keep): twice the resource
+    check's memory allowance, which only its resident-set measure can see."""
+
+    name = "planted-native-scratch"
+
+    def fixed_point(self, theta, X, activation):
+        native_scratch_in_a_thread(24 * np.asarray(X).nbytes)
+        return super().fixed_point(theta, X, activation)
 
 
 # ---- hostile: NaN, shapes, raises, mutation, output ------------------------------------
