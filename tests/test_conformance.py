@@ -338,3 +338,15 @@ def test_a_flood_of_output_is_kept_as_a_short_tail():
 
     record = check_implementation(Flood(), checks=["forward-accuracy"]).records[1]
     assert record.status == "passed" and record.output.startswith("…") and len(record.output) <= 2001
+
+
+def test_a_memory_reading_says_when_it_cannot_see_native_allocations(monkeypatch):
+    from deqverify.conformance.checks import resources
+
+    from deqverify.conformance.checks.vector import VecResources
+
+    assert resources.memory_caveat() is None  # Linux: the resident set is read
+    monkeypatch.setattr(resources, "_rss_high_water", lambda: None)
+    for check in (resources.Resources(), VecResources()):
+        result = check.run(Harness(pb.Correct(), "correct"))
+        assert result.status == "passed" and "not native ones" in result.note, result.note

@@ -51,6 +51,16 @@ def _rss_high_water() -> int | None:
         return None
 
 
+def memory_caveat() -> str | None:
+    """What a memory reading here cannot see, for the check's note (None on Linux, where the
+    resident set is read): without it only tracemalloc counts, which misses native
+    allocations (torch, JAX, C extensions)."""
+    if _rss_high_water() is not None:
+        return None
+    return ("resident set not readable here (no /proc/self/clear_refs): only Python and numpy "
+            "allocations were counted, not native ones (torch, JAX)")
+
+
 def _status_field(field: str) -> int:
     with open("/proc/self/status") as handle:
         for line in handle:
@@ -163,5 +173,7 @@ class Resources(Check):
                 extra = peak_extra_bytes(call)
                 notes.append(f"{label} peak +{extra / 2**20:.1f} MiB = {extra / X.nbytes:.2f}×X (n={rows})")
                 score = max(score, extra / allowance)
+            notes.append(memory_caveat())
+        notes = [note for note in notes if note]
         return self.result(score, "; ".join(notes) + f" (allowed: exponent ≤ {MAX_EXPONENT}, "
                            f"memory ≤ {MEMORY_FACTOR:g}·X + {MEMORY_ALLOWANCE // 2**20} MiB)")
