@@ -205,7 +205,7 @@ def test_a_stiff_method_that_runs_out_of_evaluations_says_so():
 
 def test_stiff_flow_falls_back_to_lsoda():
     """θ₀ near e makes C₀ tiny and the rate 4λ/C₀ large: DOP853 would grind; with a small
-    evaluation budget the flow reruns with Radau and still conserves C (T3.1)."""
+    evaluation budget the flow reruns with LSODA and still conserves C (T3.1)."""
     risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.array([[50.0]])), [1.0])
     flow = dv.gradient_flow(risk, [0.0, 0.99], 5.0, max_evaluations=3000)
     assert flow.status is dv.RunStatus.COMPLETED

@@ -74,13 +74,13 @@ class DEQModel:
         else:
             solve.slope_lower_bound(theta2, self.activation)
 
-    @solve.reports_overflow
     def solve_rows(self, theta: np.ndarray, X: np.ndarray) -> solve.FixedPointResult:
         """:meth:`solve_offsets` at the offsets X·θ₁ (θ and X already validated); an offset
         that overflows is reported there, per sample."""
-        return self.solve_offsets(X @ theta[:-1], float(theta[-1]))
+        with np.errstate(over="ignore"):
+            offsets = X @ theta[:-1]
+        return self.solve_offsets(offsets, float(theta[-1]))
 
-    @solve.reports_overflow
     def solve_offsets(self, offsets: np.ndarray, theta2: float) -> solve.FixedPointResult:
         """Solve y = σ(a + θ₂y) for each offset aᵢ = θ₁ᵀxᵢ (already validated).
 
@@ -100,6 +100,7 @@ class DEQModel:
             result.status = solve.Status.NON_FINITE
         return result
 
+    @solve.reports_overflow
     def _solve_closed_form(self, offsets, theta2):
         y = self.activation.closed_form(offsets, theta2)
         return solve.finish(y, np.ones(y.shape, dtype=bool), 0, offsets, theta2,
