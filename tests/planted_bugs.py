@@ -229,6 +229,30 @@ def native_scratch_in_a_thread(nbytes: int, block: int = 64 * 1024) -> None:
     thread.join()
 
 
+class CompilesPerShape(BuiltinImplementation):
+    """Correct and lean, but the first gradient call at each new batch shape builds a
+    160 MiB throw-away table, as a JIT compiler does: a one-off cost per shape, not the memory
+    of a call, so the resource checks (which warm up at the measured shape) must pass it."""
+
+    name = "compiles-per-shape"
+
+    def __init__(self):
+        self.compiled = set()
+
+    def _compile(self, X):
+        if np.shape(X) not in self.compiled:
+            self.compiled.add(np.shape(X))
+            np.ones(20 * 2**20).sum()
+
+    def risk_gradient(self, theta, X, targets, activation):
+        self._compile(X)
+        return super().risk_gradient(theta, X, targets, activation)
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        self._compile(X)
+        return super().risk_gradient_vector(params, X, targets, activation)
+
+
 class NativeScratch(BuiltinImplementation):
     """Correct, but each forward pass fills 24·bytes(X) of native scratch in a worker thread
     (a workspace per sample and iteration, as a C++ library may keep): twice the resource
