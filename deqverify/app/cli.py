@@ -318,8 +318,7 @@ def command_check(args) -> int:
         return 0
     if args.list:
         for check in CHECKS.values():
-            summary = (type(check).run.__doc__ or "").strip().split("\n\n")[0]
-            print(f"{check.id:26s} {check.cites:10s} {' '.join(summary.split())}")
+            print(f"{check.id:26s} {check.cites:10s} {check.description()}")
         return 0
     if not args.implementation:
         raise InvalidInputError("give an implementation (builtin, torchdeq, …, or module:object), or --list")

@@ -71,6 +71,8 @@ class Harness:
     progress: object = None
     mutations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    """Numbers a check reports beside its verdict (the layer summary line, the sweep)."""
 
     @property
     def capabilities(self):

@@ -58,6 +58,7 @@ def load_implementation(spec):
         if not hasattr(target, part):
             raise LoadError(f"{module!r} has no attribute {attribute!r}")
         target = getattr(target, part)
-    if isinstance(target, type) or (callable(target) and not hasattr(target, "fixed_point")):
+    if isinstance(target, type) or (callable(target) and not hasattr(target, "fixed_point")
+                                    and not hasattr(target, "declares")):
         target = target()
     return target

@@ -14,6 +14,10 @@ Optional::
 
 ``activation`` is one of "sigmoid", "tanh", "softplus", "identity" (the linear DEQ).
 
+A vector-only implementation declares ``Capabilities(scalar=False, vector=True, ...)``; any
+DEQ layer z = f(z, x; θ) follows the layer protocol instead (:mod:`.layer_protocol`). Every
+implementation declares at least one family, and every method of a declared family must exist.
+
 Vector DEQs (declared with ``Capabilities(vector=True, vector_activations=(...))``)::
 
     fixed_point_vector(params, X, activation) -> Z                   # (n, k)
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deqverify.conformance.layer_protocol import is_layer
 from deqverify.core.errors import InvalidInputError
 
 KNOWN_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "identity")
@@ -68,8 +73,18 @@ class Capabilities:
     raises_on_nonconvergence: bool = False
     vector: bool = False
     vector_activations: tuple[str, ...] = ()
+    scalar: bool = True
 
     def __post_init__(self):
+        for field in ("reports_status", "raises_on_nonconvergence", "vector", "scalar"):
+            value = getattr(self, field)
+            if not isinstance(value, (bool, np.bool_)):
+                raise InvalidInputError(f"Capabilities({field}={value!r}): give True or False "
+                                        f"(a {type(value).__name__} is not a declaration)")
+            object.__setattr__(self, field, bool(value))
+        if not (self.scalar or self.vector):
+            raise InvalidInputError("Capabilities(scalar=False, vector=False) declares nothing to "
+                                    "check: declare a family (a layer uses LayerDeclaration)")
         vector_activations = tuple(self.vector_activations)
         if self.vector and (not vector_activations or any(
                 a not in KNOWN_VECTOR_ACTIVATIONS for a in vector_activations)):
@@ -80,7 +95,11 @@ class Capabilities:
             raise InvalidInputError("Capabilities(vector_activations=...) needs vector=True")
         object.__setattr__(self, "vector_activations", vector_activations)
         for field, known in (("activations", KNOWN_ACTIVATIONS), ("dtypes", KNOWN_DTYPES)):
-            value = tuple(getattr(self, field))
+            value = getattr(self, field)
+            if isinstance(value, str) or not isinstance(value, (tuple, list)):
+                raise InvalidInputError(f"Capabilities({field}={value!r}): give a tuple of names "
+                                        f"from {known}")
+            value = tuple(value)
             unknown = [v for v in value if v not in known]
             if not value or unknown:
                 raise InvalidInputError(
@@ -90,6 +109,20 @@ class Capabilities:
         if "float64" not in self.dtypes:
             raise InvalidInputError("Capabilities(dtypes=...) must include 'float64': every "
                                     "check poses float64 problems")
+
+
+FAMILY_METHODS = {"scalar": ("fixed_point", "risk_gradient"),
+                  "vector": ("fixed_point_vector", "risk_gradient_vector")}
+
+
+def declared_families(impl) -> set[str]:
+    """The protocol families ``impl`` declares: "scalar" and/or "vector" (its
+    :class:`Capabilities`), "layer" (a :class:`~.layer_protocol.LayerDeclaration`)."""
+    families = {"layer"} if is_layer(impl) else set()
+    capabilities = getattr(impl, "capabilities", None)
+    if isinstance(capabilities, Capabilities):
+        families |= {name for name in ("scalar", "vector") if getattr(capabilities, name)}
+    return families
 
 
 def as_answer(value, shape: tuple[int, ...], what: str) -> np.ndarray:

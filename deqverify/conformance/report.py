@@ -63,11 +63,21 @@ class Report:
         lines = [f"conformance of {self.implementation}",
                  f"{'check':24s} {'cites':10s} {'status':8s} {'worst error':>12s} {'threshold':>10s}  note",
                  "-" * 100]
+        undeclared = [r for r in self.records if r.status == "skipped" and r.note.endswith("protocol is not declared")]
         for r in self.records:
+            if r in undeclared:
+                continue
             worst = "—" if r.worst_error != r.worst_error else f"{r.worst_error:.3g}"
             threshold = "—" if r.threshold != r.threshold else f"{r.threshold:.3g}"
             printed = f" [the implementation printed {len(r.output)} characters: see the JSON]" if r.output else ""
             lines.append(f"{r.id:24s} {r.cites:10s} {r.status:8s} {worst:>12s} {threshold:>10s}  {r.note}{printed}")
+        if undeclared:
+            lines.append(f"({len(undeclared)} checks of protocol families it does not declare skipped)")
+        layer_metrics = {k: v for r in self.records if r.id.startswith("layer-") for k, v in r.metrics.items()
+                         if k != "sweep"}
+        if layer_metrics:
+            lines.append("layer summary: " + ", ".join(
+                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in layer_metrics.items()))
         failures = [r for r in self.records if r.status in ("failed", "error") and r.counterexample]
         for r in failures:
             lines.append(f"\n{r.id}: minimal counterexample\n{r.counterexample}")

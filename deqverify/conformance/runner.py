@@ -27,7 +27,7 @@ import time
 from deqverify.conformance.calls import Harness, describe_exception
 from deqverify.conformance.checks import CHECKS, CheckResult
 from deqverify.conformance.loader import LoadError, load_implementation
-from deqverify.conformance.protocol import ProtocolViolation
+from deqverify.conformance.protocol import ProtocolViolation, declared_families
 
 DEFAULT_TIMEOUT = 15.0
 """Seconds per check (and for loading). The built-in solver needs under 3 s for the slowest
@@ -61,6 +61,7 @@ def _serve(spec, connection, output_path):
         connection.send(("load-error", f"{type(error).__name__}: {error}".splitlines()[0]))
         return
     connection.send(("ready", name))
+    families = declared_families(impl)
     while True:
         check_id = connection.recv()
         if check_id is None:
@@ -68,7 +69,11 @@ def _serve(spec, connection, output_path):
         check = CHECKS[check_id]
         harness = Harness(impl, name, progress=lambda text: connection.send(("note", text)))
         try:
-            result = check.run(harness)
+            if check.family != "any" and check.family not in families:
+                result = check.skip(f"the {check.family} protocol is not declared")
+            else:
+                result = check.run(harness)
+                result.metrics = {**harness.metrics, **result.metrics}
         except ProtocolViolation as violation:
             result = CheckResult(check_id, check.cites, "failed", float("inf"), check.threshold,
                                  note=f"protocol violation: {violation}")

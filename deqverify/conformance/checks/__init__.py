@@ -25,12 +25,33 @@ from deqverify.conformance.checks.hygiene import (
     NoMutation,
     Protocol,
 )
+from deqverify.conformance.checks.layer_backward import (
+    LayerBackward,
+    LayerGradientExists,
+    LayerGradientRaw,
+    LayerMapDerivatives,
+    LayerToleranceCoupling,
+)
+from deqverify.conformance.checks.layer_forward import (
+    LayerBatchIndependence,
+    LayerDeterminism,
+    LayerFloat32,
+    LayerForwardAccuracy,
+    LayerForwardResidual,
+    LayerInstances,
+    LayerNaN,
+)
+from deqverify.conformance.checks.layer_stress import LayerInstability, LayerResources
 from deqverify.conformance.checks.resources import Resources
 from deqverify.conformance.checks.vector import VECTOR_CHECKS
 
 CHECKS: dict[str, Check] = {check.id: check for check in (
     Protocol(), NoMutation(), ForwardAccuracy(), HonestStatus(), GradientIFT(), LinOrth(),
     GDRadius(), IllPosed(), NonContractiveUnique(), GradientNonContractive(), MultiRoot(),
-    Isolation(), GradientBatchScaling(), Determinism(), Float32(), Resources(), *VECTOR_CHECKS)}
+    Isolation(), GradientBatchScaling(), Determinism(), Float32(), Resources(), *VECTOR_CHECKS,
+    LayerGradientExists(), LayerForwardResidual(), LayerForwardAccuracy(), LayerBackward(),
+    LayerGradientRaw(), LayerMapDerivatives(), LayerToleranceCoupling(), LayerNaN(),
+    LayerFloat32(), LayerBatchIndependence(), LayerDeterminism(), LayerInstances(),
+    LayerInstability(), LayerResources())}
 
 __all__ = ["CHECKS", "Check", "CheckResult"]

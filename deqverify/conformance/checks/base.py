@@ -14,7 +14,7 @@ References come from :mod:`deqverify.reference.bracket` (per-sample bisection wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,7 @@ class CheckResult:
     note: str = ""
     counterexample: str = ""
     output: str = ""
+    metrics: dict = field(default_factory=dict)
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -51,9 +52,20 @@ class Check:
     id = ""
     cites = ""
     threshold = 0.0
+    family = "scalar"
+    """The protocol family the check needs ("scalar", "vector", "layer"), or "any"."""
 
     def run(self, h: Harness) -> CheckResult:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def description(cls) -> str:
+        """The first paragraph of the docstring of the method that does the work."""
+        for method in ("run_layer", "run_vector", "run"):
+            doc = getattr(getattr(cls, method, None), "__doc__", None)
+            if doc:
+                return " ".join(doc.strip().split("\n\n")[0].split())
+        return ""
 
     def result(self, worst, note="", counterexample="", status=None) -> CheckResult:
         worst = float(worst)

@@ -13,12 +13,39 @@ from deqverify.conformance.checks.base import (
     smooth,
     snippet,
 )
+from deqverify.conformance.checks.layer_common import layer_protocol_calls
 from deqverify.conformance.checks.vector import vector_problem
-from deqverify.conformance.protocol import ProtocolViolation
+from deqverify.conformance.layer_calls import LayerCalls
+from deqverify.conformance.layer_protocol import REQUIRED_METHODS
+from deqverify.conformance.protocol import FAMILY_METHODS, ProtocolViolation, declared_families
+
+
+def missing_methods(impl) -> list[str]:
+    """What a declared family needs and ``impl`` lacks (or cannot call); no family at all is
+    itself a finding."""
+    families = declared_families(impl)
+    if not families:
+        return ["declares no family: give it capabilities = Capabilities(...) (scalar/vector) "
+                "or declares = LayerDeclaration(...) (any layer)"]
+    needed = [m for family in sorted(families - {"layer"}) for m in FAMILY_METHODS[family]]
+    needed += list(REQUIRED_METHODS) if "layer" in families else []
+    problems = [f"{m} is missing or not callable" for m in needed if not callable(getattr(impl, m, None))]
+    if "layer" in families:
+        for attribute in ("input_shape", "state_shape"):
+            shape = getattr(impl, attribute, None)
+            if not (isinstance(shape, tuple) and all(isinstance(s, int) and s > 0 for s in shape)):
+                problems.append(f"{attribute} = {shape!r} is not a tuple of positive ints")
+    return problems
 
 
 def _all_calls(h, n=8):
-    """One call of every method, for every declared activation and dtype (float64 first)."""
+    """One call of every method of every declared family, for every declared activation and
+    dtype (float64 first)."""
+    families = declared_families(h.impl)
+    if "layer" in families:
+        yield from layer_protocol_calls(LayerCalls(h), n)
+    if "scalar" not in families:
+        return
     for activation in h.capabilities.activations:
         for dtype in h.capabilities.dtypes:
             theta, X, targets = problem(activation, 0.5, n=n)
@@ -40,14 +67,17 @@ def _all_calls(h, n=8):
 
 
 class Protocol(Check):
-    id, cites, threshold = "protocol", "—", 0.0
+    id, cites, threshold, family = "protocol", "—", 0.0, "any"
 
     def run(self, h):
         """Every method answers with the documented types and shapes (see
         :mod:`deqverify.conformance.protocol`): y of shape (n,), a gradient of shape (d+1,),
         ``converged`` a bool or (n,) bools, real dtypes. If this fails, the other checks are
-        skipped: their scores would be meaningless."""
-        problems = []
+        skipped: their scores would be meaningless. A declared family's method that is missing
+        or not callable is a violation, and so is declaring no family."""
+        problems = missing_methods(h.impl)
+        if problems:
+            return self.result(len(problems), "; ".join(problems))
         for label, call in _all_calls(h):
             try:
                 call()
@@ -57,7 +87,7 @@ class Protocol(Check):
 
 
 class NoMutation(Check):
-    id, cites, threshold = "no-mutation", "—", 0.0
+    id, cites, threshold, family = "no-mutation", "—", 0.0, "any"
 
     def run(self, h):
         """θ, X and the targets are compared bitwise with copies after every call (the

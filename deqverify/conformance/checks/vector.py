@@ -89,6 +89,8 @@ def gradient_error(answer, reference) -> float:
 class VectorCheck(Check):
     """Skipped unless the implementation declares the vector protocol."""
 
+    family = "vector"
+
     activations: tuple[str, ...] = ("tanh", "sigmoid", "softplus", "relu", "identity")
 
     def declared(self, h) -> list[str]:

@@ -1,0 +1,240 @@
+"""Layer checks of the forward pass: residual honesty, accuracy against the reference, NaN
+rows, float32, batch independence, determinism and instance isolation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deqverify.conformance.checks.layer_common import (
+    LayerCheck,
+    claimed_tolerance,
+    error_allowance,
+    layer_inputs,
+    reference,
+    relative_residuals,
+    residual_allowance,
+    state_errors,
+)
+
+FLOAT32_ROUNDINGS = 16
+"""float32 allowance: a float32 evaluation of f is within a few ulp per component, so the best
+float32 fixed point is within ≈ c·eps₃₂·√K·max(1, ‖z*‖)/σ_min(I − J) of z*; c = 16 leaves room
+for a deep map and the final rounding of z."""
+
+
+def _worst(values: np.ndarray) -> tuple[float, int]:
+    if values.size == 0:
+        return 0.0, -1
+    index = int(np.argmax(values))
+    return float(values[index]), index
+
+
+class LayerForwardResidual(LayerCheck):
+    id, cites, threshold = "layer-forward-residual", "—", 1.0
+
+    def run_layer(self, calls):
+        """Every sample the layer presents as converged has ‖f(z) − z‖ within its declared
+        tolerance (2·√K·τ·max(1, ‖z‖)), recomputed per sample from f; a non-finite state
+        presented as converged is +inf. Score: worst residual / allowance."""
+        layer = calls.layer
+        x, _ = layer_inputs(layer)
+        answer = calls.solve(x)
+        allowed = residual_allowance(layer)
+        if not answer.ok:
+            return self.result(np.inf, f"solve {answer.describe()}")
+        residual = relative_residuals(layer, answer.value, x)
+        worst, index = _worst(residual[answer.claimed] / allowed)
+        claimed = np.flatnonzero(answer.claimed)
+        where = f" (sample {claimed[index]})" if index >= 0 else ""
+        note = (f"largest residual of a sample presented as converged {worst * allowed:.2g}{where}, "
+                f"allowed {allowed:.2g} ({claimed_tolerance(layer)[1]}); {answer.describe()}")
+        calls.h.metrics["forward residual"] = float(np.max(residual[answer.claimed], initial=0.0))
+        return self.result(worst, note)
+
+
+class LayerForwardAccuracy(LayerCheck):
+    id, cites, threshold = "layer-forward-accuracy", "—", 1.0
+
+    def run_layer(self, calls):
+        """‖z − z*‖/max(1, ‖z*‖) against the checker's Newton reference, per sample, where the
+        reference converged with ρ(J) < 1 (an answer is due there: a flag or NaN is +inf).
+        Allowed: the declared residual over σ_min(I − J) plus the reference's own error.
+        Also reports ‖J‖₂ and ρ(J) at z* (dense per-sample SVD and eigenvalues)."""
+        layer = calls.layer
+        x, _ = layer_inputs(layer)
+        solution, _ = reference(layer, x)
+        answer = calls.solve(x)
+        due = solution.converged & (solution.rho_J < 1)
+        notes = [f"reference: {int(solution.converged.sum())} of {x.shape[0]} samples converged, "
+                 f"residual ≤ {np.max(solution.residual):.2g}, ‖J‖₂ ≤ {np.max(solution.norm_J):.3g}, "
+                 f"ρ(J) ≤ {np.max(solution.rho_J):.3g} (dense SVD/eigenvalues)"]
+        calls.h.metrics.update({"‖J‖₂": float(np.max(solution.norm_J)), "ρ(J)": float(np.max(solution.rho_J))})
+        if not answer.ok:
+            return self.result(np.inf, f"solve {answer.describe()}; " + notes[0])
+        errors = state_errors(answer.value, solution.z)
+        errors = np.where(answer.claimed, errors, np.inf)
+        ratio = errors[due] / error_allowance(layer, solution)[due]
+        worst, index = _worst(ratio)
+        if index >= 0:
+            sample = np.flatnonzero(due)[index]
+            notes.insert(0, f"worst sample {sample}: error {errors[sample]:.2g}"
+                            + (" (flagged or non-finite although the reference solves it)"
+                               if not answer.claimed[sample] else "")
+                            + f", allowed {error_allowance(layer, solution)[sample]:.2g}")
+        calls.h.metrics["forward error"] = float(np.max(errors[due], initial=0.0))
+        return self.result(worst, "; ".join(notes))
+
+
+class LayerNaN(LayerCheck):
+    id, cites, threshold = "layer-nan", "—", 0.0
+
+    def run_layer(self, calls):
+        """A NaN in one row of x: that sample must come back flagged (NaN, converged = False,
+        or a raise), never as a finite converged state (NaN zeroed); for an independent batch,
+        every other sample's answer must stay within its error allowance of the reference."""
+        layer = calls.layer
+        x, _ = layer_inputs(layer, n=16, seed=3)
+        poisoned = x.copy()
+        poisoned[5] = np.nan
+        answer = calls.solve(poisoned)
+        if not answer.ok:
+            return self.result(0.0, f"solve raised on a NaN input (a refusal of bad input): {answer.raised[:200]}")
+        problems = []
+        if answer.claimed[5]:
+            problems.append("the NaN row came back as a converged finite state (the NaN was "
+                            "zeroed or ignored)")
+        others = np.arange(16) != 5
+        if layer.declares.independent:
+            solution, _ = reference(layer, x)
+            errors = state_errors(answer.value, solution.z)
+            bad = others & ((errors > error_allowance(layer, solution)) | ~answer.claimed)
+            if bad.any():
+                problems.append(f"{int(bad.sum())} of 15 other samples flagged or changed (worst "
+                                f"error {np.max(errors[bad]):.2g}): the NaN spread through the batch")
+        elif np.any(answer.claimed & ~np.all(np.isfinite(answer.value.reshape(16, -1)), axis=1)):
+            problems.append("a non-finite state presented as converged")
+        return self.result(len(problems), "; ".join(problems) or
+                           f"the NaN row is flagged, the others are untouched ({answer.describe()})")
+
+
+class LayerFloat32(LayerCheck):
+    id, cites, threshold = "layer-float32", "—", 1.0
+
+    def run_layer(self, calls):
+        """float32 inputs: every sample is due, within 16·eps₃₂·√K/σ_min(I − J) (relative)
+        of the float64 fixed point of the same float32-rounded inputs and parameters — a
+        float32 stopping rule that reports convergence tens of ulp away fails."""
+        layer = calls.layer
+        if "float32" not in layer.declares.dtypes:
+            return self.skip("float32 not declared")
+        x, _ = layer_inputs(layer)
+        x32 = x.astype(np.float32)
+        rounded = layer.with_parameters({k: np.asarray(v, dtype=np.float32).astype(float)
+                                         for k, v in layer.parameters().items()})
+        solution, _ = reference(rounded, x32.astype(float))
+        answer = calls.solve(x32)
+        if not answer.ok:
+            return self.result(np.inf, f"solve {answer.describe()}")
+        K = int(np.prod(tuple(layer.state_shape), dtype=int))
+        with np.errstate(divide="ignore"):
+            allowed = (FLOAT32_ROUNDINGS * np.finfo(np.float32).eps * np.sqrt(K) / solution.sigma_min
+                       + solution.error_estimate)
+        errors = np.where(answer.claimed, state_errors(answer.value, solution.z), np.inf)
+        worst, index = _worst(errors / allowed)
+        return self.result(worst, f"worst sample {index}: error {errors[index]:.2g} = "
+                                  f"{errors[index] / np.finfo(np.float32).eps:.3g} ulp, allowed "
+                                  f"{allowed[index]:.2g}; {answer.describe()}")
+
+
+class LayerBatchIndependence(LayerCheck):
+    id, cites, threshold = "layer-batch-independence", "—", 1.0
+
+    def run_layer(self, calls):
+        """For a layer declared ``independent``: each sample's state in the full batch, alone
+        in a half batch and in a reversed batch differ by no more than their error allowances
+        (so a batch-wide stopping rule within tolerance passes), and the gradient of the whole
+        batch is the sum of the halves' gradients (relative 1e-8 plus the backward tolerance)."""
+        layer = calls.layer
+        if not layer.declares.independent:
+            return self.skip(f"batch declared coupled: {layer.declares.reason}")
+        x, g = layer_inputs(layer, seed=5)
+        n = x.shape[0]
+        solution, _ = reference(layer, x)
+        allowed = error_allowance(layer, solution)
+        full = calls.solve(x)
+        halves = [calls.solve(x[: n // 2]), calls.solve(x[n // 2:])]
+        reverse = calls.solve(x[::-1])
+        answers = [full.value if full.ok else None,
+                   np.concatenate([a.value for a in halves]) if all(a.ok for a in halves) else None,
+                   reverse.value[::-1] if reverse.ok else None]
+        if any(a is None for a in answers):
+            return self.result(np.inf, "a well-posed batch raised: " + "; ".join(
+                a.describe() for a in (full, *halves, reverse)))
+        worst = 0.0
+        for other in answers[1:]:
+            change = state_errors(answers[0], other.reshape(answers[0].shape))
+            worst = max(worst, float(np.max(change / (2 * allowed))))
+        grads = [calls.backward(x, g)[0], calls.backward(x[: n // 2], g[: n // 2])[0],
+                 calls.backward(x[n // 2:], g[n // 2:])[0]]
+        note = f"largest change of a state with the batch around it: {worst:.2g} of its allowance"
+        if all(grad is not None for grad in grads):
+            tolerance = 1e-8 + layer.declares.gradient_tolerance
+            parts = max(float(np.max(np.abs(grads[0][k] - grads[1][k] - grads[2][k])))
+                        / max(float(np.max(np.abs(grads[0][k]))), 1e-300) for k in grads[0])
+            worst = max(worst, parts / tolerance)
+            note += f"; gradient of the batch vs the sum of its halves: {parts:.2g} (allowed {tolerance:.2g})"
+        return self.result(worst, note)
+
+
+class LayerDeterminism(LayerCheck):
+    id, cites, threshold = "layer-determinism", "—", 0.0
+
+    def run_layer(self, calls):
+        """Two identical calls of solve and of backward agree bitwise."""
+        layer = calls.layer
+        x, g = layer_inputs(layer, seed=7)
+        first, second = calls.solve(x), calls.solve(x)
+        if not (first.ok and second.ok):
+            return self.result(np.inf, f"solve {first.describe()} then {second.describe()}")
+        worst = float(np.max(np.abs(first.value - second.value)))
+        a, b = calls.backward(x, g)[0], calls.backward(x, g)[0]
+        if a is None or b is None:
+            return self.result(np.inf, "backward raised on a well-posed batch")
+        gradient = max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+        return self.result(max(worst, gradient), f"max difference: state {worst:.2g}, gradient {gradient:.2g}")
+
+
+class LayerInstances(LayerCheck):
+    id, cites, threshold = "layer-instances", "—", 0.0
+
+    def run_layer(self, calls):
+        """Building and running a second layer — other settings (``with_settings``: tolerance
+        ×1e6 looser, iteration cap 1) and other parameters (``with_parameters``: ×0.5) — changes
+        nothing of the first: its settings and a repeated answer agree bitwise."""
+        layer = calls.layer
+        x, _ = layer_inputs(layer, n=16, seed=9)
+        before = calls.solve(x)
+        settings = layer.settings() if hasattr(layer, "settings") else None
+        others = [calls.rebuilt("with_parameters", {k: 0.5 * np.asarray(v) for k, v in layer.parameters().items()})]
+        declares = layer.declares
+        if settings is not None and hasattr(layer, "with_settings"):
+            changes = {}
+            if declares.forward_tolerance in settings:
+                changes[declares.forward_tolerance] = min(1e6 * claimed_tolerance(layer)[0], 0.1)
+            if declares.iteration_cap in settings:
+                changes[declares.iteration_cap] = 1
+            if changes:
+                others.append(calls.rebuilt("with_settings", **changes))
+        for other in others:
+            calls.solve(x, layer=other)
+        after = calls.solve(x)
+        problems = []
+        if settings is not None and layer.settings() != settings:
+            problems.append(f"settings changed from {settings} to {layer.settings()}")
+        if before.ok != after.ok or (before.ok and not np.array_equal(before.value, after.value, equal_nan=True)):
+            change = (float(np.max(np.abs(before.value - after.value)))
+                      if before.ok and after.ok else float("inf"))
+            problems.append(f"the first layer's answer changed by {change:.2g} after another "
+                            "instance was built and run (shared state: class attributes or globals)")
+        return self.result(len(problems), "; ".join(problems) or
+                           f"{len(others)} other instance(s) built and run; the first is unchanged")
