@@ -35,21 +35,35 @@ class LayerForwardResidual(LayerCheck):
     def run_layer(self, calls):
         """Every sample the layer presents as converged has ‖f(z) − z‖ within its declared
         tolerance (2·√K·τ·max(1, ‖z‖)), recomputed per sample from f; a non-finite state
-        presented as converged is +inf. Score: worst residual / allowance."""
+        presented as converged is +inf. Two batches: the base one, and its easiest samples
+        (the quarter with the smallest ρ(J) at the reference, each 4 times) with its hardest last — a stopping rule on one norm
+        over the batch lets that sample carry the whole batch's residual. Score: worst
+        residual / allowance."""
         layer = calls.layer
         x, _ = layer_inputs(layer)
-        answer = calls.solve(x)
         allowed = residual_allowance(layer)
-        if not answer.ok:
-            return self.result(np.inf, f"solve {answer.describe()}")
-        residual = relative_residuals(layer, answer.value, x)
-        worst, index = _worst(residual[answer.claimed] / allowed)
-        claimed = np.flatnonzero(answer.claimed)
-        where = f" (sample {claimed[index]})" if index >= 0 else ""
-        note = (f"largest residual of a sample presented as converged {worst * allowed:.2g}{where}, "
-                f"allowed {allowed:.2g} ({claimed_tolerance(layer)[1]}); {answer.describe()}")
-        calls.h.metrics["forward residual"] = float(np.max(residual[answer.claimed], initial=0.0))
-        return self.result(worst, note)
+        batches = {"base batch": x}
+        if layer.declares.independent:
+            order = np.argsort(reference(layer, x)[0].rho_J)
+            easy = np.tile(order[: x.shape[0] // 4], 4)  # as many rows as the base batch
+            batches["easiest quarter ×4 + the hardest"] = x[np.r_[easy, order[-1]]]
+        worst, notes, largest, ratios = 0.0, [], 0.0, []
+        for label, inputs in batches.items():
+            answer = calls.solve(inputs)
+            if not answer.ok:
+                return self.result(np.inf, f"{label}: solve {answer.describe()}")
+            residual = relative_residuals(layer, answer.value, inputs)
+            ratio, index = _worst(residual[answer.claimed] / allowed)
+            where = f" (sample {np.flatnonzero(answer.claimed)[index]})" if index >= 0 else ""
+            notes.append(f"{label}: largest residual of a sample presented as converged "
+                         f"{ratio * allowed:.2g}{where}; {answer.describe()}")
+            worst, largest = max(worst, ratio), max(largest, ratio * allowed)
+            ratios.append(ratio)
+        if len(ratios) == 2 and ratios[1] > 1 >= ratios[0]:
+            notes.insert(0, "the hardest sample among easy ones is left outside the tolerance: "
+                            "a stopping rule on one norm over the whole batch")
+        calls.h.metrics["forward residual"] = largest
+        return self.result(worst, "; ".join(notes) + f"; allowed {allowed:.2g} ({claimed_tolerance(layer)[1]})")
 
 
 class LayerForwardAccuracy(LayerCheck):
@@ -103,15 +117,16 @@ class LayerNaN(LayerCheck):
         if answer.claimed[5]:
             problems.append("the NaN row came back as a converged finite state (the NaN was "
                             "zeroed or ignored)")
-        others = np.arange(16) != 5
+        n = len(x)
+        others = np.arange(n) != 5
         if layer.declares.independent:
             solution, _ = reference(layer, x)
             errors = state_errors(answer.value, solution.z)
             bad = others & ((errors > error_allowance(layer, solution)) | ~answer.claimed)
             if bad.any():
-                problems.append(f"{int(bad.sum())} of 15 other samples flagged or changed (worst "
+                problems.append(f"{int(bad.sum())} of {len(x) - 1} other samples flagged or changed (worst "
                                 f"error {np.max(errors[bad]):.2g}): the NaN spread through the batch")
-        elif np.any(answer.claimed & ~np.all(np.isfinite(answer.value.reshape(16, -1)), axis=1)):
+        elif np.any(answer.claimed & ~np.all(np.isfinite(answer.value.reshape(n, -1)), axis=1)):
             problems.append("a non-finite state presented as converged")
         return self.result(len(problems), "; ".join(problems) or
                            f"the NaN row is flagged, the others are untouched ({answer.describe()})")
@@ -210,10 +225,13 @@ class LayerInstances(LayerCheck):
     def run_layer(self, calls):
         """Building and running a second layer — other settings (``with_settings``: tolerance
         ×1e6 looser, iteration cap 1) and other parameters (``with_parameters``: ×0.5) — changes
-        nothing of the first: its settings and a repeated answer agree bitwise."""
+        nothing of the first: its settings agree, and a repeated answer bitwise (or, for a
+        nondeterministic layer, within 10× its own call-to-call variation)."""
         layer = calls.layer
         x, _ = layer_inputs(layer, n=16, seed=9)
-        before = calls.solve(x)
+        before, again = calls.solve(x), calls.solve(x)
+        noise = (float(np.max(np.abs(before.value - again.value))) if before.ok and again.ok
+                 else 0.0)  # a nondeterministic layer (layer-determinism's finding) may vary this much
         settings = layer.settings() if hasattr(layer, "settings") else None
         others = [calls.rebuilt("with_parameters", {k: 0.5 * np.asarray(v) for k, v in layer.parameters().items()})]
         declares = layer.declares
@@ -231,9 +249,9 @@ class LayerInstances(LayerCheck):
         problems = []
         if settings is not None and layer.settings() != settings:
             problems.append(f"settings changed from {settings} to {layer.settings()}")
-        if before.ok != after.ok or (before.ok and not np.array_equal(before.value, after.value, equal_nan=True)):
-            change = (float(np.max(np.abs(before.value - after.value)))
-                      if before.ok and after.ok else float("inf"))
+        change = (float(np.max(np.abs(before.value - after.value), initial=0.0))
+                  if before.ok and after.ok else 0.0 if before.ok == after.ok else float("inf"))
+        if change > 10 * noise and not (before.ok and np.array_equal(before.value, after.value, equal_nan=True)):
             problems.append(f"the first layer's answer changed by {change:.2g} after another "
                             "instance was built and run (shared state: class attributes or globals)")
         return self.result(len(problems), "; ".join(problems) or

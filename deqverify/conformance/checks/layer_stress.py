@@ -112,8 +112,12 @@ class LayerInstability(LayerCheck):
             if count and first is None:
                 first = label
             wrong_total += count
+            infinite = int(np.sum(wrong & ~np.isfinite(residual)))
             rows.append(f"{label}: {int((~answer.claimed).sum())} flagged, {count} silently wrong"
-                        + (f" (residual up to {np.max(residual[wrong]):.2g})" if count else ""))
+                        + (f" (residual up to {np.max(residual[wrong]):.2g}"
+                           + (f"; {infinite} overflowed (inf, or f(z) overflows) yet presented as "
+                              "fixed points" if infinite else "")
+                           + ")" if count else ""))
             point = {"point": label, "rho": rho, "max claimed residual":
                      float(np.max(residual[answer.claimed], initial=0.0))}
             if solution is not None and layer.declares.backward.kind in ("ift", "phantom"):
