@@ -161,3 +161,8 @@ class MLPLayer:
 def layer():
     """The layer ``deqverify check examples.numpy_mlp_layer:layer`` checks."""
     return MLPLayer.random()
+
+
+def wide_layer():
+    """State 64, hidden 64 (the size the battery's time budget is stated for)."""
+    return MLPLayer.random(state=64, inputs=16, hidden=64, contraction=2.0)
