@@ -22,6 +22,7 @@ Optional::
     vjp_f_params(z, x, u) -> dict         #  `layer-map-derivatives` check)
     settings() -> dict                    # solver settings (tolerances, iteration cap)
     with_settings(**changes) -> layer     # a new layer with other settings; self unchanged
+    ignored_settings() -> list            # settings the library never read (an adapter's echo)
 
 Without ``jvp_f``/``vjp_f`` the checker differentiates f by central differences with the step
 eps^(1/3)·max(1, |z|) (truncation and rounding both ≈ eps^(2/3) ≈ 4e-11 relative); without

@@ -18,6 +18,11 @@ ADAPTERS = {
     "torchdeq-exact": ("deqverify.conformance.adapters.torchdeq", "exact_implementation", "torch"),
     "jaxopt": ("deqverify.conformance.adapters.jaxopt", "implementation", "jax"),
     "optimistix": ("deqverify.conformance.adapters.optimistix", "implementation", "jax"),
+    "torchdeq-layer": ("deqverify.conformance.adapters.torchdeq_layer", "default_layer", "torch"),
+    "torchdeq-layer-ift": ("deqverify.conformance.adapters.torchdeq_layer", "exact_layer", "torch"),
+    "torchdeq-layer-phantom": ("deqverify.conformance.adapters.torchdeq_layer", "phantom_layer", "torch"),
+    "torchdeq-layer-declared-ift": ("deqverify.conformance.adapters.torchdeq_layer", "declared_ift_layer", "torch"),
+    "torchdeq-layer-misspelled": ("deqverify.conformance.adapters.torchdeq_layer", "misspelled_layer", "torch"),
 }
 """name → (module, factory, the extra that installs its library)."""
 

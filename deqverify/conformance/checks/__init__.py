@@ -40,6 +40,7 @@ from deqverify.conformance.checks.layer_forward import (
     LayerForwardResidual,
     LayerInstances,
     LayerNaN,
+    LayerSettings,
 )
 from deqverify.conformance.checks.layer_stress import LayerInstability, LayerResources
 from deqverify.conformance.checks.resources import Resources
@@ -52,6 +53,6 @@ CHECKS: dict[str, Check] = {check.id: check for check in (
     LayerGradientExists(), LayerForwardResidual(), LayerForwardAccuracy(), LayerBackward(),
     LayerGradientRaw(), LayerMapDerivatives(), LayerToleranceCoupling(), LayerNaN(),
     LayerFloat32(), LayerBatchIndependence(), LayerDeterminism(), LayerInstances(),
-    LayerInstability(), LayerResources())}
+    LayerInstability(), LayerResources(), LayerSettings())}
 
 __all__ = ["CHECKS", "Check", "CheckResult"]

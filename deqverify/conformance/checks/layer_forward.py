@@ -256,3 +256,18 @@ class LayerInstances(LayerCheck):
                             "instance was built and run (shared state: class attributes or globals)")
         return self.result(len(problems), "; ".join(problems) or
                            f"{len(others)} other instance(s) built and run; the first is unchanged")
+
+
+class LayerSettings(LayerCheck):
+    id, cites, threshold = "layer-settings", "—", 0.0
+
+    def run_layer(self, calls):
+        """Every setting the layer was configured with had an effect: an adapter that can tell
+        (``ignored_settings() -> list``) lists settings its library never read — a misspelled
+        knob is silently ignored by most libraries."""
+        layer = calls.layer
+        if not hasattr(layer, "ignored_settings"):
+            return self.skip("the layer cannot tell which settings its library read")
+        ignored = list(layer.ignored_settings())
+        return self.result(len(ignored), f"setting(s) {ignored} had no effect: the library never "
+                                         "read them (misspelled?)" if ignored else "every setting was read")

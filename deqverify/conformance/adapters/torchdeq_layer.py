@@ -1,0 +1,129 @@
+"""torchdeq 0.1.0 (``torchdeq.get_deq``) as a DEQ layer behind the layer protocol, around the
+MLP-tanh map of :mod:`.torch_maps` (state 16, input 8). Requires the ``torch`` extra.
+
+The declared backward follows torchdeq's documented meaning of its settings: ``ift=True`` is
+the implicit gradient; otherwise ``grad=k, tau=τ`` is the k-step damped phantom gradient
+(default k = 1, τ = 1: the Jacobian-free gradient). ``declare=`` overrides it (to ask the
+battery whether the default backward could pass as IFT: it cannot).
+
+torchdeq reads its settings from a config object with ``get(key)``; the adapter records the
+keys read while the DEQ is built and run, and reports every requested setting torchdeq never
+read (``ignored_settings``) — a misspelled knob (``stop_mode`` for ``f_stop_mode``) is silently
+ignored by the library.
+"""
+
+from __future__ import annotations
+
+import copy
+
+
+from deqverify.conformance.adapters.torch_layer import TorchLayer
+from deqverify.conformance.layer_protocol import LayerDeclaration
+
+DEFAULTS = {"f_tol": 1e-3, "f_max_iter": 40, "f_stop_mode": "abs", "grad": 1, "tau": 1.0}
+"""torchdeq 0.1.0's documented defaults for the settings the battery reads."""
+EXACT = dict(f_solver="anderson", f_max_iter=200, f_tol=1e-12, ift=True, b_solver="anderson",
+             b_max_iter=200, b_tol=1e-12)
+
+
+def _recording_get_deq(settings: dict):
+    """(deq, keys read while building it) — ``DEQConfig.get`` wrapped for the duration."""
+    from torchdeq import get_deq
+    from torchdeq.utils.config import DEQConfig
+
+    read, original = set(), DEQConfig.get
+
+    def get(self, key, default=None):
+        read.add(key)
+        return original(self, key, default)
+
+    DEQConfig.get = get
+    try:
+        return get_deq(**settings), read
+    finally:
+        DEQConfig.get = original
+
+
+def _module_class():
+    import torch
+    from torch import nn
+
+    class TorchDEQLayerModule(nn.Module):
+        """z* = torchdeq's DEQ on f(·, x), in training mode (the graph a training step builds)."""
+
+        def __init__(self, fmap, settings: dict):
+            super().__init__()
+            self.fmap, self.settings = fmap, dict(settings)
+            self.deq, self.read = _recording_get_deq(self.settings)
+            self.deq.train()
+
+        def run(self, x):
+            z0 = torch.zeros(x.shape[0], *self.fmap.state_shape, dtype=x.dtype)
+            z_out, info = self.deq(lambda z: self.fmap(z, x), z0)
+            return z_out[-1], info
+
+        def forward(self, x):
+            return self.run(x)[0]
+
+        def status(self, x):
+            """(z, converged per sample) from torchdeq's own per-sample statistics."""
+            z, info = self.run(x)
+            lowest = info["rel_lowest" if self.deq.f_stop_mode == "rel" else "abs_lowest"]
+            return z, lowest <= self.deq.f_tol  # per sample: (n,) in torchdeq 0.1.0
+
+    return TorchDEQLayerModule
+
+
+def _declared(settings: dict):
+    if settings.get("ift"):
+        return "ift"
+    return ("phantom", int(settings.get("grad", DEFAULTS["grad"])), float(settings.get("tau", DEFAULTS["tau"])))
+
+
+def torchdeq_layer(settings: dict | None = None, declare=None, name="torchdeq-layer", seed=0) -> TorchLayer:
+    """A torchdeq DEQ on the MLP-tanh map with ``settings`` passed to ``get_deq``."""
+    from deqverify.conformance.adapters.torch_maps import MLPTanhMap
+
+    settings = dict(settings or {})
+    module = _module_class()(MLPTanhMap(seed=seed), settings)
+    effective = {**DEFAULTS, **settings}
+    declares = LayerDeclaration(backward=declare or _declared(effective), weights=("fmap.W1.weight",),
+                                forward_tolerance="f_tol", iteration_cap="f_max_iter")
+
+    def rebuild(old, new_settings):
+        return _module_class()(copy.deepcopy(old.fmap), new_settings)
+
+    layer = TorchLayer(module, lambda m, z, x: m.fmap(z, x), declares=declares,
+                       input_shape=module.fmap.input_shape, state_shape=module.fmap.state_shape,
+                       status=lambda m, x: m.status(x), settings=effective, rebuild=rebuild, name=name)
+    ignored = sorted(set(settings) - module.read)
+    layer.ignored_settings = lambda: list(ignored)
+    return layer
+
+
+def default_layer():
+    """torchdeq's defaults: fixed-point iteration, 40 steps, f_tol 1e-3, phantom(1, 1)."""
+    return torchdeq_layer()
+
+
+def exact_layer():
+    """Anderson to 1e-12 and implicit differentiation (b_tol 1e-12)."""
+    return torchdeq_layer(EXACT, name="torchdeq-layer-ift")
+
+
+def phantom_layer():
+    """grad=5, tau=0.5: declared phantom(5, 0.5); a tight forward (Anderson, 1e-12)."""
+    return torchdeq_layer({"f_solver": "anderson", "f_max_iter": 200, "f_tol": 1e-12, "grad": 5, "tau": 0.5},
+                          name="torchdeq-layer-phantom")
+
+
+def declared_ift_layer():
+    """torchdeq's default backward declared as IFT: the battery must fail it."""
+    return torchdeq_layer(declare="ift", name="torchdeq-layer-declared-ift")
+
+
+def misspelled_layer():
+    """The exact configuration with ``stop_mode='rel'`` (torchdeq reads ``f_stop_mode``)."""
+    return torchdeq_layer({**EXACT, "stop_mode": "rel"}, name="torchdeq-layer-misspelled")
+
+
