@@ -31,6 +31,10 @@ FAR = (-3.0, 3.0)
 saturating σ), +3 makes a linear or ReLU map expand (iterates run to inf)."""
 SECANT_STEPS, RHO_MATCH = 8, 0.005
 TIME_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+LAYER_TIME_BUDGET = 4.0
+"""Seconds a round of timings (every size once) may cost and still be repeated: a layer's
+solve + backward at n = 4096 takes ~1 s, so the minimum of up to 5 interleaved rounds is kept,
+which a burst of load on a shared machine does not move."""
 CAP_BATCH, CAPS = 4096, (25, 100)
 TRACE_FRACTION = 0.5
 """Memory may not grow with the iteration cap by half a state (n·K floats) per iteration or
@@ -140,15 +144,21 @@ class LayerResources(LayerCheck):
         (25 → 100 iterations, tolerance 0) by half a state per iteration or more."""
         layer = calls.layer
 
+        base_x, base_g = layer_inputs(layer, n=TIME_SIZES[0], seed=31)
+
         def call_at(n):
-            x, g = layer_inputs(layer, n=n, seed=31)
+            # the same 64 samples repeated: every size has the same hardest sample, so a
+            # solver that iterates until its slowest sample converges costs the same number
+            # of iterations at every n, and the exponent measures the cost per sample
+            reps = n // TIME_SIZES[0]
+            x, g = np.tile(base_x, (reps,) + (1,) * (base_x.ndim - 1)), np.tile(base_g, (reps,) + (1,) * (base_g.ndim - 1))
 
             def call():
                 layer.solve(x.copy())
                 layer.backward(x.copy(), g.copy())
             return call
 
-        exponent, measured = cost_exponent(call_at, TIME_SIZES, calls.h.note)
+        exponent, measured = cost_exponent(call_at, TIME_SIZES, calls.h.note, LAYER_TIME_BUDGET)
         notes, score = [exponent_note(exponent, measured)], exponent / MAX_EXPONENT
         declares = layer.declares
         if declares.iteration_cap and hasattr(layer, "with_settings"):
