@@ -94,7 +94,8 @@ class Report:
 
 def summary_table(paths) -> str:
     """A markdown table (check × implementation: status and worst error) built from stored
-    JSON reports, so the published table is regenerated from data, not from a rerun:
+    JSON reports, so the published table is regenerated from data, not from a rerun (checks
+    that every report skipped get no row):
     ``deqverify check --summary conformance/results/*.json``."""
     reports = [json.loads(open(path).read()) for path in paths]
     names = [report["implementation"] for report in reports]
@@ -110,5 +111,7 @@ def summary_table(paths) -> str:
             worst = record["worst_error"]
             shown = "" if worst is None or worst != worst else f" {worst:.2g}"
             cells.append(f"{record['status']}{shown}")
+        if all(cell in ("—", "skipped") for cell in cells):
+            continue  # a check none of these implementations declares: no row
         lines.append(f"| {check_id} ({check.cites}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
