@@ -200,7 +200,7 @@ class DEQModel:
         loss, iterations, residual = 0.0, 0, 0.0
         gradient = np.zeros_like(theta)
         for row, target in zip(X, targets.tolist()):
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):  # inf − inf: NaN, handled below
                 offset = float(row @ theta1)
             if not math.isfinite(offset):  # overflow in θ₁ᵀx: the batched path flags it
                 raise OverflowError
