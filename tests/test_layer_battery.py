@@ -229,3 +229,27 @@ def test_protocol_fails_a_declared_family_with_missing_methods(impl, phrase):
     report = check_implementation(impl, checks=["protocol"], timeout=TIMEOUT)
     record = records(report)["protocol"]
     assert record.status == "failed" and phrase in record.note
+
+
+class ReadOnlyAnswers(pl.TanhLayer):
+    """Correct, but every array it returns is a read-only view (as JAX hands out)."""
+
+    name = "read-only-answers"
+
+    def f(self, z, x):
+        out = super().f(z, x)
+        out.flags.writeable = False
+        return out
+
+    def jvp_f(self, z, x, v):
+        out = super().jvp_f(z, x, v)
+        out.flags.writeable = False
+        return out
+
+
+def test_the_reference_copies_what_a_layer_returns():
+    """The reference writes into its iterates: read-only answers (JAX arrays) must not break it."""
+    layer = ReadOnlyAnswers()
+    x, _ = layer_inputs(layer, n=8)
+    solution, _ = reference(layer, x)
+    assert solution.all_converged

@@ -91,8 +91,8 @@ class LayerMap:
         """f in the block view (``rows``: a subset of an independent batch)."""
         x = self.x if rows is None else self.x[rows]
         z = blocks.reshape((x.shape[0], *self.state_shape)) if self.independent else self.state(blocks)
-        with np.errstate(all="ignore"):
-            out = np.asarray(self.layer.f(z, x), dtype=float)
+        with np.errstate(all="ignore"):  # a copy: frameworks hand out read-only views
+            out = np.array(self.layer.f(z, x), dtype=float)
         return out.reshape(blocks.shape)
 
     def jvp(self, blocks, directions, rows=None) -> np.ndarray:
@@ -102,7 +102,7 @@ class LayerMap:
         if hasattr(self.layer, "jvp_f"):
             shape = (x.shape[0], *self.state_shape)
             out = self.layer.jvp_f(blocks.reshape(shape), x, directions.reshape(shape))
-            return np.asarray(out, dtype=float).reshape(blocks.shape)
+            return np.array(out, dtype=float).reshape(blocks.shape)
         scale = np.maximum(1.0, np.max(np.abs(blocks), axis=1, initial=0.0))
         size = np.max(np.abs(directions), axis=1, initial=0.0)
         h = DIFFERENCE_STEP * scale / np.where(size > 0, size, 1.0)

@@ -23,6 +23,10 @@ ADAPTERS = {
     "torchdeq-layer-phantom": ("deqverify.conformance.adapters.torchdeq_layer", "phantom_layer", "torch"),
     "torchdeq-layer-declared-ift": ("deqverify.conformance.adapters.torchdeq_layer", "declared_ift_layer", "torch"),
     "torchdeq-layer-misspelled": ("deqverify.conformance.adapters.torchdeq_layer", "misspelled_layer", "torch"),
+    "jaxopt-layer": ("deqverify.conformance.adapters.jax_layers", "jaxopt_layer", "jax"),
+    "jaxopt-layer-tight": ("deqverify.conformance.adapters.jax_layers", "jaxopt_tight_layer", "jax"),
+    "jaxopt-layer-exact": ("deqverify.conformance.adapters.jax_layers", "jaxopt_exact_layer", "jax"),
+    "optimistix-layer": ("deqverify.conformance.adapters.jax_layers", "optimistix_layer", "jax"),
 }
 """name → (module, factory, the extra that installs its library)."""
 

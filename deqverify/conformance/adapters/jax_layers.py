@@ -1,0 +1,119 @@
+"""jaxopt and optimistix as DEQ layers (the layer protocol), on an MLP-tanh map written in
+``jax.numpy`` (state 16, input 8, hidden 32; the same construction as
+:class:`.torch_maps.MLPTanhMap`: ∏‖Wᵢ‖₂ = 0.6). Requires the ``jax`` extra (Python ≥ 3.12).
+
+* ``jaxopt-layer``: ``jaxopt.FixedPointIteration(implicit_diff=True)`` at its defaults
+  (maxiter 100, tol 1e-5) on the whole batch as one fixed point; declared ``ift`` (what
+  ``implicit_diff`` computes, by its default tangent solve); status: jaxopt's ``state.error``.
+* ``jaxopt-layer-tight``: the same at tol 1e-12, maxiter 2000.
+* ``jaxopt-layer-exact``: tight, and the implicit-diff tangent solve (normal CG) at tol 1e-12.
+* ``optimistix-layer``: ``optimistix.fixed_point`` with ``FixedPointIteration(rtol, atol =
+  1e-12)`` and ``ImplicitAdjoint()`` (its default linear solver, dense for this problem) on
+  the whole batch as one fixed point; status: the solve's ``result``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deqverify.conformance.adapters.jax_common import jax_modules
+from deqverify.conformance.adapters.jax_layer import JaxLayer
+from deqverify.conformance.layer_protocol import LayerDeclaration
+
+STATE, INPUT, HIDDEN, CONTRACTION = 16, 8, 32, 0.6
+
+
+def mlp_params(seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    params = {"U": rng.standard_normal((HIDDEN, INPUT)) / np.sqrt(INPUT)}
+    for name, shape in (("W1", (HIDDEN, STATE)), ("W2", (HIDDEN, HIDDEN)), ("W3", (STATE, HIDDEN))):
+        W = rng.standard_normal(shape)
+        params[name] = W * CONTRACTION ** (1 / 3) / np.linalg.norm(W, 2)
+        params["b" + name[1]] = 0.1 * rng.standard_normal(shape[0])
+    return params
+
+
+def mlp_map(params, z, x):
+    """f(z, x) = tanh(W₃ tanh(W₂ tanh(W₁z + Ux + b₁) + b₂) + b₃), batched over rows."""
+    _, jnp = jax_modules()
+    hidden = jnp.tanh(z @ params["W1"].T + x @ params["U"].T + params["b1"])
+    hidden = jnp.tanh(hidden @ params["W2"].T + params["b2"])
+    return jnp.tanh(hidden @ params["W3"].T + params["b3"])
+
+
+def _declaration(**extra):
+    return LayerDeclaration(backward="ift", weights=("W1",), forward_tolerance="tol",
+                            iteration_cap="maxiter", dtypes=("float64", "float32"), **extra)
+
+
+def _jaxopt_solvers(settings):
+    import functools
+
+    import jaxopt
+
+    _, jnp = jax_modules()
+    options = {"maxiter": settings["maxiter"], "tol": settings["tol"]}
+    if settings.get("tangent_tol") is not None:  # jaxopt's default: normal CG at JAX's tol 1e-5
+        options["implicit_diff_solve"] = functools.partial(jaxopt.linear_solve.solve_normal_cg,
+                                                           tol=settings["tangent_tol"])
+
+    def run(params, x):
+        solver = jaxopt.FixedPointIteration(fixed_point_fun=lambda z, p: mlp_map(p, z, x),
+                                            implicit_diff=True, **options)
+        return solver.run(jnp.zeros((x.shape[0], STATE), dtype=x.dtype), params)
+
+    def solve(params, x):
+        return run(params, x).params
+
+    def status(params, x):
+        z, state = run(params, x)
+        ok = jnp.isfinite(state.error) & (state.error <= settings["tol"])  # one verdict for the batch
+        return z, jnp.broadcast_to(ok, (x.shape[0],))
+
+    return solve, status
+
+
+def jaxopt_layer(settings=None, name="jaxopt-layer"):
+    settings = {"maxiter": 100, "tol": 1e-5, **(settings or {})}
+    solve, status = _jaxopt_solvers(settings)
+    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(), input_shape=(INPUT,),
+                    state_shape=(STATE,), status=status, settings=settings, rebuild=_jaxopt_solvers,
+                    name=name)
+
+
+def jaxopt_tight_layer():
+    return jaxopt_layer({"maxiter": 2000, "tol": 1e-12}, name="jaxopt-layer-tight")
+
+
+def jaxopt_exact_layer():
+    """The tight forward and a tangent solve at 1e-12 (``implicit_diff_solve``)."""
+    return jaxopt_layer({"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12}, name="jaxopt-layer-exact")
+
+
+def _optimistix_solvers(settings):
+    import optimistix as optx
+
+    _, jnp = jax_modules()
+
+    def run(params, x):
+        solver = optx.FixedPointIteration(rtol=settings["tol"], atol=settings["tol"])
+        return optx.fixed_point(lambda z, p: mlp_map(p, z, x), solver,
+                                jnp.zeros((x.shape[0], STATE), dtype=x.dtype), args=params,
+                                adjoint=optx.ImplicitAdjoint(), max_steps=settings["maxiter"], throw=False)
+
+    def solve(params, x):
+        return run(params, x).value
+
+    def status(params, x):
+        solution = run(params, x)
+        return solution.value, jnp.broadcast_to(solution.result == optx.RESULTS.successful, (x.shape[0],))
+
+    return solve, status
+
+
+def optimistix_layer():
+    settings = {"maxiter": 2000, "tol": 1e-12}
+    solve, status = _optimistix_solvers(settings)
+    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(), input_shape=(INPUT,),
+                    state_shape=(STATE,), status=status, settings=settings, rebuild=_optimistix_solvers,
+                    name="optimistix-layer")
