@@ -89,6 +89,32 @@ built from outputs, empirical or population — unchanged.
 """
 
 
+LAYER_ORACLES = """\
+For any layer z* = f(z*, x; θ), let J = ∂f/∂z at z* and let g = ∂ℓ/∂z*. The exact (implicit)
+gradient is gᵀ(I − J)⁻¹∂f/∂θ. A backward that is approximate *by design* is held to its own
+exact formula, never to this one (`layer-backward`).
+
+* **BWD-PHANTOM** (k-step damped phantom gradient, τ ∈ (0, 1]). The backward iterates
+  B = τJ + (1 − τ)I and uses τΣ_{i<k}Bⁱ in place of (I − J)⁻¹. Since I − B = τ(I − J), the
+  geometric sum is τ(I − B)⁻¹(I − Bᵏ) = (I − J)⁻¹(I − Bᵏ), which is exact. So the declared
+  approximation is predictable to rounding. If ‖J‖₂ ≤ γ < 1, then ‖B‖₂ ≤ 1 − τ + τγ and the
+  gap to the exact inverse is ‖(I − J)⁻¹Bᵏ‖₂ ≤ (1 − τ + τγ)ᵏ/(1 − γ). k = ∞ is the implicit
+  gradient. k = 1, τ = 1 is the Jacobian-free gradient gᵀ∂f/∂θ. For the scalar linear DEQ with
+  τ = 1 the factor is NEUMANN's 1 − θ₂ᵐ.
+* **BWD-JFB** (linear layer z = Wz + Ux + b, ‖W‖₂ < 1). The Jacobian-free gradient of U is
+  Γ = Σᵢ gᵢxᵢᵀ. The exact one is Y = (I − W)⁻ᵀΓ, so Γ = (I − W)ᵀY and
+  ⟨Γ, Y⟩ = tr(Yᵀ(I − W)Y) ≥ (1 − ‖W‖₂)‖Y‖_F² > 0. Γ is therefore a descent direction, for any
+  loss. For nonlinear layers this is an open question (JFB-NONLINEAR). The battery only reports
+  the cosine and requires it to be positive for a layer that declares `jfb`.
+
+Properties (`properties/test_layer_oracles.py`): the reference's phantom adjoint against the
+closed form with its truncation bound (LAYER-PHANTOM), the JFB margin (LAYER-JFB), and the
+reference solve and adjoint against the closed forms of linear layers (LAYER-REF). Each is seen
+failing on a planted bug in `deqverify/conformance/layer_reference.py` (J for Jᵀ, k − 1 steps, an
+untransposed adjoint, a dropped τ).
+"""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -128,6 +154,7 @@ def markdown() -> str:
             "| name | meaning |", "|---|---|"]
     out += [f"| {name} | {_cell(meaning)} |" for name, meaning in ASSUMPTIONS.items()]
     out += ["", "## Vector DEQs: where the VEC-* statements come from", "", VECTOR_DERIVATIONS.rstrip()]
+    out += ["", "## The layer battery's oracles", "", LAYER_ORACLES.rstrip()]
     out += ["", "## Differential properties", "",
             "The statements above are structural (a wrong but self-consistent value can satisfy "
             "them); these properties pin values against independent computations "

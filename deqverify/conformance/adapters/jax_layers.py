@@ -41,9 +41,12 @@ def mlp_map(params, z, x):
     return jnp.tanh(hidden @ params["W3"].T + params["b3"])
 
 
-def _declaration(**extra):
+def _declaration(tol: float):
+    """float32 is declared only where the tolerance is reachable in float32 (eps₃₂ = 1.2e-7):
+    at 1e-12 a float32 solve can only flag every sample."""
+    dtypes = ("float64", "float32") if tol >= 1e-6 else ("float64",)
     return LayerDeclaration(backward="ift", weights=("W1",), forward_tolerance="tol",
-                            iteration_cap="maxiter", dtypes=("float64", "float32"), **extra)
+                            iteration_cap="maxiter", dtypes=dtypes)
 
 
 def _jaxopt_solvers(settings):
@@ -76,7 +79,7 @@ def _jaxopt_solvers(settings):
 def jaxopt_layer(settings=None, name="jaxopt-layer"):
     settings = {"maxiter": 100, "tol": 1e-5, **(settings or {})}
     solve, status = _jaxopt_solvers(settings)
-    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(), input_shape=(INPUT,),
+    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(settings["tol"]), input_shape=(INPUT,),
                     state_shape=(STATE,), status=status, settings=settings, rebuild=_jaxopt_solvers,
                     name=name)
 
@@ -114,6 +117,6 @@ def _optimistix_solvers(settings):
 def optimistix_layer():
     settings = {"maxiter": 2000, "tol": 1e-12}
     solve, status = _optimistix_solvers(settings)
-    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(), input_shape=(INPUT,),
+    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(settings["tol"]), input_shape=(INPUT,),
                     state_shape=(STATE,), status=status, settings=settings, rebuild=_optimistix_solvers,
                     name="optimistix-layer")
