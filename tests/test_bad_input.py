@@ -171,3 +171,40 @@ def test_a_nan_in_a_theorem_problem_is_a_typed_error_not_a_violation():
             Problem(model=risk.model, risk=risk, theta0=[0.1, 0.2, 0.3], **{field: value})
     problem = Problem(model=risk.model, risk=risk, theta0=[0.1, 0.2, 0.3])  # a list is accepted
     assert REGISTRY["LIN-ORTH"].check(problem).holds
+
+
+# ---- user objects are validated at construction (issue: trust round 3) -----------------------
+
+def _tanh_parts():
+    return (np.tanh, lambda z: 1 - np.tanh(z) ** 2, lambda z: -2 * np.tanh(z) * (1 - np.tanh(z) ** 2))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(monotone="no"), "monotone must be True or False"),
+    (dict(lipschitz="1"), "lipschitz must be a number"),
+    (dict(f=lambda z: np.tanh(z)[:3]), "f must act elementwise"),
+    (dict(df=lambda z: np.float64(1.0)), "df must act elementwise"),
+])
+def test_a_user_activation_is_validated_at_construction(change, message):
+    f, df, d2f = _tanh_parts()
+    kwargs = dict(name="user", f=f, df=df, d2f=d2f, lipschitz=1.0, monotone=True, **{})
+    kwargs.update(change)
+    with pytest.raises(dv.InvalidInputError, match=message):
+        dv.Activation(**kwargs)
+
+
+def test_with_parts_refuses_an_unknown_part():
+    params = dv.VectorParams(0.1 * np.eye(2), np.ones((2, 1)), np.zeros(2), np.ones(2))
+    with pytest.raises(dv.InvalidInputError, match=r"unknown part\(s\) \['V'\]"):
+        params.with_parts(V=np.ones(2))
+
+
+def test_an_unknown_statement_id_names_the_closest_one():
+    from deqverify.core.errors import UnknownIdError
+    from deqverify.theorems import REGISTRY
+
+    with pytest.raises(UnknownIdError, match=r"unknown statement id 't3.1'; did you mean 'T3.1'\?"):
+        REGISTRY["t3.1"]
+    with pytest.raises(KeyError):  # still a KeyError for dict-style callers
+        REGISTRY["no-such-statement"]
+    assert REGISTRY.get("t3.1") is None  # .get keeps dict semantics

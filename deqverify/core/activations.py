@@ -75,6 +75,19 @@ class Activation:
     closed_form: Callable[[np.ndarray, float], np.ndarray] | None = None
 
     def __post_init__(self):
+        if not isinstance(self.monotone, (bool, np.bool_)):
+            raise InvalidInputError(f"Activation {self.name!r}: monotone must be True or False, got "
+                                    f"{self.monotone!r} (a {type(self.monotone).__name__} is not a declaration)")
+        if isinstance(self.lipschitz, bool) or not isinstance(self.lipschitz, (int, float, np.integer, np.floating)):
+            raise InvalidInputError(f"Activation {self.name!r}: lipschitz must be a number, got "
+                                    f"{self.lipschitz!r}; pass L = sup |σ'|.")
+        for label in ("f", "df", "d2f"):
+            with np.errstate(all="ignore"):
+                shape = np.shape(getattr(self, label)(LIPSCHITZ_GRID))
+            if shape != LIPSCHITZ_GRID.shape:
+                raise InvalidInputError(
+                    f"Activation {self.name!r}: {label} must act elementwise (an array of shape "
+                    f"{LIPSCHITZ_GRID.shape} in, the same shape out), got shape {shape}")
         if not (math.isfinite(self.lipschitz) and self.lipschitz > 0):
             raise InvalidInputError(
                 f"Activation {self.name!r}: lipschitz must be a finite positive number, got "

@@ -45,3 +45,10 @@ class ConvergenceError(DEQError):
 class UncheckableError(DEQError):
     """A theorem's claim cannot be evaluated on this problem (e.g. a constant it needs is
     undefined because an assumption was dropped); reported, never counted as held."""
+
+
+class UnknownIdError(DEQError, KeyError):
+    """A statement or check id that does not exist (a KeyError too, for dict-style callers)."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -117,5 +117,8 @@ class VectorParams:
         return cls(*(parts[name] for name in PARTS))
 
     def with_parts(self, **parts) -> "VectorParams":
-        """A copy with some parts replaced."""
+        """A copy with some parts replaced (W, U, b, v); an unknown name is an error, never ignored."""
+        unknown = sorted(set(parts) - set(PARTS))
+        if unknown:
+            raise InvalidInputError(f"with_parts got unknown part(s) {unknown}; the parts are {list(PARTS)}")
         return VectorParams(**{name: parts.get(name, getattr(self, name)) for name in PARTS})
