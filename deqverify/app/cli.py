@@ -325,14 +325,19 @@ def command_check(args) -> int:
     unknown = [c for c in args.check or () if c not in CHECKS]
     if unknown:
         raise InvalidInputError(f"unknown check id(s) {unknown}; `deqverify check --list` shows them")
-    if args.timeout <= 0:
-        raise InvalidInputError(f"--timeout must be positive, got {args.timeout:g}")
+    if not (0 < args.timeout < float("inf")):  # NaN and inf too: a timeout must end
+        raise InvalidInputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     _require_parent(args.json)
+    _require_parent(args.html)
     expected = read_expected_failures(args.expected_failures) if args.expected_failures else {}
     report = check_implementation(args.implementation, expected, args.check, args.timeout)
     print(report.table())
     if args.json:
         Path(args.json).write_text(report.to_json())
+    if args.html:
+        from deqverify.conformance.html_report import render
+
+        Path(args.html).write_text(render(report), encoding="utf-8")
     return report.exit_code
 
 
@@ -440,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--summary", nargs="+", metavar="JSON",
                        help="print the markdown table of stored JSON reports and exit")
     check.add_argument("--json", help="write the report as JSON")
+    check.add_argument("--html", help="write the report as one HTML page (table, layer summary, residual "
+                                      "and near-instability plots)")
     check.add_argument("--expected-failures", help="file of check ids (# reason) allowed to fail")
     check.add_argument("--check", action="append", help="run only this check id (repeatable)")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,

@@ -74,7 +74,7 @@ class Report:
         if undeclared:
             lines.append(f"({len(undeclared)} checks of protocol families it does not declare skipped)")
         layer_metrics = {k: v for r in self.records if r.id.startswith("layer-") for k, v in r.metrics.items()
-                         if k != "sweep"}
+                         if isinstance(v, (int, float))}  # lists (per sample, the sweep) go to JSON/HTML
         if layer_metrics:
             lines.append("layer summary: " + ", ".join(
                 f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in layer_metrics.items()))

@@ -48,11 +48,13 @@ class LayerForwardResidual(LayerCheck):
             easy = np.tile(order[: x.shape[0] // 4], 4)  # as many rows as the base batch
             batches["easiest quarter ×4 + the hardest"] = x[np.r_[easy, order[-1]]]
         worst, notes, largest, ratios = 0.0, [], 0.0, []
-        for label, inputs in batches.items():
+        for position, (label, inputs) in enumerate(batches.items()):
             answer = calls.solve(inputs)
             if not answer.ok:
                 return self.result(np.inf, f"{label}: solve {answer.describe()}")
             residual = relative_residuals(layer, answer.value, inputs)
+            if position == 0:  # for the HTML report's plot (inf stays inf: JSON writes Infinity)
+                calls.h.metrics["residual per sample"] = residual.tolist()
             ratio, index = _worst(residual[answer.claimed] / allowed)
             where = f" (sample {np.flatnonzero(answer.claimed)[index]})" if index >= 0 else ""
             notes.append(f"{label}: largest residual of a sample presented as converged "

@@ -31,10 +31,12 @@ FAR = (-3.0, 3.0)
 saturating σ), +3 makes a linear or ReLU map expand (iterates run to inf)."""
 SECANT_STEPS, RHO_MATCH = 8, 0.005
 TIME_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
-LAYER_TIME_BUDGET = 4.0
-"""Seconds a round of timings (every size once) may cost and still be repeated: a layer's
-solve + backward at n = 4096 takes ~1 s, so the minimum of up to 5 interleaved rounds is kept,
-which a burst of load on a shared machine does not move."""
+LAYER_TIME_BUDGET, LAYER_ROUNDS_DEADLINE = 2.5, 5.0
+"""A round of timings (every size once) is repeated while its CPU seconds stay under 2.5 and
+the repeats so far took under 5 s of wall time: a layer's solve + backward at n = 4096 takes
+~1 s, so the minimum of a few interleaved rounds is kept, which a burst of load on a shared
+machine does not move, and the check (with its memory part) still ends within the default
+15 s timeout."""
 CAP_BATCH, CAPS = 4096, (25, 100)
 TRACE_FRACTION = 0.5
 """Memory may not grow with the iteration cap by half a state (n·K floats) per iteration or
@@ -158,7 +160,8 @@ class LayerResources(LayerCheck):
                 layer.backward(x.copy(), g.copy())
             return call
 
-        exponent, measured = cost_exponent(call_at, TIME_SIZES, calls.h.note, LAYER_TIME_BUDGET)
+        exponent, measured = cost_exponent(call_at, TIME_SIZES, calls.h.note, LAYER_TIME_BUDGET,
+                                           LAYER_ROUNDS_DEADLINE)
         notes, score = [exponent_note(exponent, measured)], exponent / MAX_EXPONENT
         declares = layer.declares
         if declares.iteration_cap and hasattr(layer, "with_settings"):

@@ -105,13 +105,15 @@ def _timed(call) -> float:
     return time.process_time() - start
 
 
-def cost_exponent(call_at, sizes, progress, budget: float = TIME_BUDGET) -> tuple[float, list[tuple[int, float]]]:
+def cost_exponent(call_at, sizes, progress, budget: float = TIME_BUDGET,
+                  deadline: float = float("inf")) -> tuple[float, list[tuple[int, float]]]:
     """Cost exponent of ``call_at(n)()`` over ``sizes`` → (exponent, [(n, seconds)]).
 
     Sizes are visited in increasing order, each with a warm-up call (JIT compilation and
     caches are not the cost of a batch), until a call takes more than ``budget`` seconds
     (:data:`TIME_BUDGET`; at least two sizes). Then up to :data:`ROUNDS` rounds time each size
-    once more, while a round costs at most ``budget``; seconds are the minimum per size, and the exponent is
+    once more, while a round costs at most ``budget`` and the rounds so far took less than
+    ``deadline`` seconds of wall time (so the check ends within its runner's timeout); seconds are the minimum per size, and the exponent is
     the least-squares slope of log(seconds) against log(n). ``progress(text)`` is told each
     first timing (a timeout's report then shows how far the series got)."""
     calls, best = [], []
@@ -123,8 +125,9 @@ def cost_exponent(call_at, sizes, progress, budget: float = TIME_BUDGET) -> tupl
         progress(f"n={n}: {best[-1] * 1e3:.3g} ms")
         if best[-1] > budget and len(calls) >= 2:
             break
+    started = time.monotonic()
     for _ in range(ROUNDS - 1):
-        if sum(best) > budget:
+        if sum(best) > budget or time.monotonic() - started > deadline:
             break
         best = [min(seconds, _timed(call)) for seconds, (_, call) in zip(best, calls)]
     measured = [(n, seconds) for (n, _), seconds in zip(calls, best)]
