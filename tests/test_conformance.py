@@ -281,7 +281,7 @@ def test_expected_failure_typos_and_missing_files_are_usage_errors(tmp_path, cap
 @pytest.mark.parametrize("argv,message", [
     (["check", "builtin", "--check", "nosuch"], "unknown check id"),
     (["check", "builtin", "--json", "/no/such/dir/r.json"], "does not exist"),
-    (["check", "builtin", "--timeout", "0"], "must be positive"),
+    (["check", "builtin", "--timeout", "0"], "must be a positive number"),
     (["check"], "give an implementation"),
     (["check", "no-such-library"], "unknown implementation"),
 ])
