@@ -491,3 +491,56 @@ class WrongParameterVJP(TanhLayer):
     def vjp_f_params(self, z, x, u):
         grads = super().vjp_f_params(z, x, u)
         return {**grads, "W1": grads["W1"].T}
+
+
+class LooseTolerance(TanhLayer):
+    """Correct at a loose declared forward tolerance (1e-4), in float64 and float32: judged by
+    that tolerance, not by rounding."""
+
+    name = "tanh-loose-tolerance"
+    defaults = {**TanhLayer.defaults, "f_tol": 1e-4}
+
+
+class LooseForwardIFT(TanhLayer):
+    """Correct: exact IFT at its own state, with a forward at f_tol = 1e-3 (torchdeq's default
+    tolerance)."""
+
+    name = "tanh-ift-f_tol-1e-3"
+    declares = LayerDeclaration(backward="ift", **DECLARED)
+    defaults = {**TanhLayer.defaults, "f_tol": 1e-3}
+
+
+class NegatedJFB(JFBLayer):
+    """Declares ``jfb`` and returns minus the Jacobian-free gradient: an ascent direction."""
+
+    name = "negated-jfb"
+
+    def backward(self, x, g):
+        return {k: -v for k, v in super().backward(x, g).items()}
+
+
+class FlagHidesWrongGradient(TanhLayer):
+    """Flags sample 0 (and moves it by 1) and returns minus the IFT gradient: a flagged sample
+    must buy the backward no slack."""
+
+    name = "flag-hides-wrong-gradient"
+
+    def solve_status(self, x):
+        z, converged = super().solve_status(x)
+        z, converged = z.copy(), np.array(converged, dtype=bool)
+        z[0] += 1.0
+        converged[0] = False
+        return z, converged
+
+    def backward(self, x, g):
+        return {k: -v for k, v in super().backward(x, g).items()}
+
+
+class NaNVJP(TanhLayer):
+    """Declares a vjp_f that returns NaN: the map's derivatives must be checked, and a NaN is
+    never a small error."""
+
+    name = "nan-vjp"
+
+    def vjp_f(self, z, x, u):
+        return np.full(np.shape(u), np.nan)

@@ -48,8 +48,11 @@ def test_the_page_holds_the_table_the_summary_and_both_plots(page):
 
 
 def test_an_infinite_error_is_drawn_not_dropped():
-    svg = log_plot([(0, 1e-12), (1, float("inf")), (2, float("nan")), (3, 0.0)], "t", "x", "y", "p")
-    assert svg.count("non-finite") == 3
+    """inf and NaN are drawn (red, "non-finite"), 0 sits on the floor, an unmeasured value
+    (None) is not drawn at all."""
+    svg = log_plot([(0, 1e-12), (1, float("inf")), (2, float("nan")), (3, 0.0), (4, None)], "t", "x", "y", "p")
+    assert svg.count("non-finite") == 2
+    assert svg.count("<circle") == 4
 
 
 def test_cli_writes_html_and_refuses_a_missing_directory_before_the_run(tmp_path, capsys, monkeypatch):

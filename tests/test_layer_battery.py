@@ -23,7 +23,7 @@ def records(report):
 
 
 CORRECT = [MLPLayer.random(), pl.TanhLayer(), pl.PhantomLayer(), pl.JFBLayer(), pl.UnrolledLayer(),
-           pl.CoupledLayer(), pl.MonotoneLayer()]
+           pl.CoupledLayer(), pl.MonotoneLayer(), pl.LooseTolerance(), pl.LooseForwardIFT()]
 SKIPS = {  # check → why a correct layer of this kind has nothing to check there
     "layer-float32": ("float32 not declared",),
     "layer-tolerance-coupling": ("no forward tolerance setting declared", "backward declared"),
@@ -68,6 +68,9 @@ CAUGHT = [
     (pl.WrongParameterVJP(), ["layer-map-derivatives", "layer-gradient-raw"], "vjp_f_params"),
     (pl.StoredTraces(), ["layer-resources"], "1.00 states per iteration"),
     (pl.DenseBatchBackward(), ["layer-resources"], "time exponent"),
+    (pl.NegatedJFB(), ["layer-backward"], "not a descent direction"),
+    (pl.FlagHidesWrongGradient(), ["layer-backward"], "error against ift"),
+    (pl.NaNVJP(), ["layer-map-derivatives"], "vjp_f nan"),
 ]
 
 

@@ -21,9 +21,11 @@ def _metric(report, check_id: str, key: str):
 
 
 def log_plot(points, title: str, x_label: str, y_label: str, element_id: str) -> str:
-    """An SVG scatter of (x, y) with y > 0 on a log₁₀ axis; non-finite or non-positive y
-    are drawn at the top edge in red (an infinite error is never hidden)."""
-    finite = [(x, y) for x, y in points if y is not None and math.isfinite(y) and y > 0]
+    """An SVG scatter of (x, y) on a log₁₀ axis: y = None is not drawn (never measured), 0 sits
+    on the floor, and non-finite or negative y are drawn at the top edge in red (an infinite
+    error is never hidden)."""
+    points = [(x, y) for x, y in points if y is not None]  # not measured: not drawn
+    finite = [(x, y) for x, y in points if math.isfinite(y) and y > 0]
     logs = [math.log10(y) for _, y in finite] or [0.0]
     lo, hi = math.floor(min(logs)), math.ceil(max(logs)) + (1 if min(logs) == max(logs) else 0)
     xs = [x for x, _ in points] or [0.0]
@@ -37,8 +39,10 @@ def log_plot(points, title: str, x_label: str, y_label: str, element_id: str) ->
 
     marks = []
     for x, y in points:
-        if y is not None and math.isfinite(y) and y > 0:
+        if math.isfinite(y) and y > 0:
             marks.append(f'<circle cx="{px(x):.1f}" cy="{py(math.log10(y)):.1f}" r="3" fill="#0969da"/>')
+        elif y == 0:  # exactly zero: drawn on the floor of the axis
+            marks.append(f'<circle cx="{px(x):.1f}" cy="{py(lo):.1f}" r="3" fill="#0969da"><title>0</title></circle>')
         else:
             marks.append(f'<circle cx="{px(x):.1f}" cy="{PAD - 10}" r="4" fill="#cf222e"><title>non-finite'
                          "</title></circle>")

@@ -17,9 +17,9 @@ Required::
 Optional::
 
     solve_status(x) -> (z, converged)     # converged: a bool or (n,) bools
-    jvp_f(z, x, v) -> ∂f/∂z · v           # from the framework's autograd: trusted, as f is
-    vjp_f(z, x, u) -> uᵀ ∂f/∂z            # (checked against differences of f by the
-    vjp_f_params(z, x, u) -> dict         #  `layer-map-derivatives` check)
+    jvp_f(z, x, v) -> ∂f/∂z · v           # from the framework's autograd; the reference uses
+    vjp_f(z, x, u) -> uᵀ ∂f/∂z            # jvp_f and vjp_f_params, and all three are checked
+    vjp_f_params(z, x, u) -> dict         # against differences of f (`layer-map-derivatives`)
     settings() -> dict                    # solver settings (tolerances, iteration cap)
     with_settings(**changes) -> layer     # a new layer with other settings; self unchanged
     ignored_settings() -> list            # settings the library never read (an adapter's echo)

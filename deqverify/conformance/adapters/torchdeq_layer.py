@@ -7,9 +7,9 @@ the implicit gradient; otherwise ``grad=k, tau=τ`` is the k-step damped phantom
 battery whether the default backward could pass as IFT: it cannot).
 
 torchdeq reads its settings from a config object with ``get(key)``; the adapter records the
-keys read while the DEQ is built and run, and reports every requested setting torchdeq never
-read (``ignored_settings``) — a misspelled knob (``stop_mode`` for ``f_stop_mode``) is silently
-ignored by the library.
+keys read while the DEQ is built (torchdeq 0.1.0 reads every setting there), and reports every
+requested setting torchdeq never read (``ignored_settings``) — a misspelled knob (``stop_mode``
+for ``f_stop_mode``) is silently ignored by the library.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ divided by σ_min(I − J) (first order), plus the reference's own error estimat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from deqverify.conformance.checks.base import RNG_SEED, Check
@@ -50,8 +52,14 @@ def claimed_tolerance(layer) -> tuple[float, str]:
     name = layer.declares.forward_tolerance
     if name is not None and hasattr(layer, "settings"):
         value = layer.settings().get(name)
-        if isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and 0 <= value < 1:
-            return max(float(value), FLOOR), f"{name} = {value:g}"
+        try:  # a float, a numpy scalar or a 0-d array/tensor all hold a number
+            number = float(value) if not isinstance(value, (bool, str)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and np.isfinite(number) and number >= 0:
+            return max(number, FLOOR), f"{name} = {number:g}"
+        return DEFAULT_TOLERANCE, (f"{name} = {value!r} is not a tolerance: held to "
+                                   f"{DEFAULT_TOLERANCE:g}")
     return DEFAULT_TOLERANCE, f"no tolerance setting declared: held to {DEFAULT_TOLERANCE:g}"
 
 
@@ -102,6 +110,70 @@ def error_allowance(layer, solution) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return (residual_allowance(layer) / np.where(solution.sigma_min > 0, solution.sigma_min, 0.0)
                 + solution.error_estimate / scale)
+
+
+def worst(values) -> float:
+    """The largest of ``values`` with every non-finite one counted as +inf (Python's ``max``
+    and numpy's ``nanmax`` would drop a NaN); 0 for none."""
+    array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
+    return float(np.max(np.where(np.isfinite(array), array, np.inf), initial=0.0))
+
+
+def max_difference(a, b) -> float:
+    """max |a − b| over entries that are finite in both; +inf if the non-finite entries differ
+    (NaN rows in the same places are the same answer, a flag given twice)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or not np.array_equal(np.isfinite(a), np.isfinite(b)) \
+            or not np.array_equal(np.where(np.isfinite(a), 0, a), np.where(np.isfinite(b), 0, b), equal_nan=True):
+        return float("inf")
+    both = np.isfinite(a)
+    return float(np.max(np.abs(a[both] - b[both]), initial=0.0))
+
+
+GRADIENT_SENSITIVITY = 2.0
+MAX_FORWARD_SLACK = 0.1
+"""How much the layer's own forward error may cost its gradient. A state off by δ (relative)
+moves J and ∂f/∂θ by ≈ ‖∂²f‖·δ, and the adjoint solve amplifies the change of J by 1/σ_min(I − J):
+relative gradient error ≲ C·δ·(1 + 1/σ_min), with C = 2 bounding ‖∂²f‖/‖∂f‖ for saturating maps
+(tanh: |σ''| ≤ 0.77) — an assumption, stated. δ per sample is the layer's residual over σ_min,
+never more than its declared tolerance allows, and the total slack is capped at 0.1: beyond
+that a comparison of gradients says nothing (a zero gradient is off by 1)."""
+
+
+@dataclass
+class GradientSetting:
+    """Which samples a gradient comparison judges, and the tolerance it uses.
+
+    ``judged``: the reference certified the sample (converged, ρ(J) < 1) and the layer presents
+    it as converged — the cotangent is zeroed elsewhere for the layer and the oracle alike, so
+    a flagged sample neither fails a correct layer nor buys a wrong one slack."""
+
+    g: np.ndarray
+    judged: np.ndarray
+    tolerance: float
+    state_error: float
+    note: str
+
+
+def gradient_setting(layer, calls: LayerCalls, x, g, solution) -> GradientSetting:
+    n = x.shape[0]
+    certified = solution.converged & (solution.rho_J < 1)
+    answer = calls.solve(x, layer=layer)
+    judged = certified & answer.claimed if answer.ok else np.zeros(n, dtype=bool)
+    note = f"{int(judged.sum())} of {n} samples judged (certified by the reference, claimed by the layer)"
+    if not judged.any():  # the layer flagged everything: judge it where the reference can, strictly
+        judged, delta = certified, np.zeros(n)
+        note = f"the layer flagged every certified sample: judged on {int(certified.sum())} with no forward slack"
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            residual = np.minimum(relative_residuals(layer, answer.value, x), residual_allowance(layer))
+            delta = np.where(judged, residual / solution.sigma_min, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slack = np.where(judged, GRADIENT_SENSITIVITY * delta * (1 + 1 / solution.sigma_min), 0.0)
+    state_error = worst(delta[judged]) if judged.any() else 0.0
+    tolerance = layer.declares.gradient_tolerance + min(worst(slack), MAX_FORWARD_SLACK)
+    mask = judged.reshape((n,) + (1,) * (np.ndim(g) - 1))
+    return GradientSetting(np.where(mask, g, 0.0), judged, tolerance, state_error, note)
 
 
 def relative_gradient_error(gradient: dict | None, truth: dict) -> float:
@@ -155,7 +227,7 @@ class LayerCheck(Check):
 
     def run(self, h):
         if not is_layer(h.impl):
-            return self.skip("the layer protocol is not declared (declares = LayerDeclaration(...))")
+            return self.skip("the layer protocol is not declared")
         return self.run_layer(LayerCalls(h))
 
     def run_layer(self, calls: LayerCalls):  # pragma: no cover - abstract

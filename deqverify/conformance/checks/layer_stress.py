@@ -9,6 +9,7 @@ import numpy as np
 from deqverify.conformance.checks.layer_common import (
     LayerCheck,
     error_allowance,
+    gradient_setting,
     layer_inputs,
     reference,
     relative_gradient_error,
@@ -29,7 +30,7 @@ TARGETS = (0.9, 0.99, 1.0, 1.1)
 FAR = (-3.0, 3.0)
 """Multiples of the scale at ρ = 1: −3 makes plain iteration oscillate (a bounded 2-cycle for a
 saturating σ), +3 makes a linear or ReLU map expand (iterates run to inf)."""
-SECANT_STEPS, RHO_MATCH = 8, 0.005
+RESCALE_STEPS, RHO_MATCH = 8, 0.005
 TIME_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
 LAYER_TIME_BUDGET, LAYER_ROUNDS_DEADLINE = 2.5, 5.0
 """A round of timings (every size once) is repeated while its CPU seconds stay under 2.5 and
@@ -50,15 +51,16 @@ def _scaled(layer, weights, c):
 
 
 def _sweep_scales(layer, weights, x, note):
-    """[(label, scale, ρ or None)]: scales of the declared weights that put the largest
-    ρ(J(z*)) of the batch at each target (secant on c from the reference), then extrapolated
-    linearly beyond the last ρ the reference could certify, then the far multiples."""
+    """[(label, scale, ρ or None, the certified root or None)]: scales of the declared weights
+    that put the largest ρ(J(z*)) of the batch at each target (c rescaled by target/ρ from the
+    reference, continuing from the previous root), then aimed by the last certified ρ beyond
+    what the reference could certify, then the far multiples."""
     solution, _ = reference(layer, x)
     c, rho, start = 1.0, float(np.max(solution.rho_J)), solution.z
     points, unit = [], None
     for target in TARGETS:
         reached, trial = None, c * target / rho if rho > 0 else c
-        for _ in range(SECANT_STEPS if rho > 0 else 0):
+        for _ in range(RESCALE_STEPS if rho > 0 else 0):
             candidate, _ = reference(_scaled(layer, weights, trial), x, start=start)
             if not candidate.all_converged:  # past a fold of some sample: step back halfway
                 trial = (c + trial) / 2
@@ -71,13 +73,13 @@ def _sweep_scales(layer, weights, x, note):
         if reached is None:  # beyond what the reference certifies: extrapolate from the last ρ
             # ρ of the batch's worst sample need not be monotone in the scale (saturation), and
             # past a fold the reference cannot certify it: aim by the last certified ρ
-            points.append((f"aimed at ρ = {target:g} (not certified)", c * target / rho if rho > 0 else c, None))
+            points.append((f"aimed at ρ = {target:g} (not certified)", c * target / rho if rho > 0 else c, None, None))
         else:
-            points.append((f"ρ = {reached:.3g}", c, reached))
+            points.append((f"ρ = {reached:.3g}", c, reached, start))
         if target == 1.0:
             unit = points[-1][1]
         note(f"sweep point {points[-1][0]} at weight scale {points[-1][1]:.4g}")
-    points += [(f"weights ×{m:g} of ρ = 1 ({'oscillating' if m < 0 else 'expanding'})", m * unit, None)
+    points += [(f"weights ×{m:g} of ρ = 1 ({'oscillating' if m < 0 else 'expanding'})", m * unit, None, None)
                for m in FAR]
     return points
 
@@ -99,7 +101,7 @@ class LayerInstability(LayerCheck):
         x, g = layer_inputs(layer, n=16, seed=23)
         allowed = residual_allowance(layer)
         wrong_total, first, rows, sweep = 0, None, [], []
-        for label, scale, rho in _sweep_scales(layer, weights, x, calls.h.note):
+        for label, scale, rho, root in _sweep_scales(layer, weights, x, calls.h.note):
             scaled = _scaled(layer, weights, scale)
             calls.h.note(f"{label}: calling solve")
             answer = calls.solve(x, layer=scaled)
@@ -109,11 +111,11 @@ class LayerInstability(LayerCheck):
             residual = relative_residuals(scaled, answer.value, x)
             wrong = answer.claimed & (residual > allowed)
             solution = None
-            if rho is not None and rho < 1:
-                solution, layer_map = reference(scaled, x)
-                unique = solution.converged & (solution.rho_J < 1)
+            if rho is not None and rho < 1:  # the root the sweep certified by continuation
+                solution, layer_map = reference(scaled, x, start=root)
+                stable = solution.converged & (solution.rho_J < 1)
                 errors = state_errors(answer.value, solution.z)
-                wrong |= answer.claimed & unique & (errors > error_allowance(scaled, solution))
+                wrong |= answer.claimed & stable & (errors > error_allowance(scaled, solution))
             count = int(wrong.sum())
             if count and first is None:
                 first = label
@@ -126,9 +128,12 @@ class LayerInstability(LayerCheck):
                            + ")" if count else ""))
             point = {"point": label, "rho": rho, "max claimed residual":
                      float(np.max(residual[answer.claimed], initial=0.0))}
-            if solution is not None and layer.declares.backward.kind in ("ift", "phantom"):
-                oracle = adjoint(solution, layer_map, g, layer.declares.backward).gradient
-                point["gradient error"] = relative_gradient_error(calls.backward(x, g, layer=scaled)[0], oracle)
+            if solution is not None and layer.declares.backward.kind != "unrolled":
+                setting = gradient_setting(scaled, calls, x, g, solution)
+                if setting.judged.any():  # only samples certified and claimed (flags are not errors)
+                    oracle = adjoint(solution, layer_map, setting.g, layer.declares.backward).gradient
+                    point["gradient error"] = relative_gradient_error(
+                        calls.backward(x, setting.g, layer=scaled)[0], oracle)
             sweep.append(point)
         calls.h.metrics["sweep"] = sweep
         head = (f"first silently wrong answer at {first}" if first else
