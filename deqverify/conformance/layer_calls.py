@@ -55,10 +55,6 @@ class LayerCalls:
     def layer(self):
         return self.h.impl
 
-    @property
-    def declares(self):
-        return self.h.impl.declares
-
     def _watch(self, layer, method: str, call, **arrays):
         before = _snapshot(layer)
         copies = {label: np.array(a, copy=True) for label, a in arrays.items()}
