@@ -65,6 +65,7 @@ def command_reproduce(args) -> int:
     """Run the paper's synthetic experiments; write summary.json and figures."""
     from deqverify.app.experiments import run_all
 
+    _require_dir_target(args.out, "--out")
     summary = run_all(args.out, quick=args.quick, progress=sys.stderr.isatty(), vector=args.vector)
     return 0 if all(run["status"] == "completed" for run in summary.values()) else 1
 
@@ -241,7 +242,7 @@ def command_verify(args) -> int:
 
     ids = args.theorem or [t.id for t in REGISTRY.values() if not t.open_question]
     _validate_cells(ids, examples=args.examples)
-    _require_parent(args.json)
+    _require_file_target(args.json, "--json")
 
     def save(outcomes):
         if args.json:
@@ -265,6 +266,8 @@ def command_fuzz(args) -> int:
 
     if args.examples < 1:
         raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
+    _require_dir_target(args.out, "--out")
+    _require_dir_target(args.record, "--record")
     if args.replay:
         return _replay(args)
     if args.report:
@@ -327,8 +330,8 @@ def command_check(args) -> int:
         raise InvalidInputError(f"unknown check id(s) {unknown}; `deqverify check --list` shows them")
     if not (0 < args.timeout < float("inf")):  # NaN and inf too: a timeout must end
         raise InvalidInputError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    _require_parent(args.json)
-    _require_parent(args.html)
+    _require_file_target(args.json, "--json")
+    _require_file_target(args.html, "--html")
     expected = read_expected_failures(args.expected_failures) if args.expected_failures else {}
     report = check_implementation(args.implementation, expected, args.check, args.timeout)
     print(report.table())
@@ -341,11 +344,34 @@ def command_check(args) -> int:
     return report.exit_code
 
 
-def _require_parent(path) -> None:
-    """Refuse an output path whose directory does not exist before any work is done."""
-    if path and not Path(path).resolve().parent.is_dir():
-        raise InvalidInputError(f"cannot write {path!r}: directory {str(Path(path).parent)!r} "
-                                "does not exist")
+def _require_file_target(path, flag: str) -> None:
+    """Refuse, before any work is done, an output file that cannot be written: a directory,
+    a missing parent directory, or a place this user may not write."""
+    if not path:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InvalidInputError(f"{flag} {path!r} is a directory: give a file name")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise InvalidInputError(f"cannot write {path!r}: directory {str(target.parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InvalidInputError(f"{flag} {path!r}: no permission to write there")
+
+
+def _require_dir_target(path, flag: str) -> None:
+    """Refuse, before any work is done, an output directory that cannot be made or written:
+    an existing file, a missing parent directory, or a place this user may not write."""
+    if not path:
+        return
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InvalidInputError(f"{flag} {path!r} is a file: give a directory")
+    where = target if target.exists() else target.resolve().parent
+    if not where.is_dir():
+        raise InvalidInputError(f"{flag} {path!r}: its parent directory {str(target.parent)!r} does not exist")
+    if not os.access(where, os.W_OK):
+        raise InvalidInputError(f"{flag} {path!r}: no permission to write there")
 
 
 def command_theorems(args) -> int:
