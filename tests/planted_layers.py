@@ -544,3 +544,68 @@ class NaNVJP(TanhLayer):
 
     def vjp_f(self, z, x, u):
         return np.full(np.shape(u), np.nan)
+
+
+class NaNGradient(TanhLayer):
+    """The backward returns NaN for one parameter."""
+
+    name = "nan-gradient"
+
+    def backward(self, x, g):
+        grads = super().backward(x, g)
+        grads["W1"] = np.full_like(grads["W1"], np.nan)
+        return grads
+
+
+class TruncatedUnrolled(UnrolledLayer):
+    """Declares ``unrolled`` but backpropagates through the last 5 of its 40 iterations only."""
+
+    name = "truncated-unrolled"
+
+    def backward(self, x, g):
+        zs = self.iterates(x)[-6:]
+        grads, u = {k: np.zeros_like(v) for k, v in self._params.items()}, np.asarray(g, dtype=float)
+        for z in reversed(zs[:-1]):
+            for k, v in self.vjp_f_params(z, x, u).items():
+                grads[k] += v
+            u = self.vjp_f(z, x, u)
+        return grads
+
+
+class WrongJVP(TanhLayer):
+    """Declares a jvp_f twice the true one."""
+
+    name = "wrong-jvp"
+
+    def jvp_f(self, z, x, v):
+        return 2 * super().jvp_f(z, x, v)
+
+
+class IgnoredSetting(TanhLayer):
+    """An adapter that reports a setting its library never read."""
+
+    name = "ignored-setting"
+
+    def ignored_settings(self):
+        return ["stop_mode"]
+
+
+class WrongShapeSolve(TanhLayer):
+    """solve returns the state without its batch axis for a batch of one row too many."""
+
+    name = "wrong-shape-solve"
+
+    def solve_status(self, x):
+        z, converged = super().solve_status(x)
+        return z[:-1], converged
+
+
+class MutatesOwnParameters(TanhLayer):
+    """The backward zeroes the lower triangle of its own W in place (like ``A.triu_(1)``)."""
+
+    name = "mutates-own-parameters"
+
+    def backward(self, x, g):
+        grads = super().backward(x, g)
+        self._params["W1"][np.tril_indices(self._params["W1"].shape[0], -1)] = 0.0
+        return grads

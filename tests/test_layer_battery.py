@@ -53,7 +53,7 @@ def test_correct_layers_pass_every_layer_check(layer):
 CAUGHT = [
     (pl.TutorialLinear(), ["layer-instability"], "overflowed (inf, or f(z) overflows) yet presented as fixed points"),
     (pl.SloppyFloat32(), ["layer-float32"], "ulp"),
-    (pl.BatchNormStopping(), ["layer-forward-residual"], "one norm over the whole batch"),
+    (pl.BatchNormStopping(), ["layer-forward-residual", "layer-nan"], "one norm over the whole batch"),
     (pl.NaNZeroingBroyden(), ["layer-nan"], "NaN was zeroed"),
     (pl.MutatesInput(), ["no-mutation"], "solve changed its argument x"),
     (pl.NonDeterministic(), ["layer-determinism"], "max difference"),
@@ -63,7 +63,7 @@ CAUGHT = [
     (pl.BackwardCrashes(), ["layer-gradient-exists"], "backward raised: TypeError"),
     (pl.BackwardTiedToForwardTolerance(), ["layer-backward", "layer-tolerance-coupling"],
      "tied to the forward tolerance setting 'f_tol'"),
-    (pl.JFBDeclaredIFT(), ["layer-backward"], "declared ift, but the backward matches JFB"),
+    (pl.JFBDeclaredIFT(), ["layer-backward", "layer-gradient-raw"], "declared ift, but the backward matches JFB"),
     (pl.ProjectionLeftOut(), ["layer-gradient-raw", "layer-map-derivatives"], "projection"),
     (pl.WrongParameterVJP(), ["layer-map-derivatives", "layer-gradient-raw"], "vjp_f_params"),
     (pl.StoredTraces(), ["layer-resources"], "1.00 states per iteration"),
@@ -71,6 +71,11 @@ CAUGHT = [
     (pl.NegatedJFB(), ["layer-backward"], "not a descent direction"),
     (pl.FlagHidesWrongGradient(), ["layer-backward"], "error against ift"),
     (pl.NaNVJP(), ["layer-map-derivatives"], "vjp_f nan"),
+    (pl.NaNGradient(), ["layer-gradient-exists"], "non-finite gradient for ['W1']"),
+    (pl.TruncatedUnrolled(), ["layer-backward"], "against central differences of solve"),
+    (pl.WrongJVP(), ["layer-map-derivatives"], "jvp_f"),
+    (pl.IgnoredSetting(), ["layer-settings"], "['stop_mode'] had no effect"),
+    (pl.MutatesOwnParameters(), ["no-mutation"], "backward changed the layer's parameter 'W1'"),
 ]
 
 
@@ -227,7 +232,8 @@ class LayerMissingBackward:
 
 @pytest.mark.parametrize("impl, phrase", [(NoMethods(), "fixed_point is missing"),
                                           (LayerMissingBackward(), "backward is missing"),
-                                          (object(), "declares no family")])
+                                          (object(), "declares no family"),
+                                          (pl.WrongShapeSolve(), "returned shape")])
 def test_protocol_fails_a_declared_family_with_missing_methods(impl, phrase):
     report = check_implementation(impl, checks=["protocol"], timeout=TIMEOUT)
     record = records(report)["protocol"]

@@ -62,12 +62,16 @@ def _serve(spec, connection, output_path):
         return
     connection.send(("ready", name))
     families = declared_families(impl)
+    # every harness of this worker records into one list, so ``no-mutation`` also reports a
+    # change made during an earlier check (a layer that edits its own parameters does it once)
+    mutations = []
     while True:
         check_id = connection.recv()
         if check_id is None:
             return
         check = CHECKS[check_id]
-        harness = Harness(impl, name, progress=lambda text: connection.send(("note", text)))
+        harness = Harness(impl, name, progress=lambda text: connection.send(("note", text)),
+                          mutations=mutations)
         try:
             if check.family != "any" and check.family not in families:
                 result = check.skip(f"the {check.family} protocol is not declared")

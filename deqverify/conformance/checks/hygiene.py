@@ -90,8 +90,9 @@ class NoMutation(Check):
     id, cites, threshold, family = "no-mutation", "—", 0.0, "any"
 
     def run(self, h):
-        """θ, X and the targets are compared bitwise with copies after every call (the
-        references of every other check are computed from untouched arrays)."""
+        """θ, X and the targets (and a layer's x, g and its own parameters) are compared
+        bitwise with copies after every call; a change seen in an earlier check of the same
+        worker (``protocol`` runs first) is reported too."""
         for _, call in _all_calls(h, n=32):
             try:
                 call()
