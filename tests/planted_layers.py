@@ -91,7 +91,10 @@ class UnrolledLayer(TanhLayer):
             return z, np.linalg.norm(self.f(z, x) - z, axis=1) <= 1e-6 * np.maximum(1, np.linalg.norm(z, axis=1))
 
     def backward(self, x, g):
-        zs = self.iterates(x)
+        return self.backprop(self.iterates(x), x, g)
+
+    def backprop(self, zs, x, g):
+        """Reverse mode through z_{i+1} = f(z_i, x) for the iterates ``zs``."""
         grads, u = {k: np.zeros_like(v) for k, v in self._params.items()}, np.asarray(g, dtype=float)
         for z in reversed(zs[:-1]):
             for k, v in self.vjp_f_params(z, x, u).items():
@@ -563,13 +566,7 @@ class TruncatedUnrolled(UnrolledLayer):
     name = "truncated-unrolled"
 
     def backward(self, x, g):
-        zs = self.iterates(x)[-6:]
-        grads, u = {k: np.zeros_like(v) for k, v in self._params.items()}, np.asarray(g, dtype=float)
-        for z in reversed(zs[:-1]):
-            for k, v in self.vjp_f_params(z, x, u).items():
-                grads[k] += v
-            u = self.vjp_f(z, x, u)
-        return grads
+        return self.backprop(self.iterates(x)[-6:], x, g)
 
 
 class WrongJVP(TanhLayer):
@@ -609,3 +606,13 @@ class MutatesOwnParameters(TanhLayer):
         grads = super().backward(x, g)
         self._params["W1"][np.tril_indices(self._params["W1"].shape[0], -1)] = 0.0
         return grads
+
+
+class MeanNotSumGradient(TanhLayer):
+    """Returns the gradient of the batch *mean* of g·z* while the protocol asks for the sum:
+    the gradient of a batch is not the sum of its halves' gradients."""
+
+    name = "mean-not-sum-gradient"
+
+    def backward(self, x, g):
+        return {k: v / np.shape(x)[0] for k, v in super().backward(x, g).items()}
