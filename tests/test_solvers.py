@@ -8,6 +8,8 @@ from deqverify import reference as ref
 from deqverify.core import solve
 from deqverify.core.activations import SIGMOID, SOFTPLUS
 from deqverify.core.errors import ConvergenceError, NonContractiveError
+from deqverify.core.models import SingleIndexDEQ
+from deqverify.reference import bracket
 
 EPS = np.finfo(float).eps
 NEWTON_TOLERANCE = 1e-13
@@ -215,3 +217,41 @@ def test_scalar_path_without_curvature_bound_iterates_to_the_root():
     numeric = [(risk.value(np.array([1.0, 0.5]) + h * e) - risk.value(np.array([1.0, 0.5]) - h * e)) / (2 * h)
                for e in np.eye(2)]
     np.testing.assert_allclose(risk.gradient([1.0, 0.5]), numeric, rtol=1e-7)
+
+
+@pytest.mark.parametrize("theta2", [-1e12, -1e16, -1e20, -1e100, -1e300])
+@pytest.mark.parametrize("scale", [1.0, 1e30, 1e300])
+def test_strong_negative_feedback_gives_the_root_to_relative_accuracy(smooth_activation, theta2, scale):
+    """θ₂ ≪ 0 (issue: sigmoid at θ₂ = −1e16 reported converged, residual 0.11, 96–100 % off):
+    y ~ 1/|θ₂| lies far below atol, so the solver works in u = a + θ₂y. Every sample is
+    converged, its relative error is at the rounding floor of the bisected reference (which
+    resolves y in adjacent floats, 4·eps·(1 + |a|/|θ₂y|) relative, cond ≤ 1), and the residual
+    of a converged answer is at float64 rounding, never O(1)."""
+    offsets = scale * np.array([0.3, -0.5, 0.8, -2.0, 7.0, 1e-300])
+    result = solve.newton(offsets, theta2, smooth_activation)
+    truth = bracket.fixed_points(offsets, theta2, smooth_activation.name)
+    assert result.status is solve.Status.CONVERGED, result
+    # rtol (1e-14, relative: the u-path's y-side test), u resolved to one ulp (σ'·eps·|u|,
+    # |u| ≤ 750 where y is normal: 750·eps), and the reference's rounding floor
+    floor = 4 * EPS * (1.0 + np.abs(offsets) / np.maximum(np.abs(theta2 * truth), np.abs(offsets) * EPS))
+    allowed = (1e-14 + 750 * EPS + floor) * np.abs(truth)
+    assert np.all(np.abs(result.value - truth) <= allowed), (result.value, truth)
+    assert result.residual <= 4 * EPS * max(1.0, float(np.max(np.abs(result.value)))), result.residual
+
+
+def test_the_issue_reproduction_is_converged_and_right():
+    """The reported case, through the model: sigmoid, θ = (0.3, −0.5, 0.8, −1e16)."""
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    theta = np.r_[0.3, -0.5, 0.8, -1e16]
+    result = SingleIndexDEQ("sigmoid").fixed_point(theta, X)
+    truth = bracket.fixed_points(X @ theta[:-1], theta[-1], "sigmoid")
+    assert result.status is solve.Status.CONVERGED and result.residual < 1e-28
+    np.testing.assert_allclose(result.value, truth, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("lo,hi,expected", [(-1.8e308, 1e300, 0.0), (1.0, 3.0, 2.0), (1e-300, 1e300, 1e150),
+                                            (-1e300, -1e-300, -1e150), (0.0, 0.5, 0.25), (-0.1, 0.5, 0.2)])
+def test_bisection_halves_wide_brackets_in_the_exponent(lo, hi, expected):
+    """A bracket spanning orders of magnitude is halved in the exponent, so a clipped far end
+    (±1.8e308) reaches an O(1) root in ~11 halvings; a narrow one in value, without overflow."""
+    assert solve.bisection_point(np.array([lo]), np.array([hi]))[0] == pytest.approx(expected, rel=1e-12)

@@ -170,12 +170,15 @@ class DEQModel:
         ``with_gradient`` says (the vector model skips its adjoint solves when it is False).
 
         ∇_θ(y − t)² = 2(y − t)·c·(x, y) with c = σ'(u)/(1 − θ₂σ'(u)) (FP-2). Up to
-        :data:`SCALAR_PATH_MAX_ROWS` rows Newton runs per sample in Python floats; both paths
-        solve the same equation to the same tolerance and report the same way.
+        :data:`SCALAR_PATH_MAX_ROWS` rows Newton runs per sample in Python floats (not for
+        θ₂·L < −10, where the batched solver works in the pre-activation and the slope must come
+        from that u, not from a + θ₂y); both paths solve the same equation to the same
+        tolerance and report the same way.
         """
         theta2 = float(theta[-1])
         if (X.shape[0] <= SCALAR_PATH_MAX_ROWS and self.method == "newton"
-                and self.activation.closed_form is None):
+                and self.activation.closed_form is None
+                and theta2 * self.activation.lipschitz >= solve.PREACTIVATION_BELOW):
             return self._squared_error_sums_scalar(theta, theta2, X, targets)
         return self._squared_error_sums_batched(theta, theta2, X, targets)
 

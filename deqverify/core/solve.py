@@ -127,7 +127,9 @@ class FixedPointResult:
     status : Status
         Worst status over the samples.
     residual : float
-        max_i |yᵢ − σ(aᵢ + θ₂yᵢ)| over the finite samples, recomputed after the solve.
+        max_i |yᵢ − σ(aᵢ + θ₂yᵢ)| over the finite samples, recomputed after the solve (for
+        θ₂L < −10, where Newton solves for uᵢ, the defect of the pair (yᵢ, uᵢ): see
+        :func:`finish_preactivation`).
     iterations : int
         Largest iteration count over the samples.
     converged : ndarray of bool (n,)
@@ -207,13 +209,31 @@ def finish(y, done, iterations, a, theta2, activation, method) -> FixedPointResu
     """Recompute residuals at the returned y; a sample whose y or σ(a + θ₂y) is not finite
     (overflow) gets NaN and converged = False, and the status says NON_FINITE."""
     value, slope = activation.value_and_slope(a + theta2 * y)
-    residuals = np.abs(y - value)
+    return _per_sample_result(y, slope, np.abs(y - value), done, iterations, method)
+
+
+def _per_sample_result(y, slope, residuals, done, iterations, method) -> FixedPointResult:
+    """A sample is finite when its residual is; a non-finite one is NaN and not converged."""
     finite = np.isfinite(residuals)
     y = np.where(finite, y, np.nan)
     converged = done & finite
     residual = float(np.max(residuals, initial=0.0, where=finite))
     return FixedPointResult(y, batch_status(finite, converged), residual, int(iterations),
                             converged, method, slope)
+
+
+def finish_preactivation(u, done, iterations, a, theta2, activation, method) -> FixedPointResult:
+    """:func:`finish` for a solve in the pre-activation u (θ₂ ≠ 0): y = σ(u) exactly, σ'(u) from
+    the solved u. The residual is the defect y − σ(u) of the pair with u = a + θ₂y imposed
+    one way or the other — |y − σ(a + θ₂y)| (u from y) or |(u − a)/θ₂ − σ(u)| (y from u) —
+    whichever float64 evaluation does not cancel: a + θ₂y cancels when θ₂y ≈ −a (a = 10³⁰⁰,
+    θ₂ = −10³⁰⁰: y rounds to 1.0 and σ(a + θ₂·1.0) = σ(0)), u − a when θ₂y is below the ulp
+    of a (a = −400: u = a exactly and y = e⁻⁴⁰⁰ is lost in the difference)."""
+    value, slope = activation.value_and_slope(u)
+    from_u = np.abs((u - a) / theta2 - value)
+    from_y = np.abs(value - activation.f(a + theta2 * value))
+    residuals = np.where(np.isfinite(value), np.fmin(from_u, from_y), np.nan)
+    return _per_sample_result(value, slope, residuals, done, iterations, method)
 
 
 def batch_status(finite: np.ndarray, converged: np.ndarray) -> Status:
@@ -234,9 +254,8 @@ def _newton_error_factor(theta2: float, m: float, activation: Activation) -> flo
     return theta2 * theta2 * activation.curvature_bound / (2.0 * m)
 
 
-def _converged_after_step(abs_step, g, y, error_factor, m, settings):
-    """Cheap a-posteriori test: is y − step within atol + rtol·|y| of the root?"""
-    tolerance = settings.atol + settings.rtol * np.abs(y)
+def _converged_after_step(abs_step, g, tolerance, error_factor, m):
+    """Cheap a-posteriori test: is the stepped iterate within ``tolerance`` of the root?"""
     converged = abs_step <= tolerance
     if error_factor:
         converged |= (error_factor / (m * m)) * (g * g) <= tolerance
@@ -257,48 +276,156 @@ def _plain_newton(a, theta2, activation, settings, m, error_factor, iterations):
         g = y - s
         step = g / (1.0 - theta2 * ds)
         y = np.where(done, y, y - step)  # a converged sample is frozen: no cross-talk
-        done |= _converged_after_step(np.abs(step), g, y + step, error_factor, m, settings)
+        tolerance = settings.atol + settings.rtol * np.abs(y + step)
+        done |= _converged_after_step(np.abs(step), g, tolerance, error_factor, m)
         if done.all():
             return y, done, used
     return y, done, iterations
 
 
-def _safeguarded_newton(a, theta2, activation, settings, m, error_factor, guess):
-    """Bracketed Newton (see :func:`newton`) from ``guess`` where it lies in the bracket.
+class _OutputUnknown:
+    """Newton on the output: g(y) = y − σ(a + θ₂y), g'(y) = 1 − θ₂σ'(u) ≥ m.
 
-    Returns (y, converged, iterations).
+    Tolerance on y itself (atol + rtol·|y|); start y₀ = σ(a)."""
+
+    def __init__(self, a, theta2, activation, settings, m):
+        self.a, self.theta2, self.activation, self.settings = a, theta2, activation, settings
+        self.error_factor = _newton_error_factor(theta2, m, activation)
+
+    def start(self):
+        return self.activation.value_and_slope(self.a)[0]
+
+    def residual(self, y):
+        """(g(y), σ(u), σ'(u)) at u = a + θ₂y."""
+        s, ds = self.activation.value_and_slope(self.a + self.theta2 * y)
+        return y - s, s, ds
+
+    def rounding_floor(self, y, s, ds):
+        return _rounding_floor(y, s, ds, self.a, self.theta2)
+
+    def tolerance(self, y, s, ds):
+        return self.settings.atol + self.settings.rtol * np.abs(y)
+
+    def step(self, y, g, s, ds, newton_step):
+        """The Newton step g/g'."""
+        return newton_step
+
+
+class _PreactivationUnknown:
+    """Newton on the pre-activation: h(u) = u − a − θ₂σ(u), h'(u) = 1 − θ₂σ'(u) ≥ m.
+
+    Same root (y = σ(u), u = a + θ₂y) and the same slope as g, but for θ₂·L ≪ −1 the output
+    is y = O(1/|θ₂|) — far below any absolute tolerance, and a + θ₂y cancels — while u stays
+    O(1) (at most O(log|θ₂|) for a saturating σ) and y = σ(u) is then exact to rounding.
+    Start u₀ = a, where h(a) = −θ₂σ(a).
+    Tolerance: the step must be within atol + rtol·|u| in u and, through σ'(u), within
+    rtol·|y| in y — relative only, since y may be far below any atol; where that is below
+    float64 resolution the rounding floor of h, 4·eps·(|u| + |a| + |θ₂σ(u)|), or one ulp of
+    u stops it (so y = σ(u) is exact to σ'(u)·eps·|u|: ~225 ulps of y at u ≈ −225).
     """
-    y = activation.value_and_slope(a)[0]
-    reach = (y - activation.value_and_slope(a + theta2 * y)[0]) / m
-    lo = np.minimum(y, y - reach)
-    hi = np.maximum(y, y - reach)
-    y = np.where((guess >= lo) & (guess <= hi), guess, y)
-    s, ds = activation.value_and_slope(a + theta2 * y)
-    g = y - s
+
+    error_factor = 0.0
+    """No quadratic early stop: its bound holds for the exact step, but x − step cancels where
+    u* ≪ u (tanh at a = 1e-270, θ₂ = −1e16: u* = a/(1 − θ₂)), and the step test costs one
+    iteration more at most."""
+
+    def __init__(self, a, theta2, activation, settings, m):
+        self.a, self.theta2, self.activation, self.settings = a, theta2, activation, settings
+
+    def start(self):
+        return self.a.copy()
+
+    def residual(self, u):
+        """(h(u), σ(u), σ'(u))."""
+        s, ds = self.activation.value_and_slope(u)
+        return u - self.a - self.theta2 * s, s, ds
+
+    def rounding_floor(self, u, s, ds):
+        return ROUNDING_FLOOR_FACTOR * EPS * (np.abs(u) + np.abs(self.a) + np.abs(self.theta2 * s))
+
+    def tolerance(self, u, s, ds):
+        atol, rtol = self.settings.atol, self.settings.rtol
+        with np.errstate(divide="ignore", invalid="ignore"):  # σ'(u) = 0: no limit from y
+            return np.fmin(atol + rtol * np.abs(u), rtol * np.abs(s) / ds)
+
+    def step(self, u, h, s, ds, newton_step):
+        """Newton's step on G(u) = log|p| − log|q|, p = −θ₂σ(u), q = a − u (h = p − q), where
+        p and q share a sign (as they do at the root) and differ by more than a factor e;
+        else on h. In a tail where σ ~ eᵘ,
+        h is exponential and Newton on it creeps ~1 per step from above (u* ≈ −log|θ₂|, so
+        ~700 steps at θ₂ = −10³⁰⁰); G is nearly linear there. G' = p'/p + 1/q, p' = −θ₂σ'."""
+        p, q = -self.theta2 * s, self.a - u
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_ratio = np.log(np.abs(p)) - np.log(np.abs(q))
+            log_step = log_ratio / (-self.theta2 * ds / p + 1.0 / q)
+        # near the root (p/q within a factor e of 1) the logarithms cancel: plain Newton
+        far = (np.abs(log_ratio) > 1.0) & (p * q > 0) & np.isfinite(log_step)
+        return np.where(far, log_step, newton_step)
+
+
+PREACTIVATION_BELOW = -10.0
+"""θ₂·L below this: Newton solves for u instead of y (:class:`_PreactivationUnknown`). The
+y-form fails where |θ₂|·y = O(1) while y is below atol (θ₂ ≈ −1/atol), and is faster at
+moderate feedback (tanh at θ₂L = −10: ≤ 20 iterations in y, 25 in u); −10 leaves four orders
+of magnitude to the first failure at the default atol = 1e-14 … 1e-6."""
+
+
+def bisection_point(lo, hi):
+    """The point that halves [lo, hi]: in value while the bracket lies within a factor 4 of
+    the larger of 1 and its nearer end (of 1 if it straddles 0), in the exponent beyond that
+    (√(lo·hi) with the nearer end floored at 1 in magnitude; 0 for a bracket straddling 0). A bracket as wide as
+    [−1.8e308, 1e300] (a far end clipped at overflow) reaches an O(1) root in about 11
+    halvings, not 1000, and a y-bracket such as [0, 0.5] is halved as usual. 0.5·lo + 0.5·hi
+    cannot overflow."""
+    small, big = np.minimum(np.abs(lo), np.abs(hi)), np.maximum(np.abs(lo), np.abs(hi))
+    straddles = (lo < 0.0) & (hi > 0.0)
+    floor = np.where(straddles, 1.0, np.maximum(small, 1.0))
+    geometric = np.where(straddles, 0.0, np.where(hi > 0.0, 1.0, -1.0) * np.sqrt(floor) * np.sqrt(big))
+    return np.where(big > 4.0 * floor, geometric, 0.5 * lo + 0.5 * hi)
+
+
+def _safeguarded_newton(unknown, m, guess):
+    """Bracketed Newton (see :func:`newton`) on ``unknown`` from ``guess`` where it lies in
+    the bracket. Returns (x, converged, iterations) for the unknown x (y or u)."""
+    settings = unknown.settings
+    x = unknown.start()
+    reach = unknown.residual(x)[0] / m
+    # the bracket's far end may overflow (|θ₂σ(a)| near the float64 limit): clip it
+    far = np.clip(x - reach, -np.finfo(np.float64).max, np.finfo(np.float64).max)
+    lo, hi = np.minimum(x, far), np.maximum(x, far)
+    x = np.where((guess >= lo) & (guess <= hi), guess, x)
+    g, s, ds = unknown.residual(x)
     last_step = step_before_last = 2.0 * (hi - lo)
-    done = np.zeros(a.shape, dtype=bool)
+    done = np.zeros(x.shape, dtype=bool)
     iterations = 0
     while iterations < settings.max_iter:
         iterations += 1
-        slope = 1.0 - theta2 * ds
+        slope = 1.0 - unknown.theta2 * ds
         step = g / slope
         abs_step = np.abs(step)
-        at_floor = abs_step <= _rounding_floor(y, s, ds, a, theta2) / slope
-        newly_done = (at_floor | _converged_after_step(abs_step, g, y, error_factor, m, settings)) & ~done
-        hi = np.where(g > 0, np.minimum(hi, y), hi)
-        lo = np.where(g < 0, np.maximum(lo, y), lo)
-        candidate = y - step
-        bisect = ((candidate < lo) | (candidate > hi) | (abs_step > 0.5 * step_before_last)) & ~newly_done
-        candidate = np.where(bisect, 0.5 * (lo + hi), candidate)
+        # an infinite residual (θ₂σ overflowed) has an infinite floor: never "at the floor";
+        # a step below half an ulp of x cannot move it: x is the root to one ulp
+        at_floor = np.isfinite(g) & ((abs_step <= unknown.rounding_floor(x, s, ds) / slope)
+                                     | (abs_step <= EPS * np.abs(x)))
+        within = _converged_after_step(abs_step, g, unknown.tolerance(x, s, ds),
+                                       unknown.error_factor, m)
+        newly_done = (at_floor | within) & ~done
+        hi = np.where(g > 0, np.minimum(hi, x), hi)
+        lo = np.where(g < 0, np.maximum(lo, x), lo)
+        # a converged sample takes the Newton step itself (its error is quadratically smaller)
+        move = np.where(newly_done, step, unknown.step(x, g, s, ds, step))
+        candidate = x - move
+        bisect = ~(np.isfinite(candidate) & (candidate >= lo) & (candidate <= hi)
+                   & (np.abs(move) <= 0.5 * step_before_last)) & ~newly_done
+        candidate = np.where(bisect, bisection_point(lo, hi), candidate)
         step_before_last = last_step
-        last_step = np.where(bisect, 0.5 * (hi - lo), abs_step)
-        y = np.where(done | ~np.isfinite(candidate), y, candidate)
+        last_step = np.where(bisect, 0.5 * (hi - lo), np.abs(move))
+        x = np.where(done | ~np.isfinite(candidate), x, candidate)
         done |= newly_done
         if done.all():
             break
-        s, ds = activation.value_and_slope(a + theta2 * y)
-        g = y - s
-    return y, done, iterations
+        g, s, ds = unknown.residual(x)
+    return x, done, iterations
 
 
 FAST_NEWTON_ITERATIONS = 6
@@ -337,17 +464,26 @@ def newton(a: np.ndarray, theta2: float, activation: Activation,
     quadratically) or K·(|g|/m)² (:func:`_newton_error_factor`, which saves an iteration) —
     or, in phase 2 only, |step| is at the float64 rounding floor of g.
     ``iterations`` counts both phases.
+
+    For θ₂·L < −10 (:data:`PREACTIVATION_BELOW`) the unknown is the pre-activation u instead,
+    h(u) = u − a − θ₂σ(u) with the same slope 1 − θ₂σ'(u), solved by phase 2 alone and
+    returned as y = σ(u) (:class:`_PreactivationUnknown`): at θ₂ = −10¹⁶ the output is ~10⁻¹⁶,
+    below the absolute tolerance, and a step test in y would accept a value 100 % off.
     """
     m = slope_lower_bound(theta2, activation)
-    error_factor = _newton_error_factor(theta2, m, activation)
     a = np.asarray(a, dtype=np.float64)
+    if theta2 * activation.lipschitz < PREACTIVATION_BELOW:
+        unknown = _PreactivationUnknown(a, theta2, activation, settings, m)
+        u, done, iterations = _safeguarded_newton(unknown, m, unknown.start())
+        return finish_preactivation(u, done, iterations, a, theta2, activation, "newton")
+    error_factor = _newton_error_factor(theta2, m, activation)
     fast_iterations = min(FAST_NEWTON_ITERATIONS, settings.max_iter)
     y, done, iterations = _plain_newton(a, theta2, activation, settings, m, error_factor,
                                         fast_iterations)
     if not done.all():
         rest = np.flatnonzero(~done)
-        y_rest, done_rest, extra = _safeguarded_newton(a[rest], theta2, activation, settings,
-                                                       m, error_factor, y[rest])
+        unknown = _OutputUnknown(a[rest], theta2, activation, settings, m)
+        y_rest, done_rest, extra = _safeguarded_newton(unknown, m, y[rest])
         y[rest], done[rest] = y_rest, done_rest
         iterations += extra
     return finish(y, done, iterations, a, theta2, activation, "newton")
@@ -358,8 +494,12 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
     """One-sample fast path of :func:`newton` with ``math`` instead of numpy.
 
     Same bracket, stopping rule and safeguard as :func:`newton`; about 1 µs per iteration
-    instead of ~15 µs of numpy call overhead. Returns ``(y, converged, iterations)``.
+    instead of ~15 µs of numpy call overhead. Returns ``(y, converged, iterations)``. For
+    θ₂·L < −10 it is :func:`newton` on one sample (the pre-activation unknown).
     """
+    if theta2 * activation.lipschitz < PREACTIVATION_BELOW:
+        result = newton(np.array([float(a)]), theta2, activation, settings)
+        return float(result.value[0]), bool(result.converged[0]), result.iterations
     m = slope_lower_bound(theta2, activation)
     error_factor = _newton_error_factor(theta2, m, activation)
     f, df = activation.value_scalar, activation.slope_scalar

@@ -27,6 +27,12 @@ def contractions(low: float = -10.0, high: float = 0.99) -> st.SearchStrategy[fl
     return finite_floats(low, high)
 
 
+def far_contractions(high: float = 0.99) -> st.SearchStrategy[float]:
+    """θ₂·L in [−10, high], or −10ᵉ with e up to 300: the strongly negative feedback a user
+    can reach (the output then shrinks like 1/|θ₂|), not only the comfortable middle."""
+    return st.one_of(contractions(-10.0, high), finite_floats(1.0, 300.0).map(lambda e: -10.0 ** e))
+
+
 def data_matrices(max_rows: int = 40, max_dim: int = 6, scale: float = 3.0):
     """X of shape (n, d) with finite entries in [−scale, scale]."""
     shapes = st.tuples(st.integers(1, max_rows), st.integers(1, max_dim))
