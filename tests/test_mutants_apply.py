@@ -18,3 +18,17 @@ def test_mutant_text_occurs_once(mutant_id, filename, original, mutated, breaks)
     source = (ROOT / "deqverify" / filename).read_text()
     assert source.count(original) == 1, f"{mutant_id}: update its text in tests/mutation/mutants.py"
     assert original != mutated
+
+
+def test_a_suite_that_times_out_is_inconclusive_not_a_kill(tmp_path):
+    """The runner's verdict for a suite run cut off by its timeout: a planted bug that only
+    makes the suite slow has not been detected, so it is not counted as killed."""
+    import run
+
+    slow = tmp_path / "test_slow.py"
+    slow.write_text("import time\n\ndef test_sleeps():\n    time.sleep(60)\n")
+    outcome, seconds = run.run_suite(str(slow), timeout=3.0)
+    assert outcome == "inconclusive (timeout)" and seconds < 30
+    failing = tmp_path / "test_fails.py"
+    failing.write_text("def test_fails():\n    assert False\n")
+    assert run.run_suite(str(failing), timeout=120.0)[0] == "killed"

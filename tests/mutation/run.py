@@ -8,8 +8,9 @@ a test suite against it, and record whether the suite killed it.
 
 Needs an editable install (``pip install -e .``) so the suite imports the mutated files.
 Runs under the ``ci`` Hypothesis profile (derandomised, no example database), so a verdict
-does not depend on earlier runs. A mutant is killed when the suite fails (or exceeds the
-timeout); the original file is always restored. Prints a markdown table.
+does not depend on earlier runs. A mutant is killed when the suite fails; a run that exceeds
+the timeout is inconclusive (a planted bug that makes a solver slow is not thereby detected),
+and counted apart. The original file is always restored. Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def run_suite(suite: str, timeout: float) -> tuple[str, float]:
             [sys.executable, "-m", "pytest", suite, "-x", "-q", "-p", "no:cacheprovider"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return "killed (timeout)", time.monotonic() - start
+        return "inconclusive (timeout)", time.monotonic() - start
     outcome = "survived" if completed.returncode == 0 else "killed"
     if completed.returncode not in (0, 1):
         outcome = f"error (pytest exit {completed.returncode})"
@@ -75,8 +76,10 @@ def main(argv=None) -> int:
         results.append({"id": mutant_id, "file": filename, "breaks": description,
                         "outcome": outcome, "seconds": round(seconds, 1)})
         print(f"| {mutant_id} | {filename} | {description} | {outcome} | {seconds:.0f} |", flush=True)
-    killed = sum(r["outcome"].startswith("killed") for r in results)
-    print(f"\n{killed} of {len(results)} mutants killed by `{args.suite}`")
+    killed = sum(r["outcome"] == "killed" for r in results)
+    inconclusive = sum(r["outcome"].startswith("inconclusive") for r in results)
+    print(f"\n{killed} of {len(results)} mutants killed by `{args.suite}`"
+          + (f" ({inconclusive} inconclusive: timed out)" if inconclusive else ""))
     if args.json:
         Path(args.json).write_text(json.dumps({"suite": args.suite, "results": results}, indent=2))
     return 0
