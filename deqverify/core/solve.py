@@ -10,7 +10,9 @@ so g is strictly increasing and has exactly one root. Three solvers share
 :class:`FixedPointResult`:
 
 * :func:`newton` (default): safeguarded Newton inside a bracket derived from m; it converges
-  wherever the root is unique, including θ₂ ≤ −1/L where Picard iteration diverges.
+  wherever the root is unique, including θ₂ ≤ −1/L where Picard iteration diverges. For
+  θ₂·L < −10 it solves for the pre-activation u = a + θ₂y instead (h(u) = u − a − θ₂σ(u),
+  same slope), since y then shrinks like 1/|θ₂| — down to θ₂ = −10³⁰⁰ with offsets to 10³⁰⁰.
 * :func:`picard`: y ← σ(a + θ₂y); needs the contraction |θ₂|·L < 1.
 * :func:`anderson`: Anderson(1) acceleration of Picard. For a scalar unknown the residual space
   is one-dimensional, so depth 1 (the secant method on the residual) is the whole method;
