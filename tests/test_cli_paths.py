@@ -42,3 +42,18 @@ def test_an_output_directory_path_is_refused_before_the_work(argv, flag, target,
     code, err, seconds = _run(argv + [flag, target], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert seconds < 5
+
+
+@pytest.mark.parametrize("content", ["{}", "[1, 2]", '[{"theorem": "T3.1"}]', "not json", ""])
+def test_resume_from_a_file_that_is_not_a_matrix_is_one_line(content, tmp_path, capsys):
+    """--resume reads fuzz-matrix.json: valid JSON of the wrong shape, or not JSON at all, is a
+    usage error (one line, exit 2), not a traceback."""
+    (tmp_path / "fuzz-matrix.json").write_text(content)
+    code, err, _ = _run(["fuzz", "--matrix", "--resume", str(tmp_path), "--examples", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot resume" in err, err
+
+
+def test_resume_without_matrix_is_refused(tmp_path, capsys):
+    """--resume only continues a matrix: on a single-theorem run it would be ignored silently."""
+    code, err, _ = _run(["fuzz", "--theorem", "FP-1", "--resume", str(tmp_path), "--examples", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--matrix" in err, err

@@ -268,6 +268,9 @@ def command_fuzz(args) -> int:
         raise InvalidInputError(f"--examples must be at least 1, got {args.examples}")
     _require_dir_target(args.out, "--out")
     _require_dir_target(args.record, "--record")
+    if args.resume and not args.matrix:
+        raise InvalidInputError("--resume continues a matrix: use `deqverify fuzz --matrix "
+                                f"--resume {args.resume}`")
     if args.replay:
         return _replay(args)
     if args.report:

@@ -21,7 +21,14 @@ def read_matrix(out: Path) -> list:
         rows = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise InvalidInputError(f"cannot resume from {str(path)!r}: {error}") from None
-    return [Outcome.from_dict(row) for row in rows]
+    try:
+        if not isinstance(rows, list):
+            raise TypeError(f"a list of rows, got a {type(rows).__name__}")
+        return [Outcome.from_dict(row) for row in rows]
+    except (TypeError, KeyError, AttributeError, ValueError) as error:
+        raise InvalidInputError(
+            f"cannot resume from {str(path)!r}: not a matrix written by `deqverify fuzz --matrix` "
+            f"({type(error).__name__}: {error}); point --resume at the directory of such a run") from None
 
 
 def write_matrix(outcomes, out: Path) -> None:
