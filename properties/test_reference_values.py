@@ -257,14 +257,15 @@ def population_problems(draw, linear: bool):
         population = dv.GaussianPopulation(root @ root.T / d + 0.2 * np.eye(d))
     xi = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
     theta1 = draw(hnp.arrays(np.float64, d, elements=finite_floats(-2.0, 2.0)))
-    if not linear:  # norms up to 10³ (sharp σ and teacher transitions inside the range)
-        theta1 = theta1 * 10.0 ** draw(st.sampled_from([0, 0, 1, 2, 3]))
+    if not linear:  # norms up to 10³ (sharp σ and teacher transitions inside the range) and
+        # down to 10⁻³¹ (a pre-activation range a few ulps wide: the degenerate limit)
+        theta1 = np.where(np.abs(theta1) < 0.05, 0.05, theta1)  # θ₁ ≠ 0 (reference needs s > 0)
+        theta1 = theta1 * 10.0 ** draw(st.sampled_from([0, 0, 1, 2, 3, -5, -16, -31]))
         xi = xi * 10.0 ** draw(st.sampled_from([0, 0, 1, 2, 3]))
     if linear:
         theta2 = draw(st.one_of(finite_floats(-3.0, 0.9), finite_floats(1.1, 3.0)))
     else:
         theta2 = draw(finite_floats(-3.0, 0.9)) / bracket.lipschitz(activation)
-        theta1 = np.where(np.abs(theta1) < 0.05, 0.05, theta1)  # θ₁ ≠ 0 (reference needs s > 0)
     return activation, population, xi, np.r_[theta1, theta2]
 
 

@@ -214,3 +214,21 @@ def test_quadrature_error_describes_the_last_evaluation(population):
     fresh.value_and_gradient(theta_b)
     assert risk.quadrature_error == fresh.quadrature_error
     assert risk.quadrature_error != at_a
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "softplus", "tanh"])
+@pytest.mark.parametrize("variance", [1.0, 1e-100])
+def test_risk_is_continuous_into_the_degenerate_limit(activation, variance):
+    """‖θ₁‖_Σ → 0 or Σ → 0 (a natural initialisation): R and ∇R approach their θ₁ = 0 values
+    (before the fix: 5 % off at ‖θ₁‖ = 5e-16, exactly 0 with a zero gradient at 5e-31).
+    R is Lipschitz in θ₁ near 0 with constant ≤ 2·E[|y − f|·|X|]/(1 − θ₂L) < 4 here, so
+    |R(ε·e₁) − R(0)| ≤ 4ε·√variance plus float64 summation over the 16 × 32 outer nodes
+    (512·eps·|R|; the θ₁ = 0 branch sums a different rule)."""
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ(activation), dv.GaussianPopulation(variance * np.eye(2)),
+                             np.array([0.7, -0.3]))
+    at_zero, gradient_at_zero = risk.value_and_gradient(np.r_[0.0, 0.0, 0.3])
+    for epsilon in (5e-31, 5e-16, 1e-8, 1e-5):
+        value, gradient = risk.value_and_gradient(np.r_[epsilon, 0.0, 0.3])
+        allowed = 4 * epsilon * np.sqrt(variance) + 512 * np.finfo(float).eps * max(1.0, abs(at_zero))
+        assert abs(value - at_zero) <= allowed, (epsilon, value, at_zero)
+        assert np.max(np.abs(gradient - gradient_at_zero)) <= 1e3 * allowed, (epsilon, gradient)

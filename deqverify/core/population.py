@@ -60,6 +60,11 @@ INNER_MIN_NODES = 33
 """At least 33 nodes on [−9, 9] (h ≤ 0.56): the Gaussian factor alone then has trapezoid
 error ~ exp(−2π²/h²) < 1e-27."""
 POLE_DISTANCE = {"sigmoid": np.pi, "softplus": np.pi, "tanh": np.pi / 2}
+NARROW_U_RANGE = 1e-4
+"""A pre-activation range u(±10‖θ₁‖_Σ) narrower than this (relative to max(1, |u|)) is
+integrated in a instead of u: the u-rule's a = u − θ₂σ(u) loses eps·|u|/width of w₁ to
+cancellation (≤ 1e-12 above the threshold), while the a-rule needs y(a) smooth on a range
+10⁻⁴ wide — true unless a branch point of y(a) lies that close (θ₂L within ~5e-4 of 1)."""
 LEGENDRE_NODES = 32
 """Gauss–Legendre points per panel of the uniform law (the estimate uses ESTIMATE_NODES)."""
 
@@ -238,6 +243,8 @@ class PopulationRisk(RiskInterface):
             b2 = rest / tau if tau > 1e-12 * max(t, scale_floor) else np.zeros_like(xi)
             tau = tau if b2.any() else 0.0
             u_low, u_high = self._u_interval(theta2, -TAIL_STDS * s, TAIL_STDS * s)
+            if u_high - u_low < NARROW_U_RANGE * max(1.0, abs(u_low), abs(u_high)):
+                return self._gaussian_rule_in_a(theta2, s, rho, tau, b1, b2, nodes)
             breaks = self._outer_breakpoints(theta2, s, rho, u_low, u_high)
             return self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, nodes)
         # θ₁ = 0 in the Σ-metric: a ≡ 0, one fixed point; V is all inner
@@ -271,6 +278,23 @@ class PopulationRisk(RiskInterface):
         y, a, gap, factor = self._nodes_in_u(theta2, u)
         w1 = a / s
         weights = panel_weights * gap * np.exp(-0.5 * w1 * w1) / (np.sqrt(2 * np.pi) * s)
+        return self._gaussian_assemble(w1, weights, y, factor, rho, tau, b1, b2)
+
+    def _gaussian_rule_in_a(self, theta2, s, rho, tau, b1, b2, nodes):
+        """(R, ∇R) by Gauss–Legendre in w₁ = a/s itself on [−10, 10] (:data:`OUTER_PANELS`
+        panels), y(a) from the solver: for a narrow pre-activation range (‖θ₁‖_Σ → 0 or
+        Σ → 0), where a = u − θ₂σ(u) at nodes u a few ulps apart cancels to noise (5 % off at
+        ‖θ₁‖ = 5e-16) or to nothing (all nodes equal: R = 0 at 5e-31). y(a) is analytic on
+        so short an a-range, and the rule reaches θ₁ = 0 continuously."""
+        w1, panel_weights = _legendre_panels(np.linspace(-TAIL_STDS, TAIL_STDS, OUTER_PANELS + 1), nodes)
+        result = self.model.solve_offsets(s * w1, theta2).raise_for_status()
+        factor = self.model.jacobian_factor(result, theta2)
+        weights = panel_weights * np.exp(-0.5 * w1 * w1) / np.sqrt(2 * np.pi)
+        return self._gaussian_assemble(w1, weights, result.value, factor, rho, tau, b1, b2)
+
+    def _gaussian_assemble(self, w1, weights, y, factor, rho, tau, b1, b2):
+        """Outer nodes w₁ with weights (density included) → (R, ∇R): inner moments over W₂
+        at μ = ρw₁, E[X | W₁] = Σb₁w₁ and E[σ(V)X | W₁] = Σb₁w₁·m0 + Σb₂·m1."""
         m0, m1, m2 = self._inner_moments(rho * w1, tau)
         Sigma = self.population.Sigma
         Sigma_b1, Sigma_b2 = Sigma @ b1, Sigma @ b2
