@@ -164,7 +164,9 @@ def test_inner_gaussian_moments_match_mpmath(activation, tau):
     model = dv.SingleIndexDEQ(activation)
     risk = dv.PopulationRisk(model, dv.GaussianPopulation(np.eye(1)), [1.0])
     means = np.array([-4.0, -0.7, 0.0, 1.3, 6.0])
-    moments = risk._inner_moments(means, tau)
+    from deqverify.core.population import FINE_RULE
+
+    moments = risk._inner_moments(means, tau, FINE_RULE)
     f = model.activation.mp_f
     with ref.working_precision(30):
         for i, mean in enumerate(means):
@@ -232,3 +234,24 @@ def test_risk_is_continuous_into_the_degenerate_limit(activation, variance):
         allowed = 4 * epsilon * np.sqrt(variance) + 512 * np.finfo(float).eps * max(1.0, abs(at_zero))
         assert abs(value - at_zero) <= allowed, (epsilon, value, at_zero)
         assert np.max(np.abs(gradient - gradient_at_zero)) <= 1e3 * allowed, (epsilon, gradient)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("theta, xi, variance", [
+    ([1e-20, 0.3], 0.7, 1.0), ([0.5, 0.3], 0.7, 1.0), ([0.7, 0.0], 0.7, 1.0),
+    ([0.7, -2.0], 0.7, 1.0), ([2.0, 0.5], -1.0, 4.0), ([0.5, 0.3], 0.7, 1e6),
+    ([0.5, 0.3], 3e3, 1.0)])
+def test_quadrature_error_bounds_the_actual_error(activation, theta, xi, variance):
+    """quadrature_error is a bound, not a guess (issue: tanh 4.5e-14 off against a claim of
+    2.2e-16; 2e-13 against 0 at θ₁ ≈ 0): value and gradient against mp.quad at 30 digits,
+    including the truth (R a small difference of O(1) terms), a wide Σ and a teacher steep
+    enough (τ = 3e3) that the inner trapezoid step is capped."""
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ(activation), dv.GaussianPopulation(variance * np.eye(1)), [xi])
+    value, gradient = risk.value_and_gradient(np.array(theta))
+    with ref.working_precision(30):
+        exact_value, exact_gradient = gaussian_single_index_risk(np.array(theta), variance * np.eye(1), [xi],
+                                                                 risk.model.activation)
+        exact_value, exact_gradient = ref.to_float(exact_value), to_floats(exact_gradient)
+    claim = risk.quadrature_error
+    assert abs(value - exact_value) <= claim.value, (value, exact_value, claim)
+    assert np.max(np.abs(gradient - exact_gradient)) <= claim.gradient, (gradient, exact_gradient, claim)

@@ -16,9 +16,12 @@ Rules: composite Gauss–Legendre in u on panels that split the range uniformly 
 where σ turns (|u| ≤ 40) and where the teacher turns (|ξᵀx| ≤ 40) — so that neither
 ‖θ₁‖_Σ nor ‖ξ‖_Σ up to 10³ puts a narrow transition inside one wide panel (the single
 trapezoid rule this replaced was 2.6e-4 off at ‖θ₁‖ = 50 and 2.5e-2 at 10³, with an
-estimate 22× too small). The error estimate compares 32 with 24 points on the same panels. The
-inner Gaussian integral over W₂ uses a trapezoid rule whose step is set from τ and the
-distance of σ's complex poles to the real axis.
+estimate 22× too small). The inner Gaussian integral over W₂ uses a trapezoid rule whose step
+is set from τ and the distance of σ's complex poles to the real axis. The error bound compares
+the rule with a coarser one — 24 instead of 32 points on the same panels, and twice the inner
+step, so a capped inner rule (a steep teacher) shows — and adds a float64 rounding bound,
+which is what bounds R near the truth, a small difference of O(1) terms. For a pre-activation
+range too narrow for the u-substitution (‖θ₁‖_Σ → 0, Σ → 0) the outer rule is in a itself.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ INNER_STEP_FACTOR = 0.16
 = exp(−39) < 1e-16."""
 INNER_TAIL_STDS = 9.0
 """Inner truncation at ±9: Gaussian tail mass 2e-19."""
+INNER_MAX_NODES = 4097
 INNER_MIN_NODES = 33
 """At least 33 nodes on [−9, 9] (h ≤ 0.56): the Gaussian factor alone then has trapezoid
 error ~ exp(−2π²/h²) < 1e-27."""
@@ -65,8 +69,25 @@ NARROW_U_RANGE = 1e-4
 integrated in a instead of u: the u-rule's a = u − θ₂σ(u) loses eps·|u|/width of w₁ to
 cancellation (≤ 1e-12 above the threshold), while the a-rule needs y(a) smooth on a range
 10⁻⁴ wide — true unless a branch point of y(a) lies that close (θ₂L within ~5e-4 of 1)."""
+EPS = float(np.finfo(np.float64).eps)
 LEGENDRE_NODES = 32
 """Gauss–Legendre points per panel of the uniform law (the estimate uses ESTIMATE_NODES)."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One discretisation: ``nodes`` Gauss–Legendre points per outer panel, the inner
+    trapezoid step multiplied by ``inner_coarsening`` (the estimate's coarse rule is coarser
+    in both, so |fine − coarse| sees the error of either)."""
+
+    nodes: int
+    inner_coarsening: int = 1
+
+
+FINE_RULE = _Rule(PANEL_NODES)
+COARSE_RULE = _Rule(ESTIMATE_NODES, inner_coarsening=2)
+ROUNDING_FACTOR = 4.0
+"""Rounding of a sum of N terms: ≲ √N·eps·Σ|terms| (independent roundings), times 4."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +144,10 @@ class PopulationRisk(RiskInterface):
     Attributes
     ----------
     quadrature_error : QuadratureEstimate or None
-        Error estimate of the last quadrature evaluation (None for closed forms): computed on
-        first access, so evaluations nobody asks the estimate of skip the coarse rule.
+        Error bound of the last quadrature evaluation (None for closed forms): |fine − coarse|
+        (the coarse rule coarser outside and inside) plus a float64 rounding bound of the
+        fine rule; computed on first access, so evaluations nobody asks it of skip the coarse
+        rule.
     """
 
     def __init__(self, model: DEQModel, population, xi):
@@ -173,26 +196,29 @@ class PopulationRisk(RiskInterface):
             return self._linear(theta)
         fine = self._rule(theta, fine=True)
         self._last_quadrature, self._estimate = (theta.copy(), fine), None
-        return fine
+        return fine[0], fine[1]
 
     @property
     def quadrature_error(self) -> QuadratureEstimate | None:
-        """|fine − coarse| for the value and the gradient at the last quadrature evaluation
-        (the coarser rule's error, an overestimate of the finer one's); None before one."""
+        """|fine − coarse| (the coarser rule's error, an overestimate of the finer one's) plus
+        the fine rule's rounding bound, for the value and the gradient at the last quadrature
+        evaluation; None before one."""
         if self._last_quadrature is None:
             return None
         if self._estimate is None:
             theta, fine = self._last_quadrature
             coarse = self._rule(theta, fine=False)
             self._estimate = QuadratureEstimate(
-                abs(fine[0] - coarse[0]), float(np.max(np.abs(fine[1] - coarse[1]))))
+                abs(fine[0] - coarse[0]) + fine[2][0],
+                float(np.max(np.abs(fine[1] - coarse[1]))) + fine[2][1])
         return self._estimate
 
     def _rule(self, theta, *, fine: bool):
-        """(R, ∇R) by the fine rule or by the coarser one of the error estimate."""
+        """(R, ∇R, (value rounding, gradient rounding)) by the fine rule or by the coarser one
+        of the error estimate."""
         if isinstance(self.population, UniformPopulation):
             return self._uniform(theta, LEGENDRE_NODES if fine else ESTIMATE_NODES)
-        return self._gaussian(theta, PANEL_NODES if fine else ESTIMATE_NODES)
+        return self._gaussian(theta, FINE_RULE if fine else COARSE_RULE)
 
     # -- linear DEQ --------------------------------------------------------------------
     def _linear(self, theta):
@@ -211,13 +237,24 @@ class PopulationRisk(RiskInterface):
         return y, u - theta2 * y, gap, slope / gap
 
     @staticmethod
-    def _assemble(weights, y, factor, m0, m2, mean_x, mean_sx):
-        """R = Σw(y² − 2y·m0 + m2); ∇₁R = 2Σw·c·(y·E[X|·] − E[σ(V)X|·]); ∂₂R = 2Σw·c·y(y − m0)."""
+    def _assemble(weights, y, factor, m0, m2, mean_x, mean_sx, inner_nodes=1):
+        """R = Σw(y² − 2y·m0 + m2); ∇₁R = 2Σw·c·(y·E[X|·] − E[σ(V)X|·]); ∂₂R = 2Σw·c·y(y − m0).
+
+        Also the rounding bound of both: each outer term is a difference of terms as large as
+        (|y| + √m2)² (|m0| ≤ √m2 by Cauchy–Schwarz), each inner moment a sum of
+        ``inner_nodes`` terms; both sums round like :data:`ROUNDING_FACTOR`·√N·eps·Σ|terms|
+        (near the truth R is a small difference of O(1) terms: this is what bounds it)."""
         value = float(weights @ (y * y - 2.0 * y * m0 + m2))
         wc = weights * factor
         gradient1 = 2.0 * ((wc * y) @ mean_x - wc @ mean_sx)
         gradient2 = 2.0 * float((wc * y) @ (y - m0))
-        return value, np.append(gradient1, gradient2)
+        with np.errstate(over="ignore"):  # a bound past float64 (softplus at Σ = 1e300): inf
+            spread = np.abs(y) + np.sqrt(np.abs(m2))
+            size = ROUNDING_FACTOR * EPS * (np.sqrt(y.size) + np.sqrt(inner_nodes))
+            value_rounding = size * float(np.abs(weights) @ (spread * spread))
+            row_scale = np.abs(mean_x).max(axis=1) + np.abs(mean_sx).max(axis=1) + spread
+            gradient_rounding = 2.0 * size * float(np.abs(wc) @ (spread * row_scale))
+        return value, np.append(gradient1, gradient2), (value_rounding, gradient_rounding)
 
     def _u_interval(self, theta2, a_low, a_high):
         """u(a) at the ends of the a-range: u = a + θ₂y(a), increasing in a."""
@@ -230,7 +267,7 @@ class PopulationRisk(RiskInterface):
         return list(a_values + theta2 * self.model.solve_offsets(a_values, theta2).value)
 
     # -- Gaussian population ----------------------------------------------------------------
-    def _gaussian(self, theta, nodes):
+    def _gaussian(self, theta, rule: _Rule):
         Sigma, xi, theta1, theta2 = self.population.Sigma, self.xi, theta[:-1], float(theta[-1])
         s = float(np.sqrt(max(theta1 @ Sigma @ theta1, 0.0)))
         t = float(np.sqrt(max(xi @ Sigma @ xi, 0.0)))
@@ -244,17 +281,17 @@ class PopulationRisk(RiskInterface):
             tau = tau if b2.any() else 0.0
             u_low, u_high = self._u_interval(theta2, -TAIL_STDS * s, TAIL_STDS * s)
             if u_high - u_low < NARROW_U_RANGE * max(1.0, abs(u_low), abs(u_high)):
-                return self._gaussian_rule_in_a(theta2, s, rho, tau, b1, b2, nodes)
+                return self._gaussian_rule_in_a(theta2, s, rho, tau, b1, b2, rule)
             breaks = self._outer_breakpoints(theta2, s, rho, u_low, u_high)
-            return self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, nodes)
+            return self._gaussian_rule(theta2, s, rho, tau, b1, b2, breaks, rule)
         # θ₁ = 0 in the Σ-metric: a ≡ 0, one fixed point; V is all inner
         b2 = xi / t if t > scale_floor else np.zeros_like(xi)
         tau = t if b2.any() else 0.0
         u0 = self._u_interval(theta2, 0.0, 0.0)[0]
         y, _, _, factor = self._nodes_in_u(theta2, np.array([u0]))
-        m0, m1, m2 = self._inner_moments(np.zeros(1), tau)
+        m0, m1, m2, inner_nodes = self._inner_moments(np.zeros(1), tau, rule)
         return self._assemble(np.ones(1), y, factor, m0, m2, np.zeros((1, xi.size)),
-                              np.outer(m1, Sigma @ b2))
+                              np.outer(m1, Sigma @ b2), inner_nodes)
 
     def _outer_breakpoints(self, theta2, s, rho, u_low, u_high):
         """Panel ends in u: a uniform split of the range into :data:`OUTER_PANELS`, refined
@@ -271,49 +308,52 @@ class PopulationRisk(RiskInterface):
             points += self._u_points(theta2, _split(-reach, reach, FEATURE_PANEL * s / abs(rho)))
         return np.unique([p for p in points if u_low <= p <= u_high])
 
-    def _gaussian_rule(self, theta2, s, rho, tau, b1, b2, breaks, nodes):
-        """(R, ∇R) by Gauss–Legendre with ``nodes`` points on every panel of ``breaks``:
+    def _gaussian_rule(self, theta2, s, rho, tau, b1, b2, breaks, rule):
+        """(R, ∇R) by Gauss–Legendre with ``rule.nodes`` points on every panel of ``breaks``:
         a = u − θ₂σ(u), da = (1 − θ₂σ'(u))du, w₁ = a/s with density φ(w₁)/s."""
-        u, panel_weights = _legendre_panels(breaks, nodes)
+        u, panel_weights = _legendre_panels(breaks, rule.nodes)
         y, a, gap, factor = self._nodes_in_u(theta2, u)
         w1 = a / s
         weights = panel_weights * gap * np.exp(-0.5 * w1 * w1) / (np.sqrt(2 * np.pi) * s)
-        return self._gaussian_assemble(w1, weights, y, factor, rho, tau, b1, b2)
+        return self._gaussian_assemble(w1, weights, y, factor, rho, tau, b1, b2, rule)
 
-    def _gaussian_rule_in_a(self, theta2, s, rho, tau, b1, b2, nodes):
+    def _gaussian_rule_in_a(self, theta2, s, rho, tau, b1, b2, rule):
         """(R, ∇R) by Gauss–Legendre in w₁ = a/s itself on [−10, 10] (:data:`OUTER_PANELS`
         panels), y(a) from the solver: for a narrow pre-activation range (‖θ₁‖_Σ → 0 or
         Σ → 0), where a = u − θ₂σ(u) at nodes u a few ulps apart cancels to noise (5 % off at
         ‖θ₁‖ = 5e-16) or to nothing (all nodes equal: R = 0 at 5e-31). y(a) is analytic on
         so short an a-range, and the rule reaches θ₁ = 0 continuously."""
-        w1, panel_weights = _legendre_panels(np.linspace(-TAIL_STDS, TAIL_STDS, OUTER_PANELS + 1), nodes)
+        w1, panel_weights = _legendre_panels(np.linspace(-TAIL_STDS, TAIL_STDS, OUTER_PANELS + 1), rule.nodes)
         result = self.model.solve_offsets(s * w1, theta2).raise_for_status()
         factor = self.model.jacobian_factor(result, theta2)
         weights = panel_weights * np.exp(-0.5 * w1 * w1) / np.sqrt(2 * np.pi)
-        return self._gaussian_assemble(w1, weights, result.value, factor, rho, tau, b1, b2)
+        return self._gaussian_assemble(w1, weights, result.value, factor, rho, tau, b1, b2, rule)
 
-    def _gaussian_assemble(self, w1, weights, y, factor, rho, tau, b1, b2):
+    def _gaussian_assemble(self, w1, weights, y, factor, rho, tau, b1, b2, rule):
         """Outer nodes w₁ with weights (density included) → (R, ∇R): inner moments over W₂
         at μ = ρw₁, E[X | W₁] = Σb₁w₁ and E[σ(V)X | W₁] = Σb₁w₁·m0 + Σb₂·m1."""
-        m0, m1, m2 = self._inner_moments(rho * w1, tau)
+        m0, m1, m2, inner_nodes = self._inner_moments(rho * w1, tau, rule)
         Sigma = self.population.Sigma
         Sigma_b1, Sigma_b2 = Sigma @ b1, Sigma @ b2
         mean_x = np.outer(w1, Sigma_b1)
         mean_sx = np.outer(w1 * m0, Sigma_b1) + np.outer(m1, Sigma_b2)
-        return self._assemble(weights, y, factor, m0, m2, mean_x, mean_sx)
+        return self._assemble(weights, y, factor, m0, m2, mean_x, mean_sx, inner_nodes)
 
-    def _inner_moments(self, mean, tau):
-        """E[σ(μ + τW)], E[W·σ(μ + τW)], E[σ(μ + τW)²] for W ~ N(0, 1), at each μ."""
+    def _inner_moments(self, mean, tau, rule: _Rule):
+        """E[σ(μ + τW)], E[W·σ(μ + τW)], E[σ(μ + τW)²] for W ~ N(0, 1), at each μ, and the
+        number of trapezoid nodes (at most 4097: a step too coarse for a large τ then shows in
+        the estimate, whose coarse rule doubles the step)."""
         f = self.model.activation.f
         if tau == 0.0:
             value = f(mean)
-            return value, np.zeros_like(mean), value * value
+            return value, np.zeros_like(mean), value * value, 1
         distance = POLE_DISTANCE.get(self.model.activation.name, 0.5)
         step = INNER_STEP_FACTOR * distance / tau
-        count = int(np.clip(np.ceil(2 * INNER_TAIL_STDS / step), INNER_MIN_NODES, 4097)) | 1
+        count = int(np.clip(np.ceil(2 * INNER_TAIL_STDS / step), INNER_MIN_NODES, INNER_MAX_NODES))
+        count = (count // rule.inner_coarsening) | 1
         z, v = _trapezoid_standard_normal(count, INNER_TAIL_STDS)
         values = f(mean[:, None] + tau * z[None, :])
-        return values @ v, values @ (v * z), (values * values) @ v
+        return values @ v, values @ (v * z), (values * values) @ v, count
 
     # -- uniform population ---------------------------------------------------------------
     def _uniform(self, theta, order):

@@ -75,9 +75,17 @@ def gaussian_single_index_risk(theta, Sigma, xi, activation):
                 return density * factor * (-inner(rho * w1, 1, True))
             return density * factor * y * (y - m0)
 
-        # u-range covering |a| ≤ 12 s (u = a + θ₂y(a) is increasing in a)
-        ends = [a + t2 * fixed_point(a, float(t2), activation) for a in (-12 * s, 12 * s)]
-        return mpmath.quad(integrand, mpmath.linspace(ends[0], ends[1], 9))
+        # u-range covering |a| ≤ 12 s (u = a + θ₂y(a) is increasing in a), split where σ
+        # turns (|u| ≤ 40) and where the teacher does (|ρ·w₁| ≤ 40): tanh-sinh on 8 equal
+        # pieces alone misses a transition much narrower than a piece (‖θ₁‖_Σ ≫ 1, |ρ| ≫ 1)
+        def u_of(a):
+            return a + t2 * fixed_point(a, float(t2), activation)
+
+        ends = [u_of(a) for a in (-12 * s, 12 * s)]
+        points = list(mpmath.linspace(ends[0], ends[1], 9)) + [-40, -5, 0, 5, 40]
+        if rho:
+            points += [u_of(sign * k * s / abs(rho)) for k in (1, 5, 40) for sign in (-1, 1)]
+        return mpmath.quad(integrand, sorted({p for p in points if ends[0] <= p <= ends[1]}))
 
     value = outer("value")
     g1 = 2 * (S * (b1 * outer("w1") + b2 * outer("w2")))
