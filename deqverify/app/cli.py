@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -167,17 +169,14 @@ def _run_cells(cells, args, on_finish=None):
     def result():
         return [finished[i] for i in sorted(finished)], [c for i, c in enumerate(cells) if i not in finished]
 
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    with _terminate_interrupts():
+        if workers > 1:
+            return _run_in_pool(_start_pool(workers), cells, args, finish, result, bool(record_to))
+        return _run_in_order(cells, args, finish, result, record_to)
 
-        # fresh interpreters with one BLAS thread each: forked workers would inherit the
-        # parent's BLAS pool, and N workers × 2 threads on 2 cores ran the small k×k
-        # algebra of the cells 2.8× slower (measured on VEC-CONS)
-        with _environment(SINGLE_THREADED_BLAS):
-            pool = ProcessPoolExecutor(max_workers=workers,
-                                       mp_context=multiprocessing.get_context("spawn"))
-            return _run_in_pool(pool, cells, args, finish, result, bool(record_to))
+
+def _run_in_order(cells, args, finish, result, record_to):
+    """The cells one after another in this process (``--workers 1``)."""
     from deqverify.campaigns.run import run_campaign
 
     start = time.perf_counter()
@@ -211,21 +210,71 @@ def _environment(defaults: dict):
             os.environ.pop(name, None)
 
 
-def _run_in_pool(pool, cells, args, finish, result, record: bool):
-    """Submit every cell to ``pool``; finish each as it completes; Ctrl-C cancels the rest."""
-    from concurrent.futures import as_completed
-
+@contextlib.contextmanager
+def _terminate_interrupts():
+    """SIGTERM raises KeyboardInterrupt while cells run, so that `kill` stops a run as Ctrl-C
+    does (finished rows reported, workers stopped, exit 130) instead of killing the process
+    and orphaning its workers."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        jobs = {pool.submit(_campaign_job, *cell, args.seed, args.database, record): index
-                for index, cell in enumerate(cells)}
-        for count, done in enumerate(as_completed(jobs), start=1):
-            finish(jobs[done], *done.result())
-            if not args.quiet and sys.stderr.isatty():
-                print(f"\r{count}/{len(cells)} cells done", end="", file=sys.stderr)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start_pool(workers: int):
+    """``workers`` fresh interpreters (spawn) with one BLAS thread each — forked workers would
+    inherit the parent's BLAS pool, and N workers × 2 threads on 2 cores ran the small k×k
+    algebra of the cells 2.8× slower (measured on VEC-CONS) — that ignore SIGINT from birth
+    (inherited across exec, so also while they import): a terminal's Ctrl-C reaches the whole
+    process group, and only the main process acts on it, by terminating the pool."""
+    import multiprocessing
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        with _environment(SINGLE_THREADED_BLAS):
+            return multiprocessing.get_context("spawn").Pool(processes=workers)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+
+
+POOL_POLL_SECONDS = 0.1
+"""How often the main process looks for finished cells (and can act on an interrupt)."""
+
+
+def _run_in_pool(pool, cells, args, finish, result, record: bool):
+    """Submit every cell to ``pool``; finish each as it completes. An interrupt terminates
+    every worker at once (multiprocessing's public ``Pool.terminate``) and returns what
+    finished; a cell that raised re-raises here."""
+    try:
+        pending = {pool.apply_async(_campaign_job, (*cell, args.seed, args.database, record)): index
+                   for index, cell in enumerate(cells)}
+        count = 0
+        while pending:
+            ready = [job for job in pending if job.ready()]
+            if not ready:
+                time.sleep(POOL_POLL_SECONDS)
+            for job in ready:
+                finish(pending.pop(job), *job.get())
+                count += 1
+                if not args.quiet and sys.stderr.isatty():
+                    print(f"\r{count}/{len(cells)} cells done", end="", file=sys.stderr)
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()
+        pool.join()
         return result()
-    pool.shutdown()
+    except BaseException:
+        pool.terminate()
+        raise
+    pool.close()
+    pool.join()
     return result()
 
 
