@@ -57,3 +57,19 @@ def test_resume_without_matrix_is_refused(tmp_path, capsys):
     """--resume only continues a matrix: on a single-theorem run it would be ignored silently."""
     code, err, _ = _run(["fuzz", "--theorem", "FP-1", "--resume", str(tmp_path), "--examples", "1"], capsys)
     assert code == 2 and err.count("\n") == 1 and "--matrix" in err, err
+
+
+def test_a_command_leaves_no_stray_hypothesis_directory(tmp_path):
+    """Hypothesis' own files go under .deqverify/ with the example store, not into a
+    .hypothesis/ directory wherever the command runs (a fresh interpreter: Hypothesis fixes
+    its storage directory on first use)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    completed = subprocess.run([sys.executable, "-m", "deqverify", "verify", "--theorem", "FP-1",
+                                "--examples", "2", "--workers", "1"],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert not (tmp_path / ".hypothesis").exists()

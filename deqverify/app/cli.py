@@ -533,9 +533,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HYPOTHESIS_STORAGE = Path(".deqverify") / "hypothesis"
+"""Where Hypothesis keeps its own files (a cache of constants) during a command, unless the
+user set HYPOTHESIS_STORAGE_DIRECTORY: beside the example store in .deqverify, not a stray
+.hypothesis/ in whatever directory the command was run from."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(HYPOTHESIS_STORAGE))
     try:
         return args.handler(args)
     except DEQError as error:
