@@ -73,3 +73,36 @@ def test_a_command_leaves_no_stray_hypothesis_directory(tmp_path):
                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert not (tmp_path / ".hypothesis").exists()
+
+
+@pytest.mark.parametrize("argv, content", [
+    (["check", "--summary", "{file}"], "{not json"),
+    (["check", "--summary", "{file}"], "[1, 2]"),
+    (["check", "--summary", "{file}"], '{"implementation": "x", "records": [{"id": "protocol"}]}'),
+    (["check", "builtin", "--check", "protocol", "--expected-failures", "{file}"], b"\x00\x01\xff\xfe"),
+], ids=["summary-not-json", "summary-a-list", "summary-missing-fields", "xfail-binary"])
+def test_a_file_read_that_is_not_what_it_should_be_is_one_line(argv, content, tmp_path, capsys):
+    """Files a command reads (stored reports, expected-failure lists): bad JSON, JSON of the
+    wrong shape, binary content — one line naming the file, exit 2, never a traceback."""
+    path = tmp_path / "input"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, err, _ = _run([part.replace("{file}", str(path)) for part in argv], capsys)
+    assert code == 2 and err.count("\n") == 1 and str(path) in err, err
+
+
+def test_a_database_url_that_is_not_redis_is_refused(tmp_path, capsys, monkeypatch):
+    """http://… used to become a local directory tree named 'http:'."""
+    monkeypatch.chdir(tmp_path)
+    code, err, _ = _run(["fuzz", "--theorem", "FP-1", "--examples", "1", "--workers", "1",
+                         "--database", "http://example.com/db"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "redis://" in err, err
+    assert not (tmp_path / "http:").exists()
+
+
+def test_an_unreachable_redis_server_is_one_line(capsys):
+    """With the redis extra installed and no server on the port: a usage error naming the
+    server, not redis.ConnectionError's traceback."""
+    pytest.importorskip("redis", reason="the redis extra is not installed: pip install 'deqverify[redis]'")
+    code, err, _ = _run(["fuzz", "--theorem", "FP-1", "--examples", "1", "--workers", "1",
+                         "--database", "redis://127.0.0.1:1/0"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot reach Redis" in err, err

@@ -202,7 +202,17 @@ def example_database(location):
         except ImportError:
             raise InvalidInputError(f"--database {location}: the Redis backend needs the "
                                     "redis package: pip install 'deqverify[redis]'") from None
-        return RedisExampleDatabase(redis.Redis.from_url(str(location)))
+        client = redis.Redis.from_url(str(location))
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            raise InvalidInputError(f"--database {location}: cannot reach Redis ({error}); start "
+                                    "the server or pass a directory") from None
+        return RedisExampleDatabase(client)
+    if "://" in str(location):
+        raise InvalidInputError(f"--database {location}: only redis://, rediss:// and unix:// URLs "
+                                "name a shared store; anything else is a local directory path, "
+                                "which cannot contain '://'")
     Path(location).mkdir(parents=True, exist_ok=True)
     return DirectoryBasedExampleDatabase(location)
 

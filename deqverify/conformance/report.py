@@ -16,11 +16,14 @@ def read_expected_failures(path) -> dict[str, str]:
     names no check (a typo would otherwise silently expect nothing).
     """
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             lines = handle.readlines()
     except OSError as error:
         raise InvalidInputError(f"cannot read the expected-failures file {str(path)!r}: "
                                 f"{error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"the expected-failures file {str(path)!r} is not UTF-8 text: "
+                                "write one check id per line, `# reason` after it") from None
     expected = {}
     for line in lines:
         body, _, reason = line.partition("#")
@@ -92,13 +95,30 @@ class Report:
                            "records": [r.to_dict() for r in self.records]}, indent=2, default=str)
 
 
+def _read_stored_report(path) -> dict:
+    """A report written by ``deqverify check --json``, checked for the fields the summary
+    reads; anything else is an :class:`InvalidInputError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        if not (isinstance(report, dict) and isinstance(report.get("implementation"), str)
+                and isinstance(report.get("records"), list)
+                and all(isinstance(r, dict) and {"id", "status", "worst_error"} <= r.keys()
+                        for r in report["records"])):
+            raise ValueError("it has no implementation name and records (id, status, worst_error)")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InvalidInputError(f"{str(path)!r} is not a report of `deqverify check --json`: "
+                                f"{error}") from None
+    return report
+
+
 def summary_table(paths) -> str:
     """A markdown table (check × implementation: status and worst error) built from stored
     JSON reports, so the published table is regenerated from data, not from a rerun (the
     checks of a protocol family no report exercised get no row; a check missing from a report
     that exercised its family shows "—"):
     ``deqverify check --summary conformance/results/*.json``."""
-    reports = [json.loads(open(path).read()) for path in paths]
+    reports = [_read_stored_report(path) for path in paths]
     names = [report["implementation"] for report in reports]
     records = [{r["id"]: r for r in report["records"]} for report in reports]
     # a protocol family (scalar, vector, layer) none of these reports exercised gets no rows
