@@ -106,3 +106,33 @@ def test_an_unreachable_redis_server_is_one_line(capsys):
     code, err, _ = _run(["fuzz", "--theorem", "FP-1", "--examples", "1", "--workers", "1",
                          "--database", "redis://127.0.0.1:1/0"], capsys)
     assert code == 2 and err.count("\n") == 1 and "cannot reach Redis" in err, err
+
+
+def _gzip_json(value) -> bytes:
+    import gzip
+    import json
+
+    return gzip.compress(json.dumps(value).encode())
+
+
+VALID_HEAD = {"format": 1, "theorem": "FP-1", "drop": None}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not gzip", "not a record"),
+    (b"", "not a record"),
+    (_gzip_json([1, 2]), "not a record"),
+    (_gzip_json({**VALID_HEAD, "theorem": "NOPE", "examples": []}), "NOPE"),
+    (_gzip_json({"format": 1, "theorem": "FP-1"}), "no drop, examples"),
+    (_gzip_json({**VALID_HEAD, "drop": "no-such-assumption", "examples": []}), "not an assumption"),
+    (_gzip_json({**VALID_HEAD, "examples": [{"spec": {}, "verdict": "maybe"}]}), "verdict"),
+    (_gzip_json({**VALID_HEAD, "examples": {"spec": {}}}), "verdict"),
+], ids=["not-gzip", "empty", "a-list", "unknown-theorem", "missing-keys", "unknown-drop",
+        "bad-verdict", "examples-not-a-list"])
+def test_a_malformed_record_for_replay_is_one_line(content, message, tmp_path, capsys):
+    """fuzz --replay reads stored records: each way a record can be malformed is one line
+    naming the file, exit 2 (tracebacks before: BadGzipFile, JSONDecodeError, AttributeError,
+    KeyError, AssertionError)."""
+    (tmp_path / "FP-1--all.json.gz").write_bytes(content)
+    code, err, _ = _run(["fuzz", "--replay", str(tmp_path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err

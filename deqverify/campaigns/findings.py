@@ -82,23 +82,49 @@ def write_record(outcome, examples: list, directory: Path, seed) -> Path:
     return path
 
 
+def _read_record(path: Path) -> dict:
+    """One record written by :func:`write_record`, checked for everything replay reads:
+    gzip-compressed JSON, this format, a known theorem and one of its assumptions (or none),
+    examples with a spec and a known verdict. Anything else is an :class:`InvalidInputError`
+    naming the file and what is wrong with it."""
+    import gzip
+
+    def refuse(problem):
+        raise InvalidInputError(f"{path.name} is not a record of `deqverify fuzz --record`: "
+                                f"{problem}; re-record it with deqverify fuzz --record DIR")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:
+        refuse(f"{type(error).__name__}: {error}")
+    if not isinstance(record, dict):
+        refuse(f"a {type(record).__name__}, not an object")
+    if record.get("format") != RECORD_FORMAT:
+        raise InvalidInputError(f"{path.name}: record format {record.get('format')!r}, "
+                                f"this version reads {RECORD_FORMAT}")
+    missing = sorted({"theorem", "drop", "examples"} - record.keys())
+    if missing:
+        refuse(f"no {', '.join(missing)}")
+    theorem = REGISTRY[record["theorem"]]  # UnknownIdError (typed) for an unknown id
+    if record["drop"] is not None and record["drop"] not in theorem.assumptions:
+        refuse(f"{record['drop']!r} is not an assumption of {theorem.id} {list(theorem.assumptions)}")
+    examples = record["examples"]
+    if not isinstance(examples, list) or not all(
+            isinstance(e, dict) and "spec" in e and e.get("verdict") in VERDICTS for e in examples):
+        refuse(f"examples must be a list of {{spec, verdict}} with a verdict in {list(VERDICTS)}")
+    return record
+
+
 def replay(directory: Path):
     """Re-check every stored problem of every record in ``directory`` with the current code:
     [(record, replayed Outcome, [indices whose verdict changed])], deterministic (no search)."""
-    import gzip
-
-
     files = sorted(Path(directory).glob("*.json.gz"))
     if not files:
         raise InvalidInputError(f"no records (*.json.gz) in {str(directory)!r}; write them with "
                                 "deqverify fuzz --record DIR")
     results = []
     for path in files:
-        with gzip.open(path, "rt") as handle:
-            record = json.load(handle)
-        if record.get("format") != RECORD_FORMAT:
-            raise InvalidInputError(f"{path.name}: record format {record.get('format')!r}, "
-                                    f"this version reads {RECORD_FORMAT}")
+        record = _read_record(path)
         theorem = REGISTRY[record["theorem"]]
         outcome = Outcome(theorem.id, theorem.statement, record["drop"])
         changed, start = [], time.perf_counter()
@@ -119,7 +145,6 @@ def replay(directory: Path):
             setattr(outcome, field, getattr(outcome, field) + 1)
             if now != example["verdict"]:
                 changed.append(index)
-        assert set(VERDICTS) >= {e["verdict"] for e in record["examples"]}
         outcome.seconds = time.perf_counter() - start
         results.append((record, outcome, changed))
     order = {(t.id, a): i for i, (t, a) in enumerate(
