@@ -331,7 +331,7 @@ class _PreactivationUnknown:
     u* ≪ u (tanh at a = 1e-270, θ₂ = −1e16: u* = a/(1 − θ₂)), and the step test costs one
     iteration more at most."""
 
-    def __init__(self, a, theta2, activation, settings, m):
+    def __init__(self, a, theta2, activation, settings):
         self.a, self.theta2, self.activation, self.settings = a, theta2, activation, settings
 
     def start(self):
@@ -353,9 +353,9 @@ class _PreactivationUnknown:
     def step(self, u, h, s, ds, newton_step):
         """Newton's step on G(u) = log|p| − log|q|, p = −θ₂σ(u), q = a − u (h = p − q), where
         p and q share a sign (as they do at the root) and differ by more than a factor e;
-        else on h. In a tail where σ ~ eᵘ,
-        h is exponential and Newton on it creeps ~1 per step from above (u* ≈ −log|θ₂|, so
-        ~700 steps at θ₂ = −10³⁰⁰); G is nearly linear there. G' = p'/p + 1/q, p' = −θ₂σ'."""
+        else on h. In a tail where σ ~ eᵘ, h is exponential and Newton on it creeps ~1 per
+        step from above (u* ≈ −log|θ₂|, so ~700 steps at θ₂ = −10³⁰⁰); G is nearly linear
+        there. G' = p'/p + 1/q, p' = −θ₂σ'."""
         p, q = -self.theta2 * s, self.a - u
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log_ratio = np.log(np.abs(p)) - np.log(np.abs(q))
@@ -375,10 +375,10 @@ of magnitude to the first failure at the default atol = 1e-14 … 1e-6."""
 def bisection_point(lo, hi):
     """The point that halves [lo, hi]: in value while the bracket lies within a factor 4 of
     the larger of 1 and its nearer end (of 1 if it straddles 0), in the exponent beyond that
-    (√(lo·hi) with the nearer end floored at 1 in magnitude; 0 for a bracket straddling 0). A bracket as wide as
-    [−1.8e308, 1e300] (a far end clipped at overflow) reaches an O(1) root in about 11
-    halvings, not 1000, and a y-bracket such as [0, 0.5] is halved as usual. 0.5·lo + 0.5·hi
-    cannot overflow."""
+    (√(lo·hi) with the nearer end floored at 1 in magnitude; 0 for a bracket straddling 0).
+    A bracket as wide as [−1.8e308, 1e300] (a far end clipped at overflow) reaches an O(1)
+    root in about 11 halvings, not 1000, and a y-bracket such as [0, 0.5] is halved as usual.
+    0.5·lo + 0.5·hi cannot overflow."""
     small, big = np.minimum(np.abs(lo), np.abs(hi)), np.maximum(np.abs(lo), np.abs(hi))
     straddles = (lo < 0.0) & (hi > 0.0)
     floor = np.where(straddles, 1.0, np.maximum(small, 1.0))
@@ -475,7 +475,7 @@ def newton(a: np.ndarray, theta2: float, activation: Activation,
     m = slope_lower_bound(theta2, activation)
     a = np.asarray(a, dtype=np.float64)
     if theta2 * activation.lipschitz < PREACTIVATION_BELOW:
-        unknown = _PreactivationUnknown(a, theta2, activation, settings, m)
+        unknown = _PreactivationUnknown(a, theta2, activation, settings)
         u, done, iterations = _safeguarded_newton(unknown, m, unknown.start())
         return finish_preactivation(u, done, iterations, a, theta2, activation, "newton")
     error_factor = _newton_error_factor(theta2, m, activation)
