@@ -19,6 +19,7 @@ REF-GD       gradient-descent iterates against steps taken with the reference gr
 REF-GF       gradient-flow end points against an independent integration (scipy Radau)
 REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with ILL_POSED
 REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
+REF-SAMPLE   Gaussian and uniform draws have the law's moments (6 standard errors)
 """
 
 import numpy as np
@@ -34,7 +35,7 @@ from deqverify.reference import bracket, quadrature
 from deqverify.reference.population import linear_population_risk
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.fixed_point import jacobian_allowance
-from deqverify.theorems.draws import far_contractions
+from deqverify.theorems.draws import covariances, far_contractions
 from deqverify.theorems.strategies import finite_floats
 
 EPS = np.finfo(float).eps
@@ -438,7 +439,6 @@ def test_REF_EDGE_descent_stops_with_the_right_status_at_the_ill_posed_set(probl
 @st.composite
 def linear_vector_populations(draw):
     from deqverify.theorems.vector_strategies import invertible_complement
-    from deqverify.theorems.draws import covariances
 
     k, d = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     W = invertible_complement(draw, k)
@@ -468,3 +468,35 @@ def test_REF_POP_VEC_linear_vector_population_risk_matches_the_forward_solver(pr
     holds, margin, detail = _risk_gradient_vs_differences(risk, params.flat)
     target(-margin, label="REF-POP-VEC gradient vs differences −margin")
     assert holds, detail
+
+
+SAMPLE_SIZE = 20_000
+SAMPLE_SIGMAS = 6.0
+"""Moment estimates from n draws are off by ≤ 6 standard errors except with probability
+~2e-9 per entry (the runs are seeded, so a pass is reproducible, not luck drawn again)."""
+
+
+@settings(max_examples=max(10, examples_for("trajectory")))
+@given(st.integers(1, 4).flatmap(lambda d: covariances(d, zero_eigenvalues=0)), st.integers(0, 2**32 - 1))
+def test_REF_SAMPLE_gaussian_draws_have_the_stated_moments(Sigma, seed):
+    """GaussianPopulation(Σ).sample draws N(0, Σ): sample mean and covariance within 6
+    standard errors of 0 and Σ (sd of Ŝᵢⱼ = √((Σᵢⱼ² + ΣᵢᵢΣⱼⱼ)/n)); a sampler drawing with
+    covariance Σ² or without centring fails."""
+    X = dv.GaussianPopulation(Sigma).sample(SAMPLE_SIZE, np.random.default_rng(seed))
+    diagonal = np.diag(Sigma)
+    assert np.all(np.abs(X.mean(axis=0)) <= SAMPLE_SIGMAS * np.sqrt(diagonal / SAMPLE_SIZE))
+    empirical = X.T @ X / SAMPLE_SIZE
+    spread = np.sqrt((Sigma ** 2 + np.outer(diagonal, diagonal)) / SAMPLE_SIZE)
+    assert np.all(np.abs(empirical - Sigma) <= SAMPLE_SIGMAS * spread), (empirical, Sigma)
+
+
+@settings(max_examples=max(10, examples_for("trajectory")))
+@given(finite_floats(-1e3, 1e3), finite_floats(1e-3, 1e3), st.integers(0, 2**32 - 1))
+def test_REF_SAMPLE_uniform_draws_have_the_stated_moments(low, width, seed):
+    """UniformPopulation(l, h).sample: inside [l, h], mean (l + h)/2 and variance (h − l)²/12
+    within 6 standard errors (sd of the mean (h − l)/√(12n), of the variance (h − l)²/√(180n))."""
+    high = low + width
+    X = dv.UniformPopulation(low, high).sample(SAMPLE_SIZE, np.random.default_rng(seed))[:, 0]
+    assert X.min() >= low and X.max() <= high
+    assert abs(X.mean() - (low + high) / 2) <= SAMPLE_SIGMAS * width / np.sqrt(12 * SAMPLE_SIZE)
+    assert abs(X.var() - width ** 2 / 12) <= SAMPLE_SIGMAS * width ** 2 / np.sqrt(180 * SAMPLE_SIZE)
