@@ -542,9 +542,9 @@ user set HYPOTHESIS_STORAGE_DIRECTORY: beside the example store in .deqverify, n
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(HYPOTHESIS_STORAGE))
     try:
-        return args.handler(args)
+        with _environment({"HYPOTHESIS_STORAGE_DIRECTORY": str(HYPOTHESIS_STORAGE)}):
+            return args.handler(args)
     except DEQError as error:
         print(f"deqverify: error: {error}", file=sys.stderr)
         return 2
