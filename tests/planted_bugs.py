@@ -96,6 +96,65 @@ class RepellingRoot(BuiltinImplementation):
         return y
 
 
+class StartsAtRepellingZero(BuiltinImplementation):
+    """Not scored as a bug: fixed-point iteration from y = σ(a) where θ₂L ≥ 1. It reaches a
+    stable root everywhere except tanh at a = 0, where the start y = 0 is itself an exact,
+    repelling root and no step is taken."""
+
+    name = "starts-at-zero"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        act = get_activation(activation)
+        if theta[-1] * act.lipschitz < 1:
+            return super().fixed_point(theta, X, activation)
+        a = X @ theta[:-1]
+        y = act.f(a)
+        for _ in range(5_000):
+            y = act.f(a + theta[-1] * y)
+        return y
+
+
+class IteratesLinear(BuiltinImplementation):
+    """Not a bug: solves the linear DEQ by fixed-point iteration and returns NaN (a flag)
+    where it diverges (|θ₂| > 1, although the root is unique), gradients too."""
+
+    name = "iterates-linear"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        if activation == "identity" and abs(theta[-1]) >= 1:
+            return np.full(X.shape[0], np.nan)
+        return super().fixed_point(theta, X, activation)
+
+    def risk_gradient(self, theta, X, targets, activation):
+        if activation == "identity" and abs(theta[-1]) >= 1:
+            return np.full(theta.size, np.nan)
+        return super().risk_gradient(theta, X, targets, activation)
+
+
+class FiniteGradientOfFlaggedForward(BuiltinImplementation):
+    """The forward flags (NaN) where |θ₂σ'| can exceed 1 (θ₂L < −1), yet the backward
+    returns finite numbers there, 50 % off (seen in a tutorial layer whose backward iterates
+    from a flagged state)."""
+
+    name = "planted-flagged-forward"
+    capabilities = Capabilities(reports_status=False)
+
+    @staticmethod
+    def _steep(theta, activation):
+        return theta[-1] * get_activation(activation).lipschitz < -1
+
+    def fixed_point(self, theta, X, activation):
+        if self._steep(theta, activation):
+            return np.full(X.shape[0], np.nan)
+        return super().fixed_point(theta, X, activation)
+
+    def risk_gradient(self, theta, X, targets, activation):
+        gradient = super().risk_gradient(theta, X, targets, activation)
+        return 1.5 * gradient if self._steep(theta, activation) else gradient
+
+
 class EarlyConvergedOverwritten(BuiltinImplementation):
     """A batch solver that recycles a work buffer: samples that converged in the first
     iterations (saturated ones, |θ₁ᵀx| > 2) are overwritten with NaN once the batch exceeds
@@ -127,6 +186,28 @@ class IterativeBackward(BuiltinImplementation):
                 weights = 2 * (y - targets) / len(y) + theta[-1] * slope * weights
         weights = np.nan_to_num(weights * slope, nan=1e300, posinf=1e300, neginf=-1e300)
         return np.r_[weights @ X, weights @ y]
+
+
+class BatchWideStopping(BuiltinImplementation):
+    """Not a bug: fixed-point iteration with one batch-wide stopping test (max residual over
+    the batch ≤ 1e-11), the usual loop of a batched library. At θ₂L = 0.99 every answer is
+    within 1e-11/(1 − 0.99) = 1e-9 of its root, but a hard row appended to the batch buys
+    every other row more steps, so their answers move by up to ~1e-9 (a rule judging changes
+    against a fixed 1e-12 failed this honest solver)."""
+
+    name = "batch-wide-stopping"
+    capabilities = Capabilities(reports_status=False)
+
+    def fixed_point(self, theta, X, activation):
+        act = get_activation(activation)
+        a = X @ theta[:-1]
+        y, rows = act.f(a), np.isfinite(a)  # a NaN row stays NaN and is left out of the test
+        for _ in range(20_000):
+            y_next = act.f(a + theta[-1] * y)
+            if np.max(np.abs(y_next - y)[rows], initial=0.0) <= 1e-11:
+                return y_next
+            y = y_next
+        return np.full_like(y, np.nan)
 
 
 class BatchAnderson(BuiltinImplementation):

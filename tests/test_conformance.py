@@ -97,6 +97,53 @@ def test_planted_bug_fails_its_checks(implementation, check_ids):
     assert report.exit_code == 1
 
 
+HONEST_BUT_UNUSUAL = [
+    # (implementation, the checks it must pass, what a note must say or "")
+    (pb.BatchWideStopping(), ["isolation"], "others changed by"),
+    (pb.StartsAtRepellingZero(), ["multi-root"], "apart (not scored): 3 samples returned y = 0"),
+    (pb.IteratesLinear(), ["forward-accuracy", "non-contractive-unique", "gradient-non-contractive",
+                           "lin-orth"], ""),
+]
+
+
+@pytest.mark.parametrize("implementation,check_ids,text", HONEST_BUT_UNUSUAL,
+                         ids=[type(i).__name__ for i, _, _ in HONEST_BUT_UNUSUAL])
+def test_rules_do_not_fail_honest_solvers(implementation, check_ids, text):
+    """Each was a rule-level false positive: a batch-wide stopping test whose answers all stay
+    within their tolerance (it moves the others by ~1e-10, which a fixed 1e-12 change limit
+    failed), the exact repelling root 0 returned where it is the usual start (reported apart),
+    and a linear DEQ at |θ₂| > 1 flagged by an iterating solver (the same rule as θ₂L < −1)."""
+    report = check_implementation(implementation, checks=check_ids, timeout=60)
+    for check_id in check_ids:
+        record = next(r for r in report.records if r.id == check_id)
+        assert record.status == "passed", report.table()
+    assert text in " ".join(r.note for r in report.records)
+
+
+def test_a_finite_gradient_of_a_flagged_forward_says_so():
+    report = check_implementation(pb.FiniteGradientOfFlaggedForward(), checks=["gradient-non-contractive"],
+                                  timeout=60)
+    record = next(r for r in report.records if r.id == "gradient-non-contractive")
+    assert record.status == "failed", report.table()
+    assert "forward pass on the same problem is flagged on 64 of 64 samples" in record.note
+
+
+def test_isolation_counterexample_rebuilds_the_whole_batch(tmp_path, monkeypatch):
+    """A batch-dependent failure reproduces only with its batch: the counterexample is code
+    that rebuilds it with the check's generators, and running it shows the failure."""
+    report = check_implementation(pb.BatchAnderson(), checks=["isolation"], timeout=60)
+    record = next(r for r in report.records if r.id == "isolation")
+    assert "problem('sigmoid', 0.99, n=" in record.counterexample
+    code = record.counterexample.replace("impl = ...", "import planted_bugs\nimpl = planted_bugs.BatchAnderson()")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(code, "counterexample", "exec"), namespace)  # noqa: S102 - our own generated code
+    assert not float(out.getvalue().split()[0]) <= 1e-8
+
+
 def test_mutation_after_answering_passes_accuracy_and_is_reported():
     report = check_implementation(pb.MutatesXAfter(), checks=["no-mutation", "forward-accuracy"])
     assert statuses(report)["forward-accuracy"] == "passed"  # the reference used untouched arrays

@@ -8,9 +8,13 @@ import numpy as np
 from deqverify import reference as ref
 from deqverify.conformance.checks.base import (
     DUE_THRESHOLD,
+    LINEAR_DUE,
+    LINEAR_STEEP,
     Check,
     due_error,
+    forward_flag_note,
     gradient_error,
+    linear_problem,
     problem,
     reference_gradient,
     reference_y,
@@ -21,23 +25,16 @@ from deqverify.conformance.checks.base import (
 )
 from deqverify.core.activations import get_activation
 
-LINEAR_THETA2 = (-1.5, 0.3, 2.5)
-"""Linear-DEQ couplings with a unique root y = θ₁ᵀx/(1 − θ₂), on both sides of θ₂ = 1."""
-
-
 class ForwardAccuracy(Check):
     id, cites, threshold = "forward-accuracy", "FP-1", DUE_THRESHOLD
 
     def run(self, h):
-        """Easy well-posed problems (θ₂L ∈ {−0.5, 0.5, 0.9}; linear θ₂ ∈ {−1.5, 0.3, 2.5})
+        """Easy well-posed problems (θ₂L ∈ {−0.5, 0.5, 0.9}; linear θ₂ ∈ {0.3, −0.6})
         against bracketed roots, and edge samples against mpmath. Every sample is due."""
         worst, example = 0.0, ""
         cases = [(a, c, problem(a, c)) for a in smooth(h) for c in (-0.5, 0.5, 0.9)]
         if "identity" in h.capabilities.activations:
-            for seed, theta2 in enumerate(LINEAR_THETA2):
-                theta, X, targets = problem("identity", 0.0, seed=seed)
-                theta[-1] = theta2
-                cases.append(("identity", theta2, (theta, X, targets)))
+            cases += [("identity", theta2, linear_problem(theta2, seed)) for seed, theta2 in enumerate(LINEAR_DUE)]
         for activation, _, (theta, X, _) in cases:
             error = due_error(h.forward(theta, X, activation), reference_y(theta, X, activation))
             if error > worst:
@@ -98,10 +95,12 @@ class GradientIFT(Check):
 
     def run(self, h):
         """∇R against the IFT gradient from bracketed roots, and against mpmath at θ₂L = 0.9."""
-        worst, example = 0.0, ""
+        worst, example, notes = 0.0, "", []
         for activation, theta, X, targets in gradient_cases(h):
             error = gradient_error(h.gradient(theta, X, targets, activation),
                                    reference_gradient(theta, X, targets, activation))
+            if error > self.threshold:
+                notes.append(f"{activation}: error {error:.2g}{forward_flag_note(h, theta, X, activation)}")
             if error > worst:
                 worst, example = error, snippet(
                     h.name, "risk_gradient", theta, X[:4], activation,
@@ -115,23 +114,29 @@ class GradientIFT(Check):
             if error > worst:
                 worst, example = error, snippet(h.name, "risk_gradient", theta, X, activation,
                                                 exact.tolist(), targets)
-        return self.result(worst, "max |g − g_IFT| / max |g_IFT| (bracketed roots; mpmath at "
-                           "θ₂L = 0.9); a raise or NaN counts as +inf", example)
+        notes.insert(0, "max |g − g_IFT| / max |g_IFT| (bracketed roots; mpmath at θ₂L = 0.9); "
+                        "a raise or NaN counts as +inf")
+        return self.result(worst, "; ".join(notes), example)
 
 
 class LinOrth(Check):
     id, cites, threshold = "lin-orth", "LIN-ORTH", 1e-10
 
     def run(self, h):
-        """⟨∇R(θ), θ − (0, 1)⟩ = 0 for the linear DEQ, with the implementation's gradient."""
+        """⟨∇R(θ), θ − (0, 1)⟩ = 0 for the linear DEQ, with the implementation's gradient, at
+        θ₂ ∈ {0.3, −0.6} (due) and θ₂ ∈ {−1.5, 2.5} (a flag — raise or NaN — is allowed where
+        iteration diverges, as in gradient-non-contractive)."""
         if "identity" not in h.capabilities.activations:
             return self.skip("no linear DEQ (identity activation)")
-        worst, example = 0.0, ""
-        for seed, theta2 in enumerate(LINEAR_THETA2):
-            theta, X, targets = problem("identity", 0.0, seed=seed)
-            theta[-1] = theta2
+        worst, example, notes = 0.0, "", []
+        for seed, theta2 in enumerate(LINEAR_DUE + LINEAR_STEEP):
+            theta, X, targets = linear_problem(theta2, seed)
             answer = h.gradient(theta, X, targets, "identity")
             offset = np.r_[theta[:-1], theta[-1] - 1.0]
+            flagged = not answer.ok or not np.all(np.isfinite(answer.value))
+            if flagged and theta2 in LINEAR_STEEP:
+                notes.append(f"θ₂ = {theta2:g}: flagged ({answer.describe()})")
+                continue
             if not answer.ok:
                 error = float("inf")
             else:
@@ -141,8 +146,8 @@ class LinOrth(Check):
                 worst = float(error)
                 example = snippet(h.name, "risk_gradient", theta, X[:4], "identity",
                                   "a gradient orthogonal to θ − (0, 1)", targets[:4])
-        return self.result(worst, "|⟨∇R, θ−e⟩| / (‖∇R‖‖θ−e‖) with the implementation's gradient",
-                           example)
+        notes.insert(0, "|⟨∇R, θ−e⟩| / (‖∇R‖‖θ−e‖) with the implementation's gradient")
+        return self.result(worst, "; ".join(notes), example)
 
 
 class GDRadius(Check):
@@ -154,8 +159,7 @@ class GDRadius(Check):
         gradient, C(θ) = ‖θ₁‖² + (θ₂ − 1)²."""
         if "identity" not in h.capabilities.activations:
             return self.skip("no linear DEQ (identity activation)")
-        theta, X, targets = problem("identity", 0.0, seed=7)
-        theta[-1] = 0.4
+        theta, X, targets = linear_problem(0.4, seed=7)
         worst = 0.0
         for _ in range(self.steps):
             answer = h.gradient(theta, X, targets, "identity")

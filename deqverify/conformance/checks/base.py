@@ -125,6 +125,21 @@ def problem(activation: str, contraction: float, n: int = 64, d: int = 3, seed: 
     return theta, X, targets
 
 
+LINEAR_DUE = (0.3, -0.6)
+"""Linear-DEQ couplings with |θ₂| < 1: y = θ₁ᵀx/(1 − θ₂) is unique and iteration contracts,
+so an answer is due."""
+LINEAR_STEEP = (-1.5, 2.5)
+"""|θ₂| > 1 on both sides of θ₂ = 1: the root is unique but iteration diverges, the linear
+twin of θ₂L < −1 — the same rule applies (right, or flagged)."""
+
+
+def linear_problem(theta2: float, seed: int = 0):
+    """(θ, X, targets) of the linear DEQ with coupling ``theta2``."""
+    theta, X, targets = problem("identity", 0.0, seed=seed)
+    theta[-1] = theta2
+    return theta, X, targets
+
+
 def reference_y(theta, X, activation: str) -> np.ndarray:
     """The unique root for every row, by bracketed bisection (independent of the core)."""
     return bracket.fixed_points(np.asarray(X) @ theta[:-1], theta[-1], activation)
@@ -169,6 +184,19 @@ def with_twin(h: Harness, worst: float, notes: list, activation: str | None = No
     return max(worst, penalty)
 
 
+def forward_flag_note(h: Harness, theta, X, activation: str) -> str:
+    """For the note of a wrong gradient: whether the implementation's own forward pass flags
+    the same problem (then the finite gradient contradicts its own flag: a gradient of a
+    flagged fixed point must be flagged too)."""
+    n = np.asarray(X).shape[0]
+    answer = h.forward(theta, X, activation)
+    flagged = int(np.sum(answer.flagged(n)))
+    if not flagged:
+        return ""
+    return (f" — a finite gradient although the forward pass on the same problem is flagged on "
+            f"{flagged} of {n} samples ({answer.describe()})")
+
+
 def _describe(answer: Answer, error: float) -> str:
     return answer.describe() if not answer.ok or not np.isfinite(error) else f"error {error:.2g}"
 
@@ -179,14 +207,22 @@ def _literal(array) -> str:
     return f"np.array({np.asarray(array).tolist()})"
 
 
+def _loader(name: str) -> str:
+    if name in ADAPTERS or ":" in name:
+        return f"from deqverify.conformance import load_implementation\nimpl = load_implementation({name!r})"
+    return f"impl = ...  # {name}, the implementation under test"
+
+
 def snippet(name: str, method: str, theta, X, activation: str, expected, targets=None) -> str:
     """Runnable code that repeats one call, with what a correct implementation returns."""
     args = f"{_literal(theta)}, {_literal(X)}"
     if targets is not None:
         args += f", {_literal(targets)}"
-    if name in ADAPTERS or ":" in name:
-        load = f"from deqverify.conformance import load_implementation\nimpl = load_implementation({name!r})"
-    else:
-        load = f"impl = ...  # {name}, the implementation under test"
-    return (f"import numpy as np\n{load}\nprint(impl.{method}({args}, {activation!r}))\n"
+    return (f"import numpy as np\n{_loader(name)}\nprint(impl.{method}({args}, {activation!r}))\n"
             f"# expected: {expected}")
+
+
+def batch_snippet(name: str, setup: str, call: str, expected) -> str:
+    """Runnable code for a failure that needs the whole batch: ``setup`` rebuilds it with the
+    check's own deterministic generators (no rows are dropped), ``call`` is printed."""
+    return f"import numpy as np\n{_loader(name)}\n{setup}\nprint({call})\n# expected: {expected}"

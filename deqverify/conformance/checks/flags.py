@@ -8,8 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from deqverify.conformance.checks.base import (
+    LINEAR_DUE,
+    LINEAR_STEEP,
     Check,
+    forward_flag_note,
     gradient_error,
+    linear_problem,
     problem,
     reference_gradient,
     reference_y,
@@ -44,26 +48,36 @@ class IllPosed(Check):
             h.name, "fixed_point", theta, X, "identity", "an exception, NaN or converged = False"))
 
 
+def steep_cases(h, spread=STEEP_SPREAD):
+    """(activation, label, θ, X, targets) where the root is unique but iteration diverges:
+    θ₂L ∈ {−2, −5} for each smooth activation, and linear θ₂ ∈ {−1.5, 2.5}."""
+    for activation in smooth(h):
+        for contraction in STEEP_CONTRACTIONS:
+            yield (activation, f"θ₂L={contraction:g}", *problem(activation, contraction, spread=spread))
+    if "identity" in h.capabilities.activations:
+        for seed, theta2 in enumerate(LINEAR_STEEP):
+            yield ("identity", f"θ₂={theta2:g}", *linear_problem(theta2, seed))
+
+
 class NonContractiveUnique(Check):
     id, cites, threshold = "non-contractive-unique", "FP-1", 1e-8
 
     def run(self, h):
-        """θ₂L ∈ {−2, −5}, offsets up to |θ₁ᵀx| ≈ 10: a unique root that plain iteration
-        cannot reach. Pass: each sample right to 1e-8 or flagged."""
+        """θ₂L ∈ {−2, −5} with offsets up to |θ₁ᵀx| ≈ 10, and linear θ₂ ∈ {−1.5, 2.5}: a
+        unique root that plain iteration cannot reach. Pass: each sample right to 1e-8 or
+        flagged (and the well-posed twin answered)."""
         worst, example, notes = 0.0, "", []
-        for activation in smooth(h):
-            for contraction in STEEP_CONTRACTIONS:
-                theta, X, _ = problem(activation, contraction, spread=STEEP_SPREAD)
-                answer = h.forward(theta, X, activation)
-                truth = reference_y(theta, X, activation)
-                error = unflagged_error(answer, truth)
-                flagged = int(np.sum(answer.flagged(truth.size)))
-                notes.append(f"{activation} θ₂L={contraction:g}: {flagged} flagged, error {error:.2g}")
-                if error > worst:
-                    worst, example = error, snippet(h.name, "fixed_point", theta, X[:3], activation,
-                                                    truth[:3].tolist())
-        if smooth(h):
-            worst = with_twin(h, worst, notes)
+        for activation, label, theta, X, _ in steep_cases(h):
+            answer = h.forward(theta, X, activation)
+            truth = reference_y(theta, X, activation)
+            error = unflagged_error(answer, truth)
+            flagged = int(np.sum(answer.flagged(truth.size)))
+            notes.append(f"{activation} {label}: {flagged} flagged, error {error:.2g}")
+            if error > worst:
+                worst, example = error, snippet(h.name, "fixed_point", theta, X[:3], activation,
+                                                truth[:3].tolist())
+        if notes:
+            worst = with_twin(h, worst, notes, smooth(h)[0] if smooth(h) else "identity")
         return self.result(worst, "; ".join(notes), example)
 
 
@@ -71,27 +85,30 @@ class GradientNonContractive(Check):
     id, cites, threshold = "gradient-non-contractive", "FP-2", 1e-6
 
     def run(self, h):
-        """The IFT gradient where |θ₂σ'(u)| > 1 but the root is unique (θ₂L ∈ {−2, −5}):
-        1 − θ₂σ' ≥ 1 so the gradient is well conditioned, yet a backward pass solved by
-        fixed-point iteration diverges. Pass: right to 1e-6 or flagged (raise/NaN); the
-        gradient at θ₂L = −0.5 is due."""
-        if not smooth(h):
-            return self.skip("no smooth activation declared")
+        """The IFT gradient where |θ₂σ'(u)| > 1 but the root is unique (θ₂L ∈ {−2, −5};
+        linear θ₂ ∈ {−1.5, 2.5}): 1 − θ₂σ' ≥ 1 (or |1 − θ₂| ≥ 0.5) so the gradient is well
+        conditioned, yet a backward pass solved by fixed-point iteration diverges. Pass: right
+        to 1e-6 or flagged (raise/NaN); the gradient at θ₂L = −0.5 (linear θ₂ = −0.6) is due."""
         worst, example, notes = 0.0, "", []
-        for activation in smooth(h):
-            for contraction in (*STEEP_CONTRACTIONS, -0.5):
-                theta, X, targets = problem(activation, contraction, spread=STEEP_SPREAD)
-                answer = h.gradient(theta, X, targets, activation)
-                exact = reference_gradient(theta, X, targets, activation)
-                error = gradient_error(answer, exact)
-                flagged = not answer.ok or not np.all(np.isfinite(answer.value))
-                if flagged and contraction in STEEP_CONTRACTIONS:
-                    notes.append(f"{activation} θ₂L={contraction:g}: flagged ({answer.describe()})")
-                    continue
-                notes.append(f"{activation} θ₂L={contraction:g}: error {error:.2g}")
-                if error > worst:
-                    worst, example = error, snippet(h.name, "risk_gradient", theta, X, activation,
-                                                    exact.tolist(), targets)
+        due = [(a, f"θ₂L={-0.5:g}", *problem(a, -0.5, spread=STEEP_SPREAD)) for a in smooth(h)]
+        if "identity" in h.capabilities.activations:
+            due.append(("identity", f"θ₂={LINEAR_DUE[1]:g}", *linear_problem(LINEAR_DUE[1])))
+        if not due:
+            return self.skip("no activation with a gradient case declared")
+        for is_due, (activation, label, theta, X, targets) in [(False, c) for c in steep_cases(h)] + \
+                [(True, c) for c in due]:
+            answer = h.gradient(theta, X, targets, activation)
+            exact = reference_gradient(theta, X, targets, activation)
+            error = gradient_error(answer, exact)
+            flagged = not answer.ok or not np.all(np.isfinite(answer.value))
+            if flagged and not is_due:
+                notes.append(f"{activation} {label}: flagged ({answer.describe()})")
+                continue
+            notes.append(f"{activation} {label}: error {error:.2g}"
+                         + (forward_flag_note(h, theta, X, activation) if error > self.threshold else ""))
+            if error > worst:
+                worst, example = error, snippet(h.name, "risk_gradient", theta, X, activation,
+                                                exact.tolist(), targets)
         return self.result(worst, "; ".join(notes), example)
 
 
@@ -124,10 +141,12 @@ class MultiRoot(Check):
         """θ₂L > 1 on a grid of offsets with two or three roots (sigmoid, tanh, softplus;
         asymmetric ones included). Each unflagged sample must be a *stable* root (residual
         ≤ 1e-6 and θ₂σ'(u) < 1, the root damped iteration converges to); the worst error is
-        the number of unflagged non-roots and repelling roots."""
+        the number of unflagged non-roots and repelling roots. Samples whose usual start
+        y = 0 is itself the repelling root (tanh at a = 0) are counted and reported apart,
+        not scored: a solver started there returns an exact root without taking a step."""
         if not smooth(h):
             return self.skip("no smooth activation declared")
-        bad, total, notes, example = 0, 0, [], ""
+        bad, total, at_start, notes, example = 0, 0, 0, [], ""
         for activation in smooth(h):
             for theta2 in MULTI_ROOT_CASES[activation][0]:
                 offsets = multi_root_offsets(activation, theta2)
@@ -142,8 +161,11 @@ class MultiRoot(Check):
                     u = offsets + theta2 * y
                     residual = np.abs(y - bracket.value(activation, u))
                     gain = theta2 * bracket.slope(activation, u)
+                start_is_root = bracket.value(activation, offsets) == 0.0  # y = 0 solves y = σ(a)
                 non_root = claimed & ~(residual <= 1e-6)
                 repelling = claimed & (residual <= 1e-6) & (gain >= 1.0)
+                at_start += int(np.sum(repelling & start_is_root & (y == 0.0)))
+                repelling &= ~(start_is_root & (y == 0.0))
                 if non_root.any() or repelling.any():
                     notes.append(f"{activation} θ₂={theta2:g}: {int(repelling.sum())} repelling roots, "
                                  f"{int(non_root.sum())} non-roots of {offsets.size}")
@@ -152,4 +174,7 @@ class MultiRoot(Check):
                                                  "a flag, or the stable root (θ₂σ'(u) < 1)")
                 bad += int(non_root.sum() + repelling.sum())
         notes.append(f"{total} multi-root samples")
+        if at_start:
+            notes.append(f"apart (not scored): {at_start} samples returned y = 0 where the start y = 0 "
+                         "is itself the repelling root (tanh, a = 0)")
         return self.result(with_twin(h, bad, notes), "; ".join(notes), example)
