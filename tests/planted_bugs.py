@@ -652,6 +652,42 @@ class VectorDenseJacobian(BuiltinImplementation):
         return _vector_gradient(params, X, targets, activation, Z, adjoint)
 
 
+class VectorPerSampleJacobians(BuiltinImplementation):
+    """Not a bug: the adjoint through per-sample k×k Jacobians Jᵢ = I − SᵢW, kept with their
+    inverses and transposes (4 arrays of n·k² floats: 4·k² floats per sample, linear in n).
+    A constant memory allowance (8·bytes(X) + 32 MiB) failed this correct implementation."""
+
+    name = "vector-per-sample-jacobians"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = _vector_forward(params, X, activation)
+        W, U, b = params["W"], params["U"], params["b"]
+        slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+        jacobians = np.eye(W.shape[0]) - slope[:, :, None] * W
+        transposed = np.ascontiguousarray(np.swapaxes(jacobians, 1, 2))
+        inverses = np.linalg.inv(transposed)
+        adjoint = np.einsum("nij,j->ni", inverses, params["v"])
+        return _vector_gradient(params, X, targets, activation, Z, adjoint)
+
+
+class VectorStoresTraces(BuiltinImplementation):
+    """Right answers, but the backward keeps every one of 300 Picard iterates of the adjoint
+    ((n, k, 300) floats: memory that grows with the iteration count, not only with n)."""
+
+    name = "planted-vector-traces"
+
+    def risk_gradient_vector(self, params, X, targets, activation):
+        Z = _vector_forward(params, X, activation)
+        W, U, b, v = params["W"], params["U"], params["b"], params["v"]
+        slope = get_activation(activation).df(Z @ W.T + X @ U.T + b)
+        trace = np.empty((300, *Z.shape))
+        adjoint = np.broadcast_to(v, Z.shape).copy()
+        for i in range(300):
+            adjoint = v + (slope * adjoint) @ W
+            trace[i] = adjoint
+        return _vector_gradient(params, X, targets, activation, Z, trace[-1])
+
+
 class VectorLooseForward(BuiltinImplementation):
     """Picard stopped at ‖Δz‖ ≤ 1e-3 per sample, every sample reported converged."""
 

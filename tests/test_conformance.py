@@ -18,7 +18,7 @@ from deqverify.conformance import (
     read_expected_failures,
 )
 from deqverify.conformance.calls import Answer, Harness
-from deqverify.conformance.checks.resources import peak_extra_bytes
+from deqverify.conformance.checks.resources import cost_exponent, exponent_note, peak_extra_bytes
 from deqverify.conformance.checks.base import (
     due_error,
     gradient_error,
@@ -79,6 +79,7 @@ CAUGHT_BY = [
     (pb.VectorBatchNormStopping(), ["vec-gradient-batch"]),
     (pb.VectorNaNLeak(), ["vec-isolation"]),
     (pb.VectorDenseJacobian(), ["vec-resources"]),
+    (pb.VectorStoresTraces(), ["vec-resources"]),
     (pb.VectorLooseForward(), ["vec-forward-accuracy", "vec-honest-status", "vec-isolation"]),
     (pb.VectorSilentSingular(), ["vec-ill-posed"]),
     (pb.VectorJitter(), ["vec-determinism"]),
@@ -103,6 +104,7 @@ HONEST_BUT_UNUSUAL = [
     (pb.StartsAtRepellingZero(), ["multi-root"], "apart (not scored): 3 samples returned y = 0"),
     (pb.IteratesLinear(), ["forward-accuracy", "non-contractive-unique", "gradient-non-contractive",
                            "lin-orth"], ""),
+    (pb.VectorPerSampleJacobians(), ["vec-resources"], "bytes per sample"),
 ]
 
 
@@ -112,7 +114,9 @@ def test_rules_do_not_fail_honest_solvers(implementation, check_ids, text):
     """Each was a rule-level false positive: a batch-wide stopping test whose answers all stay
     within their tolerance (it moves the others by ~1e-10, which a fixed 1e-12 change limit
     failed), the exact repelling root 0 returned where it is the usual start (reported apart),
-    and a linear DEQ at |θ₂| > 1 flagged by an iterating solver (the same rule as θ₂L < −1)."""
+    a linear DEQ at |θ₂| > 1 flagged by an iterating solver (the same rule as θ₂L < −1), and
+    per-sample k×k Jacobians in a vector backward (102 MiB at n = 5·10⁴ against a constant
+    allowance of 64 MiB; now judged per added sample)."""
     report = check_implementation(implementation, checks=check_ids, timeout=60)
     for check_id in check_ids:
         record = next(r for r in report.records if r.id == check_id)
@@ -168,6 +172,28 @@ def test_resource_check_catches_traces_dense_jacobians_quadratic_time_and_native
         record = check_implementation(implementation, checks=["resources"], timeout=60).records[1]
         assert record.status == "failed", record.note
         assert text in record.note
+
+
+def test_exponent_note_says_what_a_reading_cannot_show():
+    falling = [(2_000, 3e-3), (4_000, 2e-3), (8_000, 2.5e-3), (16_000, 1.5e-3)]
+    note = exponent_note(np.polyfit(np.log([2e3, 4e3, 8e3, 16e3]), np.log([3e-3, 2e-3, 2.5e-3, 1.5e-3]), 1)[0],
+                         falling)
+    assert "not resolved" in note and "± " in note
+    assert "no error estimate" in exponent_note(2.6, [(250, 0.2), (500, 1.4)])
+    linear = [(n, 1e-6 * n) for n in (2_000, 4_000, 8_000)]
+    assert "not resolved" not in exponent_note(1.0, linear) and "± 0.00" in exponent_note(1.0, linear)
+
+
+def test_a_fast_series_is_continued_until_the_cost_in_n_shows():
+    sizes = []
+
+    def call_at(n):
+        sizes.append(n)
+        return lambda: np.sort(np.random.default_rng(0).random(8 * n))
+
+    exponent, measured = cost_exponent(call_at, (64, 128), lambda text: None)
+    assert [n for n, _ in measured][:2] == [64, 128] and len(measured) > 2  # 50 ms is not reached at 128
+    assert measured[-1][0] <= 128 * 2 ** 3
 
 
 def test_nan_is_never_a_small_error():

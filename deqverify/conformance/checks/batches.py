@@ -16,7 +16,6 @@ from deqverify.conformance.checks.base import (
     reference_y,
     sample_errors,
     smooth,
-    snippet,
     unflagged_error,
 )
 from deqverify.reference import bracket
@@ -34,16 +33,19 @@ def near_edge_rows(theta, activation, count, d):
     return rows
 
 
-def _isolation_snippet(name, activation, n, label):
-    rows = ("np.full((1, X.shape[1]), np.nan)" if label == "NaN row" else
-            f"near_edge_rows(theta, {activation!r}, {1 if label == 'near-edge row' else n}, X.shape[1])")
+def _isolation_snippet(name, activation, n, label=None):
+    """Code that rebuilds the check's whole batch of n rows (plus the appended ``label`` rows)."""
+    rows = {None: "", "NaN row": ", np.full((1, X.shape[1]), np.nan)",
+            "near-edge row": f", near_edge_rows(theta, {activation!r}, 1, X.shape[1])"}.get(
+        label, f", near_edge_rows(theta, {activation!r}, {n}, X.shape[1])")
     setup = (f"from deqverify.conformance.checks.base import problem, reference_y\n"
              f"from deqverify.conformance.checks.batches import near_edge_rows\n"
              f"theta, X, _ = problem({activation!r}, {ISOLATION_CONTRACTION}, n={n})\n"
-             f"y = np.asarray(impl.fixed_point(theta, np.vstack([X, {rows}]), {activation!r}), dtype=float)\n"
+             f"y = np.asarray(impl.fixed_point(theta, np.vstack([X{rows}]), {activation!r}), dtype=float)\n"
              f"truth = reference_y(theta, X, {activation!r})")
+    disturbed = "the clean batch" if label is None else f"the first {n} roots, with the {label} appended"
     return batch_snippet(name, setup, f"np.max(np.abs(y[:{n}] - truth) / np.maximum(1, np.abs(truth)))",
-                         f"at most {DUE_THRESHOLD:g}: the first {n} roots are not disturbed by the {label}")
+                         f"at most {DUE_THRESHOLD:g} ({disturbed})")
 
 
 class Isolation(Check):
@@ -69,7 +71,7 @@ class Isolation(Check):
             part = [f"n={n}: clean {clean.describe() if not clean.ok else f'error {accuracy:.2g}'}"]
             if accuracy > DUE_THRESHOLD:
                 worst = np.inf
-                example = example or snippet(h.name, "fixed_point", theta, X[:3], activation, truth[:3].tolist())
+                example = example or _isolation_snippet(h.name, activation, n)
                 notes.append(part[0])
                 continue
             variants = (("NaN row", np.full((1, X.shape[1]), np.nan), True),

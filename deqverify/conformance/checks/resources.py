@@ -31,6 +31,14 @@ super-linear. Linear work with a fixed overhead gives ≤ 1; the cheapest super-
 quadratic (an n×n matrix formed or applied: exponent 2), so the threshold is the midpoint:
 a factor 8^0.5 ≈ 2.8 of timing error at n → 8n on either side before a verdict flips. t is the
 CPU time of the worker process (all its threads), so other processes do not inflate it."""
+RESOLVABLE_SECONDS, EXTRA_DOUBLINGS = 0.05, 3
+"""A series whose largest call takes under 50 ms is continued (doubling n, at most 3 more
+sizes): below that a fixed per-call overhead (dispatch, a JIT cache lookup, ~1–10 ms) hides the
+cost in n, and the fitted exponent says more about the overhead than about the cost."""
+OVERHEAD_EXPONENT = 0.5
+"""A fitted exponent below this (negative ones included) cannot come from work that grows
+with n; it means a fixed overhead or noise dominates, and the note says the cost in n was not
+resolved rather than reporting it as a measurement."""
 MEMORY_ROWS, MEMORY_DIM = 100_000, 10
 MEMORY_BUDGET = 10.0
 """Seconds one memory-measurement call may take, extrapolated linearly from the timings: a
@@ -113,11 +121,16 @@ def cost_exponent(call_at, sizes, progress, budget: float = TIME_BUDGET,
     caches are not the cost of a batch), until a call takes more than ``budget`` seconds
     (:data:`TIME_BUDGET`; at least two sizes). Then up to :data:`ROUNDS` rounds time each size
     once more, while a round costs at most ``budget`` and the rounds so far took less than
-    ``deadline`` seconds of wall time (so the check ends within its runner's timeout); seconds are the minimum per size, and the exponent is
-    the least-squares slope of log(seconds) against log(n). ``progress(text)`` is told each
-    first timing (a timeout's report then shows how far the series got)."""
+    ``deadline`` seconds of wall time (so the check ends within its runner's timeout); seconds
+    are the minimum per size, and the exponent is the least-squares slope of log(seconds)
+    against log(n). A series whose largest call is under :data:`RESOLVABLE_SECONDS` is
+    continued to larger n. ``progress(text)`` is told each first timing (a timeout's report
+    then shows how far the series got)."""
     calls, best = [], []
-    for n in sizes:
+    extra = [sizes[-1] * 2 ** (i + 1) for i in range(EXTRA_DOUBLINGS)]
+    for n in (*sizes, *extra):
+        if n in extra and best[-1] >= RESOLVABLE_SECONDS:
+            break
         call = call_at(n)
         _timed(call)
         calls.append((n, call))
@@ -136,9 +149,30 @@ def cost_exponent(call_at, sizes, progress, budget: float = TIME_BUDGET,
     return exponent, measured
 
 
+def exponent_spread(measured) -> float | None:
+    """Twice the standard error of the fitted slope (None from two sizes: no estimate)."""
+    if len(measured) < 3:
+        return None
+    logs = np.log([[n, max(seconds, 1e-9)] for n, seconds in measured])
+    x, y = logs[:, 0] - logs[:, 0].mean(), logs[:, 1]
+    slope = (x @ y) / (x @ x)
+    residuals = y - y.mean() - slope * x
+    return float(2.0 * np.sqrt(residuals @ residuals / (len(measured) - 2) / (x @ x)))
+
+
 def exponent_note(exponent: float, measured) -> str:
+    """The exponent with its spread, and what it cannot say: from two sizes there is no error
+    estimate; below :data:`OVERHEAD_EXPONENT` the cost in n was not resolved."""
     (n0, t0), (n1, t1) = measured[0], measured[-1]
-    return f"time exponent {exponent:.2f} (n {n0}→{n1}: {t0 * 1e3:.3g} → {t1 * 1e3:.3g} ms)"
+    spread = exponent_spread(measured)
+    text = (f"time exponent {exponent:.2f}" + ("" if spread is None else f" ± {spread:.2f} (2 s.e.)")
+            + f" (n {n0}→{n1}, {len(measured)} sizes: {t0 * 1e3:.3g} → {t1 * 1e3:.3g} ms)")
+    if spread is None:
+        text += "; from two sizes only (the calls are slow): no error estimate"
+    if exponent < OVERHEAD_EXPONENT:
+        text += ("; the cost in n is not resolved (a fixed per-call overhead or noise dominates "
+                 "these timings): this reading cannot show super-linear cost")
+    return text
 
 
 class Resources(Check):
