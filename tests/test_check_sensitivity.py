@@ -12,19 +12,11 @@ import dataclasses
 import numpy as np
 import pytest
 from broken_risks import WrappedRisk
+from check_problems import SIGMA, XI, linear_problem, single_index_problem
 
 import deqverify as dv
 from deqverify.theorems import REGISTRY, Problem
 from deqverify.theorems.single_index import ball_points, rsi_ratios
-
-SIGMA = np.diag([0.7, 1.3, 2.0])
-XI = np.array([0.5, -1.0, 0.8])
-
-
-def linear_problem(theta0, **kwargs):
-    risk = dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(SIGMA), XI)
-    return Problem(dv.LinearDEQ(), risk, np.asarray(theta0, dtype=float), **kwargs)
-
 
 def holds(theorem_id, problem):
     return REGISTRY[theorem_id].check(problem).holds
@@ -230,15 +222,6 @@ def test_RELU_fails_a_closed_form_off_by_1e_minus_13():
     assert holds("RELU", problem)
     bad = ReluOffBy1e13("relu")
     assert not holds("RELU", dataclasses.replace(problem, model=bad))
-
-
-def single_index_problem(targets_scale=1.0):
-    rng = np.random.default_rng(8)
-    X, xi = rng.standard_normal((200, 2)), np.array([0.8, -0.6])
-    model = dv.SingleIndexDEQ("sigmoid")
-    risk = dv.EmpiricalRisk(model, X, model.teacher(X, xi) * targets_scale, xi=xi)
-    theta0 = np.r_[xi + np.array([0.2, -0.1]), 0.3]
-    return Problem(model, risk, theta0, points=np.array([np.r_[xi, 0.5], np.r_[-xi, -1.0]]))
 
 
 def test_SI_IDENT_fails_a_risk_of_1e_minus_13_at_the_truth():

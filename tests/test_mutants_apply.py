@@ -27,8 +27,8 @@ def test_a_suite_that_times_out_is_inconclusive_not_a_kill(tmp_path):
 
     slow = tmp_path / "test_slow.py"
     slow.write_text("import time\n\ndef test_sleeps():\n    time.sleep(60)\n")
-    outcome, seconds = run.run_suite(str(slow), timeout=3.0)
+    outcome, seconds = run.run_suite([str(slow)], timeout=3.0)
     assert outcome == "inconclusive (timeout)" and seconds < 30
     failing = tmp_path / "test_fails.py"
     failing.write_text("def test_fails():\n    assert False\n")
-    assert run.run_suite(str(failing), timeout=120.0)[0] == "killed"
+    assert run.run_suite([str(failing)], timeout=120.0)[0] == "killed"

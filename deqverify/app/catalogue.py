@@ -119,12 +119,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def rows():
-    """(id, kind, family, assumptions, statement) for every registered theorem."""
+def _registry():
     from deqverify.theorems import REGISTRY
 
+    return REGISTRY
+
+
+def rows():
+    """(id, kind, family, assumptions, statement) for every registered theorem."""
     return [(t.id, "open question" if t.open_question else t.kind, t.family, ", ".join(t.assumptions) or "—", t.statement)
-            for t in REGISTRY.values()]
+            for t in _registry().values()]
 
 
 def text() -> str:
@@ -150,6 +154,12 @@ def markdown() -> str:
            "", "## Statements", "",
            "| id | kind | family | assumptions | statement |", "|---|---|---|---|---|"]
     out += [f"| {i} | {k} | {f} | {a} | {_cell(s)} |" for i, k, f, a, s in rows()]
+    out += ["", "A statement with several claims is checked clause by clause; its verdict names "
+            "the margin of each, and each clause has a planted violation that must flip it "
+            "(`tests/test_check_clauses.py`):", "",
+            "| id | clauses |", "|---|---|"]
+    out += [f"| {theorem.id} | {', '.join(theorem.clauses)} |" for theorem in _registry().values()
+            if len(theorem.clauses) > 1]
     out += ["", "## Assumptions (the names `--drop` accepts)", "",
             "| name | meaning |", "|---|---|"]
     out += [f"| {name} | {_cell(meaning)} |" for name, meaning in ASSUMPTIONS.items()]

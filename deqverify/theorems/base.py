@@ -119,9 +119,31 @@ class Verdict:
     margin: float
     constants: dict = field(default_factory=dict)
     details: str = ""
+    clauses: dict = field(default_factory=dict)
+    """Margin of each clause of the statement, by the names in :attr:`Theorem.clauses`
+    (≥ 0 exactly when that clause held); a statement with one claim has the clause "claim"."""
+
+    def __post_init__(self):
+        if not self.clauses:
+            self.clauses = {"claim": _clause_margin(self.holds, self.margin)}
 
     def __bool__(self):
         return bool(self.holds)
+
+
+def _clause_margin(held: bool, margin: float) -> float:
+    """A failed clause's margin is negative even where its check reported 0 (or NaN)."""
+    margin = float(margin)
+    return margin if held else (margin if margin < 0 else -np.finfo(float).tiny)
+
+
+def verdict_of(clauses: dict, constants: dict, details: str) -> Verdict:
+    """The verdict of a statement with several clauses, ``{name: (held, margin)}``: it holds
+    when every clause does, its margin is the smallest, and each clause's margin is kept (a
+    failed clause is recorded with a negative margin, so a test can name the one that failed)."""
+    margins = {name: _clause_margin(held, margin) for name, (held, margin) in clauses.items()}
+    held = all(bool(held) for held, _ in clauses.values())
+    return Verdict(held, min(margins.values()), constants, details, margins)
 
 
 def one_sided(observed, allowed, scale=None) -> tuple[bool, float]:
@@ -130,7 +152,10 @@ def one_sided(observed, allowed, scale=None) -> tuple[bool, float]:
                                             np.asarray(allowed, dtype=float))
     if scale is None:
         scale = np.maximum(np.abs(allowed), np.finfo(float).tiny)
-    slack = (allowed - observed) / scale
+    with np.errstate(invalid="ignore"):
+        slack = (allowed - observed) / scale
+    # an infinite allowance admits every finite observation (inf/inf would read as NaN)
+    slack = np.where(np.isposinf(allowed) & (observed < np.inf), np.inf, slack)
     slack = np.where(np.isnan(slack), -np.inf, slack)
     margin = float(slack.min()) if slack.size else np.inf
     return margin >= 0.0, margin
@@ -151,6 +176,9 @@ class Theorem:
     assumptions: tuple[str, ...] = ()
     kind: str = "pointwise"  # or "trajectory"
     family: str = ""
+    clauses: tuple[str, ...] = ("claim",)
+    """The parts of the statement, each checked apart (a bound, a monotonicity, a sign, an
+    identity): every verdict names each, and each has a planted violation that flips it."""
     open_question: bool = False
     """An open question (fuzzed, never asserted): ``verify`` and the properties skip it."""
 

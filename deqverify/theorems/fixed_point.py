@@ -7,7 +7,7 @@ import numpy as np
 from deqverify import reference as ref
 from deqverify.core.errors import IllPosedError
 from deqverify.core.solve import NewtonSettings, slope_lower_bound
-from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 
 REFERENCE_SAMPLES = 6
 """mpmath reruns a handful of samples per problem: it checks, it is not a hot loop."""
@@ -78,6 +78,7 @@ class ImplicitGradient(Theorem):
                  "|1 − θ₂σ'(u)| ≥ 1 − |θ₂|L")
     assumptions = ("A-act", "A-contract")
     family = "fixed-point"
+    clauses = ("jacobian", "risk-gradient", "denominator")
 
     def check(self, problem: Problem) -> Verdict:
         model, theta, X = problem.model, problem.theta0, problem.X
@@ -95,10 +96,9 @@ class ImplicitGradient(Theorem):
         denominators = np.abs(1.0 - theta[-1] * activation.df(offsets + theta[-1] * y))
         floor = 1.0 - abs(theta[-1]) * activation.lipschitz
         den_ok, den_margin = one_sided(floor * (1 - 4 * EPS), denominators)
-        margin = min(jac_margin, risk_margin, den_margin if floor > 0 else np.inf)
-        holds = jac_ok and risk_ok and (den_ok or floor <= 0)
-        return Verdict(holds, margin, {"denominator_floor": floor},
-                       f"Jacobian vs mpmath margin {jac_margin:.3g}; {detail}")
+        return verdict_of({"jacobian": (jac_ok, jac_margin), "risk-gradient": (risk_ok, risk_margin),
+                           "denominator": (den_ok, den_margin) if floor > 0 else (True, np.inf)},
+                          {"denominator_floor": floor}, f"Jacobian vs mpmath margin {jac_margin:.3g}; {detail}")
 
 
 def _risk_gradient_vs_differences(risk, theta, h=1e-4, frozen=None):

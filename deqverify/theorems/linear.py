@@ -16,7 +16,7 @@ from deqverify.core.activations import SINGULAR_GAP_TOL
 from deqverify.core.data import PSD_TOLERANCE
 from deqverify.core.dynamics import RunStatus, sphere
 from deqverify.core.errors import SingularDEQError, UncheckableError
-from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 
 
 def _phi(theta):
@@ -213,6 +213,7 @@ class WellConditioned(Theorem):
     assumptions = ("A-data", "A-theta2")
     kind = "trajectory"
     family = "linear"
+    clauses = ("sign", "beta")
 
     def constants(self, problem):
         return linear_constants(problem)
@@ -223,16 +224,17 @@ class WellConditioned(Theorem):
         gap = 1.0 - flow.theta[:, -1]
         same_side = bool(np.all(np.sign(gap) == np.sign(gap[0])))
         beta = constants["beta"]
+        sign = (same_side, 1.0 if same_side else -1.0)
         if math.isnan(beta):  # rank-deficient Σ: only the sign statement is checkable
-            holds = same_side and flow.status is RunStatus.COMPLETED
-            return Verdict(holds, 1.0 if holds else -1.0, constants,
-                           f"β undefined (λ_min = 0); sign kept: {same_side}; {flow.status}")
+            if flow.status is not RunStatus.COMPLETED:
+                sign = (False, -1.0)
+            return verdict_of({"sign": sign, "beta": (True, np.inf)}, constants,
+                              f"β undefined (λ_min = 0); sign kept: {same_side}; {flow.status}")
         # β is a bound on the exact flow; the integrated |1−θ₂| errs by the ODE allowance
         allowance = _ode_drift_allowance(problem, flow, 1.0)
-        holds, margin = one_sided(beta - allowance, np.abs(gap).min(), scale=beta)
-        holds = holds and same_side
-        return Verdict(holds, margin if same_side else -1.0, constants,
-                       f"min |1−θ₂| = {np.abs(gap).min():.4g} vs β = {beta:.4g}; sign kept: {same_side}")
+        return verdict_of({"sign": sign, "beta": one_sided(beta - allowance, np.abs(gap).min(), scale=beta)},
+                          constants,
+                          f"min |1−θ₂| = {np.abs(gap).min():.4g} vs β = {beta:.4g}; sign kept: {same_side}")
 
 
 def _pl_constant(theta, lam_min):

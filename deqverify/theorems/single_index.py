@@ -18,7 +18,7 @@ import numpy as np
 
 from deqverify.core.dynamics import RunStatus
 from deqverify.core.errors import DEQError, UncheckableError
-from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 from deqverify.theorems.linear import (
     GDRadius,
     LinOrth,
@@ -122,6 +122,7 @@ class HessianAtTruth(Theorem):
     statement = "H* = 2E[σ'(ξᵀX)²(X,σ)(X,σ)ᵀ] = ∇²R(θ*); 2γ²λ_min(M) ≤ λ(H*) ≤ 2L²λ_max(M)"
     assumptions = ("A-act", "A-data")
     family = "single-index"
+    clauses = ("hessian", "lower", "upper")
 
     def constants(self, problem):
         risk = problem.risk
@@ -154,9 +155,9 @@ class HessianAtTruth(Theorem):
         slack_eig = 16 * (truth.size + 1) * EPS * scale
         low_ok, low_margin = one_sided(lower - slack_eig, constants["lambda_min_H"], scale=max(scale, 1e-300))
         up_ok, up_margin = one_sided(constants["lambda_max_H"] - slack_eig, upper, scale=max(scale, 1e-300))
-        margin = min(match_margin, low_margin, up_margin)
-        return Verdict(match and low_ok and up_ok, margin, constants,
-                       f"‖H* − ∇²R‖ vs differences margin {match_margin:.3g}; eigen bounds "
+        return verdict_of({"hessian": (match, match_margin), "lower": (low_ok, low_margin),
+                           "upper": (up_ok, up_margin)}, constants,
+                          f"‖H* − ∇²R‖ vs differences margin {match_margin:.3g}; eigen bounds "
                        f"[{lower:.3g}, {upper:.3g}] ∋ [{constants['lambda_min_H']:.3g}, {constants['lambda_max_H']:.3g}]")
 
 
@@ -190,6 +191,7 @@ class FlowContraction(Theorem):
     assumptions = ("A-act", "A-contract", "A-data", "A-nonlin", "A-init")
     kind = "trajectory"
     family = "single-index"
+    clauses = ("bound", "monotone")
 
     def check(self, problem: Problem) -> Verdict:
         flow = require_run(problem.flow(problem.risk, problem.theta0, problem.t_max,
@@ -204,8 +206,8 @@ class FlowContraction(Theorem):
         bound_ok, bound_margin = one_sided(r, bound + allowance, scale=np.maximum(bound, allowance))
         rise = np.maximum(np.diff(r), 0.0)
         mono_ok, mono_margin = one_sided(rise, allowance, scale=max(r[0], allowance))
-        return Verdict(bound_ok and mono_ok, min(bound_margin, mono_margin), constants,
-                       f"r: {r[0]:.3g} → {r[-1]:.3g} at t = {flow.t[-1]:.3g}; λ₁ = {constants['lambda1']:.4g}")
+        return verdict_of({"bound": (bound_ok, bound_margin), "monotone": (mono_ok, mono_margin)}, constants,
+                          f"r: {r[0]:.3g} → {r[-1]:.3g} at t = {flow.t[-1]:.3g}; λ₁ = {constants['lambda1']:.4g}")
 
 
 class DescentContraction(Theorem):
@@ -246,6 +248,7 @@ class ReluDEQ(Theorem):
     statement = "for θ₂ < 1, y = relu(θ₁ᵀx)/(1−θ₂) = relu(φᵀx); LIN-ORTH and GD-RADIUS hold exactly"
     assumptions = ("A-contract",)
     family = "relu"
+    clauses = ("closed-form", "LIN-ORTH", "GD-RADIUS")
 
     def check(self, problem: Problem) -> Verdict:
         theta, X = problem.theta0, problem.X
@@ -257,9 +260,9 @@ class ReluDEQ(Theorem):
         form_ok, form_margin = one_sided(np.abs(y - expected), allowed + np.finfo(float).tiny)
         orth = LinOrth().check(problem)
         radius = GDRadius().check(problem)
-        margin = min(form_margin, orth.margin, radius.margin)
-        return Verdict(form_ok and orth.holds and radius.holds, margin, {},
-                       f"closed form margin {form_margin:.3g}; LIN-ORTH: {orth.details}; "
+        return verdict_of({"closed-form": (form_ok, form_margin), "LIN-ORTH": (orth.holds, orth.margin),
+                           "GD-RADIUS": (radius.holds, radius.margin)}, {},
+                          f"closed form margin {form_margin:.3g}; LIN-ORTH: {orth.details}; "
                        f"GD-RADIUS: {radius.details}")
 
 

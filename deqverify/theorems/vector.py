@@ -29,7 +29,7 @@ from deqverify.core.population import PopulationRisk
 from deqverify.core.risk import EmpiricalRisk
 from deqverify.core.vector_params import split_flat
 from deqverify.reference import vector_twin
-from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided
+from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 from deqverify.theorems.fixed_point import _risk_gradient_vs_differences
 from deqverify.theorems.linear import _ode_drift_allowance, require_run
 
@@ -170,6 +170,7 @@ class VecFixedPoint(Theorem):
                  "‖z − z*‖ ≤ ‖z − σ(Wz+Ux+b)‖/(1 − ‖W‖₂L) holds (against mpmath)")
     assumptions = ("A-contract",)
     family = "vector"
+    clauses = ("bound", "unique")
 
     def check(self, problem: Problem) -> Verdict:
         params = _params(problem, problem.theta0)
@@ -189,8 +190,8 @@ class VecFixedPoint(Theorem):
         errors = np.linalg.norm(fp.value - np.array(roots), axis=1)
         bound_ok, bound_margin = one_sided(errors, fp.error_bound)
         unique_ok, unique_margin = one_sided(spread, UNIQUENESS_TOLERANCE)
-        return Verdict(bound_ok and unique_ok, min(bound_margin, unique_margin),
-                       {"q": problem.model.contraction(params)},
+        return verdict_of({"bound": (bound_ok, bound_margin), "unique": (unique_ok, unique_margin)},
+                          {"q": problem.model.contraction(params)},
                        f"max ‖z − z*‖ = {errors.max():.3g} against bounds down to "
                        f"{fp.error_bound.min():.3g}; two mpmath starts differ by "
                        f"{max(spread):.3g}")
@@ -202,6 +203,7 @@ class VecImplicitGradient(Theorem):
                  "∇_b = Sw) equals mpmath's and central differences")
     assumptions = ("A-contract",)
     family = "vector"
+    clauses = ("mpmath", "differences")
 
     def check(self, problem: Problem) -> Verdict:
         params = _params(problem, problem.theta0)
@@ -223,8 +225,8 @@ class VecImplicitGradient(Theorem):
         frozen = problem.model.flat_gradient(**{name: np.ones(np.shape(getattr(params, name)))
                                                 for name in ("W", "U", "b", "v")}) == 0
         fd_ok, fd_margin, detail = _risk_gradient_vs_differences(risk, params.flat, frozen=frozen)
-        return Verdict(mp_ok and fd_ok, min(mp_margin, fd_margin), {},
-                       f"max |∇ − ∇_mpmath| = {np.max(np.abs(gradient - exact)):.3g}; {detail}")
+        return verdict_of({"mpmath": (mp_ok, mp_margin), "differences": (fd_ok, fd_margin)}, {},
+                          f"max |∇ − ∇_mpmath| = {np.max(np.abs(gradient - exact)):.3g}; {detail}")
 
 
 class VecIllPosedInputs(Theorem):

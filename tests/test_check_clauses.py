@@ -1,0 +1,280 @@
+"""Every clause of every statement can fail on its own.
+
+A statement with several claims (a bound *and* a monotonicity, a sign *and* a floor, an
+identity *and* its eigenvalue bounds) is checked clause by clause, and its verdict names the
+margin of each (:attr:`Theorem.clauses`). A check whose second clause was made vacuous — a
+rise test that keeps the decreases, a sign test that compares a value with itself — still
+passes every correct problem and every violation of its first clause, so each clause gets a
+planted violation here that must drive *that clause's* margin below zero. Single-clause
+statements are covered by ``test_check_sensitivity.py``; ``tox -e properties`` runs both
+files, so the property suite alone catches a slackened or vacuous check.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from broken_risks import WrappedRisk
+from check_problems import linear_problem, single_index_problem
+
+import deqverify as dv
+from deqverify.core.activations import get_activation
+from deqverify.theorems import REGISTRY, Problem
+
+# ---- problems on which every clause holds ------------------------------------------------
+
+
+def fp2_problem(model=None):
+    """Sigmoid, θ₂ = 3 (θ₂L = 0.75): samples reach u ≈ 0, where 1 − θ₂σ'(u) = 0.25."""
+    model = model or dv.SingleIndexDEQ("sigmoid")
+    rng = np.random.default_rng(4)
+    X, targets = rng.standard_normal((12, 2)), rng.standard_normal(12)
+    return Problem(model, dv.EmpiricalRisk(model, X, targets), np.array([0.8, -0.5, 3.0]), X=X)
+
+
+def flow_problem():
+    """Single-index gradient flow from inside the RSI ball (T3.8)."""
+    return dataclasses.replace(single_index_problem(), points=None, t_max=4.0)
+
+
+def relu_problem():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 3))
+    model = dv.SingleIndexDEQ("relu")
+    risk = dv.EmpiricalRisk.from_teacher(model, X, np.array([0.5, -1.0, 0.3]))
+    return Problem(model, risk, np.array([0.4, 0.2, -0.7, 0.3]), X=X, step=0.05, steps=10)
+
+
+def vector_problem(model=None):
+    """tanh, k = 3, ‖W‖₂ = 0.5."""
+    rng = np.random.default_rng(11)
+    model = model or dv.VectorDEQ(3, "tanh")
+    W = rng.standard_normal((3, 3))
+    params = dv.VectorParams(0.5 * W / np.linalg.norm(W, 2), rng.standard_normal((3, 2)),
+                             rng.standard_normal(3) * 0.3, rng.standard_normal(3))
+    X = rng.standard_normal((8, 2))
+    risk = dv.EmpiricalRisk(model, X, rng.standard_normal(8))
+    return Problem(model, risk, params.flat, X=X)
+
+
+# ---- planted violations, one per clause --------------------------------------------------
+
+
+class ScaledJacobian(dv.SingleIndexDEQ):
+    """The IFT factor 1e-9 relative off (the Jacobian clause allows ~1e-14)."""
+
+    @staticmethod
+    def jacobian_factor(result, theta2):
+        return result.slope / (1.0 - theta2 * result.slope) * (1 + 1e-9)
+
+
+def fp2_risk_off():
+    """R's value tilted by 1e-4·θ₁[0] while ∇R is untouched: the differences of R no longer
+    match the gradient (allowed: truncation + rounding ≈ 1e-9 relative)."""
+    problem = fp2_problem()
+
+    class TiltedValue(WrappedRisk):
+        def value(self, theta):
+            return self._risk.value(theta) + 1e-4 * theta[0]
+
+        def value_and_gradient(self, theta):
+            return self.value(theta), self._risk.gradient(theta)
+
+    return dataclasses.replace(problem, risk=TiltedValue(problem.risk, lambda _, g: g))
+
+
+def fp2_denominator_off():
+    """An activation that understates its Lipschitz constant (L = 0.125 for the sigmoid's
+    0.25): the floor 1 − |θ₂|L = 0.625 sits above the denominators 1 − θ₂σ'(u) ≥ 0.25 the
+    samples reach, while the Jacobian and the gradient stay right."""
+    understated = dataclasses.replace(get_activation("sigmoid"))
+    object.__setattr__(understated, "lipschitz", 0.125)  # past the constructor's own check
+    return fp2_problem(dv.SingleIndexDEQ(understated))
+
+
+def l32_sign_flipped():
+    """θ₂(T) reflected across 1 (|1 − θ₂| unchanged): only the sign clause can see it."""
+    def reflected(risk, theta0, t_max, **kwargs):
+        run = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        run.theta[-1, -1] = 2.0 - run.theta[-1, -1]
+        return run
+    return dataclasses.replace(linear_problem([0.3, -0.2, 0.6, 0.4], t_max=2.0), flow=reflected)
+
+
+def l32_below_beta():
+    """|1 − θ₂(T)| pulled to β/2, on the same side of 1."""
+    problem = linear_problem([0.3, -0.2, 0.6, 0.4], t_max=2.0)
+    beta = REGISTRY["L3.2"].constants(problem)["beta"]
+
+    def squeezed(risk, theta0, t_max, **kwargs):
+        run = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        gap = 1.0 - run.theta[-1, -1]
+        run.theta[-1, -1] = 1.0 - np.sign(gap) * beta / 2
+        return run
+    return dataclasses.replace(problem, flow=squeezed)
+
+
+class MomentScaled(WrappedRisk):
+    """The feature moment M scaled (the eigenvalue bounds move, H* and ∇R do not)."""
+
+    def __init__(self, risk, factor):
+        super().__init__(risk, lambda _, g: g)
+        self._factor = factor
+
+    def feature_moment(self, weight):
+        return self._risk.feature_moment(weight) * self._factor
+
+
+class HessianScaled(WrappedRisk):
+    def hessian_at_truth(self):
+        return self._risk.hessian_at_truth() * (1 + 1e-6)
+
+
+def si_hess(risk_class, *args):
+    problem = single_index_problem()
+    return dataclasses.replace(problem, risk=risk_class(problem.risk, *args))
+
+
+def t38_path(shape):
+    """The flow's start, moved towards θ* along a straight line with r(t) = r(0)·shape(t, λ₁)
+    (λ₁ of the real run): points stay in the ball, so the constants do not change."""
+    problem = flow_problem()
+    lambda1 = REGISTRY["T3.8"].check(problem).constants["lambda1"]
+
+    def path(risk, theta0, t_max, **kwargs):
+        run = dv.gradient_flow(risk, theta0, t_max, **kwargs)
+        truth = run.truth
+        scale = np.sqrt(shape(run.t, lambda1))
+        run.theta = truth + (theta0 - truth) * scale[:, None]
+        return run
+    return dataclasses.replace(problem, flow=path)
+
+
+def slower_than_the_bound(t, lambda1):
+    """r decays at λ₁/4: monotone, above r(0)e^{−λ₁t} for every t > 0."""
+    return np.exp(-lambda1 * t / 4)
+
+
+def rises_once_under_the_bound(t, lambda1):
+    """r decays at 2λ₁ (far under the bound) but rises by 2 % at the middle sample."""
+    shape = np.exp(-2 * lambda1 * t)
+    middle = t.size // 2
+    shape[middle] = shape[middle - 1] * 1.02
+    return shape
+
+
+class ReluRootOff(dv.SingleIndexDEQ):
+    def fixed_point(self, theta, X, *, throw=False):
+        result = super().fixed_point(theta, X, throw=throw)
+        result.value = result.value * (1 + 1e-12)
+        return result
+
+
+def relu_tilted():
+    """∇R tilted by 1e-10 towards θ − e: LIN-ORTH's claim ⟨∇R, θ − e⟩ = 0 breaks."""
+    problem = relu_problem()
+
+    def tilt(theta, g):
+        offset = np.r_[theta[:-1], theta[-1] - 1.0]
+        return g + 1e-10 * np.linalg.norm(g) * offset / np.linalg.norm(offset)
+    return dataclasses.replace(problem, risk=WrappedRisk(problem.risk, tilt))
+
+
+def relu_long_steps():
+    """GD steps 1e-8 longer than η: C⁺ − C = η²‖∇R‖² breaks (the risk is untouched)."""
+    def longer(risk, theta0, step, steps, record_every=1, **kwargs):
+        return dv.gradient_descent(risk, theta0, step * (1 + 1e-8), steps, record_every, **kwargs)
+    return dataclasses.replace(relu_problem(), descent=longer)
+
+
+class OptimisticVectorBound(dv.VectorDEQ):
+    """Reports the residual as the error bound (the 1/(1 − ‖W‖₂L) factor forgotten) after a
+    loose Picard solve."""
+
+    def __init__(self, width, activation, **kwargs):
+        super().__init__(width, activation, "picard", dv.PicardSettings(rtol=0.0, atol=1e-6), **kwargs)
+
+    def solve_offsets(self, params, offsets):
+        result = super().solve_offsets(params, offsets)
+        return dataclasses.replace(result, error_bound=result.error_bound * (1 - self.contraction(params)) / 100)
+
+
+def vec_two_roots():
+    """W = 2.5·I with tanh (allowed explicitly): z = tanh(2.5z + small) has three roots per
+    coordinate, the solver returns one and mpmath from two starts finds two."""
+    model = dv.VectorDEQ(2, "tanh", allow_noncontractive=True)
+    params = dv.VectorParams(2.5 * np.eye(2), np.full((2, 1), 0.01), np.zeros(2), np.ones(2))
+    X = np.array([[0.5], [-0.3], [0.1]])
+    return Problem(model, dv.EmpiricalRisk(model, X, np.zeros(3)), params.flat, X=X)
+
+
+class VectorGradientOff(dv.VectorDEQ):
+    def squared_error_sums(self, theta, X, targets, *, with_gradient=True):
+        loss, gradient, summary = super().squared_error_sums(theta, X, targets, with_gradient=with_gradient)
+        return loss, (None if gradient is None else gradient * (1 + 1e-6)), summary
+
+
+def vector_value_off():
+    """R's value tilted by 1e-4·θ[0] while the adjoint gradient is untouched."""
+    problem = vector_problem()
+
+    class TiltedValue(WrappedRisk):
+        def value(self, theta):
+            return self._risk.value(theta) + 1e-4 * theta[0]
+
+        def value_and_gradient(self, theta):
+            return self.value(theta), self._risk.gradient(theta)
+
+    return dataclasses.replace(problem, risk=TiltedValue(problem.risk, lambda _, g: g))
+
+
+def with_vector_model(model_class):
+    model = model_class(3, "tanh")
+    problem = vector_problem(model)
+    return dataclasses.replace(problem, risk=dv.EmpiricalRisk(model, problem.risk.X, problem.risk.targets))
+
+
+CLAUSE_VIOLATIONS = {
+    ("FP-2", "jacobian"): lambda: dataclasses.replace(fp2_problem(), model=ScaledJacobian("sigmoid")),
+    ("FP-2", "risk-gradient"): fp2_risk_off,
+    ("FP-2", "denominator"): fp2_denominator_off,
+    ("L3.2", "sign"): l32_sign_flipped,
+    ("L3.2", "beta"): l32_below_beta,
+    ("SI-HESS", "hessian"): lambda: si_hess(HessianScaled, lambda _, g: g),
+    ("SI-HESS", "lower"): lambda: si_hess(MomentScaled, 1e3),
+    ("SI-HESS", "upper"): lambda: si_hess(MomentScaled, 1e-3),
+    ("T3.8", "bound"): lambda: t38_path(slower_than_the_bound),
+    ("T3.8", "monotone"): lambda: t38_path(rises_once_under_the_bound),
+    ("RELU", "closed-form"): lambda: dataclasses.replace(relu_problem(), model=ReluRootOff("relu")),
+    ("RELU", "LIN-ORTH"): relu_tilted,
+    ("RELU", "GD-RADIUS"): relu_long_steps,
+    ("VEC-FP-1", "bound"): lambda: with_vector_model(OptimisticVectorBound),
+    ("VEC-FP-1", "unique"): vec_two_roots,
+    ("VEC-FP-2", "mpmath"): lambda: with_vector_model(VectorGradientOff),
+    ("VEC-FP-2", "differences"): vector_value_off,
+}
+
+HOLDING = {"FP-2": fp2_problem, "L3.2": lambda: linear_problem([0.3, -0.2, 0.6, 0.4], t_max=2.0),
+           "SI-HESS": single_index_problem, "T3.8": flow_problem, "RELU": relu_problem,
+           "VEC-FP-1": vector_problem, "VEC-FP-2": vector_problem}
+
+
+def test_every_clause_of_every_statement_has_a_planted_violation():
+    declared = {(theorem_id, clause) for theorem_id, theorem in REGISTRY.items()
+                for clause in theorem.clauses if len(theorem.clauses) > 1}
+    assert declared == set(CLAUSE_VIOLATIONS)
+
+
+@pytest.mark.parametrize("theorem_id", sorted(HOLDING))
+def test_every_clause_holds_on_a_correct_problem(theorem_id):
+    verdict = REGISTRY[theorem_id].check(HOLDING[theorem_id]())
+    assert set(verdict.clauses) == set(REGISTRY[theorem_id].clauses)
+    assert verdict.holds and all(margin >= 0 for margin in verdict.clauses.values()), verdict
+
+
+@pytest.mark.parametrize("theorem_id,clause", sorted(CLAUSE_VIOLATIONS), ids=[
+    f"{theorem_id}-{clause}" for theorem_id, clause in sorted(CLAUSE_VIOLATIONS)])
+def test_a_planted_violation_flips_its_clause(theorem_id, clause):
+    verdict = REGISTRY[theorem_id].check(CLAUSE_VIOLATIONS[theorem_id, clause]())
+    assert not verdict.holds
+    assert verdict.clauses[clause] < 0, verdict.clauses
