@@ -17,7 +17,7 @@ from deqverify.conformance import (
     check_implementation,
     read_expected_failures,
 )
-from deqverify.conformance.calls import Answer, Harness
+from deqverify.conformance.calls import Answer, Harness, describe_exception
 from deqverify.conformance.checks.resources import cost_exponent, exponent_note, peak_extra_bytes
 from deqverify.conformance.checks.base import (
     due_error,
@@ -436,3 +436,24 @@ def test_a_memory_reading_says_when_it_cannot_see_native_allocations(monkeypatch
     for check in (resources.Resources(), VecResources()):
         result = check.run(Harness(pb.Correct(), "correct"))
         assert result.status == "passed" and "not native ones" in result.note, result.note
+
+
+def test_an_exception_is_described_by_its_cause_not_by_advice():
+    """Equinox (optimistix) appends generic advice after the cause between lines of dashes;
+    the note keeps the cause (measured: notes read "You may also like to try setting
+    JAX_DISABLE_JIT=1 …" before)."""
+    equinox_like = RuntimeError(
+        "Above is the stack outside of JIT.\nThe nonlinear solver failed to converge.\n\n\n"
+        "--------------------\nAn error occurred during the runtime of your JAX program.\n"
+        "1) Setting the environment variable `EQX_ON_ERROR=breakpoint` is usually the most useful\n"
+        "2) You may also like to try setting `JAX_DISABLE_JIT=1`.\n3) See `https://docs`\n"
+        "--------------------\n")
+    note = describe_exception(equinox_like)
+    assert "failed to converge" in note and "JAX_DISABLE_JIT" not in note
+    try:
+        try:
+            raise KeyError("the real reason")
+        except KeyError as cause:
+            raise ValueError("wrapper") from cause
+    except ValueError as error:
+        assert "the real reason" in describe_exception(error)

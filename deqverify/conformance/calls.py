@@ -8,6 +8,7 @@ bitwise afterwards and any change is recorded (the ``no-mutation`` check reports
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,12 +16,24 @@ import numpy as np
 from deqverify.conformance.protocol import ProtocolViolation, as_answer, as_converged
 
 
+BANNER = re.compile(r"^\s*-{10,}\s*$", re.MULTILINE)
+"""A line of dashes: Equinox (optimistix's runtime errors) appends a banner of generic advice
+("try JAX_DISABLE_JIT=1", "see the docs") after the cause; what precedes it is the cause."""
+
+
 def describe_exception(error: BaseException, lines: int = 3, width: int = 400) -> str:
-    """The cause of an exception: its type and the last lines of its message (JAX and torch
-    put the real reason at the end of a multi-line message, after an embedded traceback;
-    notes added with ``add_note``, like JAX's traceback-filtering hint, are left out)."""
-    text = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return f"{type(error).__name__}: {' | '.join(text[-lines:])}"[-width:]
+    """The cause of an exception: its type and the last lines of its message before any
+    advice banner (JAX and torch put the real reason at the end of a multi-line message,
+    after an embedded traceback; Equinox puts generic advice after it, between lines of
+    dashes; notes added with ``add_note``, like JAX's traceback-filtering hint, are left out).
+    An explicitly chained cause (``raise … from cause``) is described too."""
+    message = BANNER.split(str(error))[0]
+    text = [line.strip() for line in message.splitlines()
+            if line.strip() and not line.strip().startswith(('File "', "Traceback ("))]  # embedded tracebacks
+    described = f"{type(error).__name__}: {' | '.join(text[-lines:])}"
+    if error.__cause__ is not None and error.__cause__ is not error:
+        described += f" (caused by {describe_exception(error.__cause__, lines, width)})"
+    return described[-width:]
 
 
 @dataclass

@@ -24,7 +24,12 @@ def activation_function(jax, jnp, activation):
 class JaxImplementation:
     """Base: subclasses implement ``_solve(theta, X, sigma) -> (y, converged)`` and
     ``_solve_vector(W, U, b, X, sigma) -> (Z, converged)``, differentiable in the parameters,
-    with ``converged`` the library's own verdict (a bool)."""
+    with ``converged`` the library's own verdict (a bool).
+
+    Every entry point is compiled once per activation with ``jax.jit`` (which keeps one
+    executable per shape and dtype): without it each call re-traced and re-compiled the
+    library's solver loop, 1–5 s per call whatever the batch size, so whole batteries took
+    10–14 minutes and the resource checks timed the compiler instead of the solver."""
 
     from deqverify.conformance.protocol import Capabilities as _Capabilities
 
@@ -34,12 +39,20 @@ class JaxImplementation:
 
     def __init__(self):
         self.jax, self.jnp = jax_modules()
+        self._compiled = {}
+
+    def _jit(self, kind, activation, build):
+        """The jitted function ``build(sigma)`` for (kind, activation), built once."""
+        key = (kind, activation)
+        if key not in self._compiled:
+            self._compiled[key] = self.jax.jit(build(activation_function(self.jax, self.jnp, activation)))
+        return self._compiled[key]
 
     def fixed_point_status(self, theta, X, activation):
         jnp = self.jnp
         dtype = jnp.float32 if np.asarray(X).dtype == np.float32 else jnp.float64
-        sigma = activation_function(self.jax, jnp, activation)
-        y, converged = self._solve(jnp.asarray(theta, dtype=dtype), jnp.asarray(X, dtype=dtype), sigma)
+        solve = self._jit("forward", activation, lambda sigma: lambda t, X: self._solve(t, X, sigma))
+        y, converged = solve(jnp.asarray(theta, dtype=dtype), jnp.asarray(X, dtype=dtype))
         return np.asarray(y, dtype=np.float64), bool(converged)
 
     def fixed_point(self, theta, X, activation):
@@ -47,20 +60,23 @@ class JaxImplementation:
 
     def risk_gradient(self, theta, X, targets, activation):
         jax, jnp = self.jax, self.jnp
-        sigma = activation_function(jax, jnp, activation)
-        X, targets = jnp.asarray(X), jnp.asarray(targets)
 
-        def risk(t):
-            return jnp.mean((self._solve(t, X, sigma)[0] - targets) ** 2)
+        def build(sigma):
+            def risk(t, X, targets):
+                return jnp.mean((self._solve(t, X, sigma)[0] - targets) ** 2)
+            return jax.grad(risk)
 
-        return np.asarray(jax.grad(risk)(jnp.asarray(theta, dtype=jnp.float64)))
+        gradient = self._jit("gradient", activation, build)
+        return np.asarray(gradient(jnp.asarray(theta, dtype=jnp.float64), jnp.asarray(X, dtype=jnp.float64),
+                                   jnp.asarray(targets, dtype=jnp.float64)))
 
     # -- vector protocol -------------------------------------------------------------------
     def fixed_point_vector_status(self, params, X, activation):
         jnp = self.jnp
-        sigma = activation_function(self.jax, jnp, activation)
+        solve = self._jit("vector-forward", activation,
+                          lambda sigma: lambda W, U, b, X: self._solve_vector(W, U, b, X, sigma))
         W, U, b = (jnp.asarray(params[name], dtype=jnp.float64) for name in ("W", "U", "b"))
-        Z, converged = self._solve_vector(W, U, b, jnp.asarray(X, dtype=jnp.float64), sigma)
+        Z, converged = solve(W, U, b, jnp.asarray(X, dtype=jnp.float64))
         return np.asarray(Z, dtype=np.float64), bool(converged)
 
     def fixed_point_vector(self, params, X, activation):
@@ -68,13 +84,14 @@ class JaxImplementation:
 
     def risk_gradient_vector(self, params, X, targets, activation):
         jax, jnp = self.jax, self.jnp
-        sigma = activation_function(jax, jnp, activation)
-        X, targets = jnp.asarray(X, dtype=jnp.float64), jnp.asarray(targets, dtype=jnp.float64)
 
-        def risk(p):
-            Z = self._solve_vector(p["W"], p["U"], p["b"], X, sigma)[0]
-            return jnp.mean((Z @ p["v"] - targets) ** 2)
+        def build(sigma):
+            def risk(p, X, targets):
+                Z = self._solve_vector(p["W"], p["U"], p["b"], X, sigma)[0]
+                return jnp.mean((Z @ p["v"] - targets) ** 2)
+            return jax.grad(risk)
 
-        grads = jax.grad(risk)({name: jnp.asarray(params[name], dtype=jnp.float64)
-                                for name in ("W", "U", "b", "v")})
+        gradient = self._jit("vector-gradient", activation, build)
+        grads = gradient({name: jnp.asarray(params[name], dtype=jnp.float64) for name in ("W", "U", "b", "v")},
+                         jnp.asarray(X, dtype=jnp.float64), jnp.asarray(targets, dtype=jnp.float64))
         return {name: np.asarray(value) for name, value in grads.items()}

@@ -142,6 +142,7 @@ class LinOrth(Check):
             else:
                 with np.errstate(invalid="ignore", over="ignore"):
                     error = abs(answer.value @ offset) / (np.linalg.norm(answer.value) * np.linalg.norm(offset))
+            notes.append(f"θ₂ = {theta2:g}: {error:.2g}")
             if not error <= worst:  # NaN included
                 worst = float(error)
                 example = snippet(h.name, "risk_gradient", theta, X[:4], "identity",

@@ -193,8 +193,9 @@ def forward_flag_note(h: Harness, theta, X, activation: str) -> str:
     flagged = int(np.sum(answer.flagged(n)))
     if not flagged:
         return ""
+    how = answer.describe() if not answer.ok or not np.all(np.isfinite(answer.value)) else "reported not converged"
     return (f" — a finite gradient although the forward pass on the same problem is flagged on "
-            f"{flagged} of {n} samples ({answer.describe()})")
+            f"{flagged} of {n} samples ({how})")
 
 
 def _describe(answer: Answer, error: float) -> str:
