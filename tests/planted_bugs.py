@@ -479,6 +479,32 @@ class Hangs(BuiltinImplementation):
         time.sleep(3600)
 
 
+def busy(cpu_seconds):
+    """Compute (no sleeping) for ``cpu_seconds`` of this process's CPU time."""
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
+        sum(range(1000))
+
+
+class SlowButComputing(BuiltinImplementation):
+    """Correct, but its gradient computes for 3 s of CPU before answering (a slow library)."""
+
+    name = "hostile-slow-computing"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        busy(3.0)
+        return super().risk_gradient(theta, X, targets, activation)
+
+
+class SpinsForever(BuiltinImplementation):
+    """An endless busy loop in the gradient (it uses CPU, so it is not idle, but never ends)."""
+
+    name = "hostile-spin"
+
+    def risk_gradient(self, theta, X, targets, activation):
+        busy(float("inf"))
+
+
 class HangsInEveryCall(BuiltinImplementation):
     name = "hostile-hang-everywhere"
 

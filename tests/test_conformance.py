@@ -457,3 +457,23 @@ def test_an_exception_is_described_by_its_cause_not_by_advice():
             raise ValueError("wrapper") from cause
     except ValueError as error:
         assert "the real reason" in describe_exception(error)
+
+
+def test_a_slow_check_that_keeps_computing_gets_a_stated_budget():
+    """The timeout is a window without progress, not a wall-clock limit: a gradient that
+    computes for 3 s of CPU passes with a 1 s timeout and the record says how long it took
+    (on a loaded machine a correct implementation is slow, not hung)."""
+    report = check_implementation(pb.SlowButComputing(), checks=["gradient-ift"], timeout=1.0)
+    record = next(r for r in report.records if r.id == "gradient-ift")
+    assert record.status == "passed", record.note
+    assert "[slow:" in record.note and "kept computing" in record.note
+
+
+def test_an_idle_hang_and_an_endless_computation_end_with_different_reasons():
+    start = time.monotonic()
+    # the protocol check calls every method first, so that is where each one is stopped
+    idle = check_implementation(pb.Hangs(), checks=["gradient-ift"], timeout=1.0).records[0]
+    assert idle.status == "failed" and "no progress" in idle.note, idle.note
+    spin = check_implementation(pb.SpinsForever(), checks=["gradient-ift"], timeout=0.5).records[0]
+    assert spin.status == "failed" and "still computing" in spin.note, spin.note
+    assert time.monotonic() - start < 60  # 1 window for the idle hang, 20 × 0.5 s for the spin

@@ -528,7 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--expected-failures", help="file of check ids (# reason) allowed to fail")
     check.add_argument("--check", action="append", help="run only this check id (repeatable)")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                       help=f"seconds per check and for loading (default {DEFAULT_TIMEOUT:g})")
+                       help=f"seconds without progress (no answer, no note, under 10%% CPU) after which "
+                            f"a check or loading is a hang (default {DEFAULT_TIMEOUT:g}); a check that "
+                            "keeps computing gets up to 20 times that")
     check.set_defaults(handler=command_check)
     return parser
 

@@ -30,9 +30,16 @@ from deqverify.conformance.loader import LoadError, load_implementation
 from deqverify.conformance.protocol import ProtocolViolation, declared_families
 
 DEFAULT_TIMEOUT = 15.0
-"""Seconds per check (and for loading). The built-in solver needs under 3 s for the slowest
-check; 16 checks × 15 s keep the battery of an implementation that hangs in every call under
-five minutes. Slow libraries pass ``--timeout``."""
+"""Seconds without progress after which a check (or loading) is a hang. The built-in solver
+needs under 3 s for the slowest check; an implementation that hangs in every call gets its
+report within five minutes."""
+PROGRESS_CPU_FRACTION = 0.1
+"""A window of ``timeout`` seconds counts as progress when the worker used at least this
+fraction of it in CPU time (all threads) or sent a note: a hang (sleeping, waiting on a lock
+or a pipe) uses none, a slow computation uses close to one core."""
+BUDGET_FACTOR = 20
+"""A check that keeps computing is given up to 20 windows (5 minutes at the default) and the
+record says how long it took; past that it fails as "still computing" (an endless loop)."""
 OUTPUT_TAIL = 2000  # characters of captured output kept per record
 _POLL = 0.05
 
@@ -93,6 +100,21 @@ class WorkerLost(Exception):
     """The worker hung or died; the message says which."""
 
 
+class _NoAnswer(WorkerLost):
+    """No message within the window (the caller decides whether that is a hang)."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) of a process, from /proc (Linux); None elsewhere,
+    where the window is a plain timeout."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class _Worker:
     def __init__(self, spec, timeout: float, output_path: str):
         context = multiprocessing.get_context("spawn" if isinstance(spec, str) else "fork")
@@ -101,7 +123,7 @@ class _Worker:
         self.process.start()
         child.close()
         try:
-            kind, payload = self.receive(time.monotonic() + timeout, timeout, "while loading")
+            kind, payload, _ = self.await_message(timeout, "while loading")
         except WorkerLost:
             self.stop()
             raise
@@ -121,24 +143,49 @@ class _Worker:
             if not self.process.is_alive() and not self.connection.poll(0):
                 break
             if time.monotonic() > deadline:
-                raise WorkerLost(f"timeout {stage} (no answer in {timeout:g} s)")
+                raise _NoAnswer(f"timeout {stage} (no answer in {timeout:g} s)")
         self.process.join(1)
         raise WorkerLost(f"crashed {stage} (worker exit code {self.process.exitcode})")
 
-    def run(self, check_id: str, timeout: float):
-        """(record dict, "") or (None, reason) with the notes sent before the loss."""
-        self.connection.send(check_id)
-        deadline, notes = time.monotonic() + timeout, []
+    def await_message(self, timeout: float, stage: str, notes=None):
+        """The next message that is not a note → (kind, payload, seconds waited). Notes are
+        appended to ``notes``. Waits in windows of ``timeout`` seconds: a window in which the
+        worker neither sent a note nor used :data:`PROGRESS_CPU_FRACTION` of it in CPU time
+        is a hang; a worker that keeps computing gets up to :data:`BUDGET_FACTOR` windows."""
+        started = time.monotonic()
+        window, cpu = started, _cpu_seconds(self.process.pid)
         while True:
             try:
-                kind, payload = self.receive(deadline, timeout, f"in {check_id}")
-            except WorkerLost as lost:
-                before = f"; before it: {'; '.join(notes)}" if notes else ""
-                return None, f"{lost}{before}"
-            if kind == "note":
+                kind, payload = self.receive(window + timeout, timeout, stage)
+            except _NoAnswer:
+                now, used = time.monotonic(), _cpu_seconds(self.process.pid)
+                if cpu is None or used is None or used - cpu < PROGRESS_CPU_FRACTION * (now - window):
+                    spent = "" if cpu is None or used is None else f", {used - cpu:.2g} s of CPU in the last {now - window:.0f} s"
+                    raise WorkerLost(f"timeout {stage} (no progress: no answer in {timeout:g} s{spent})") from None
+                kind = None
+            if kind not in (None, "note"):
+                return kind, payload, time.monotonic() - started
+            if kind == "note" and notes is not None:
                 notes.append(payload)
-            else:
-                return payload, ""
+            if time.monotonic() - started >= BUDGET_FACTOR * timeout:
+                raise WorkerLost(f"timeout {stage} (still computing after {time.monotonic() - started:.0f} s, the "
+                                 f"budget of {BUDGET_FACTOR} × {timeout:g} s for a check that keeps computing)")
+            window, cpu = time.monotonic(), _cpu_seconds(self.process.pid)
+
+    def run(self, check_id: str, timeout: float):
+        """(record dict, "") or (None, reason) with the notes sent before the loss. A record
+        that took longer than ``timeout`` (allowed while the worker kept computing) says so."""
+        self.connection.send(check_id)
+        notes = []
+        try:
+            _, payload, seconds = self.await_message(timeout, f"in {check_id}", notes)
+        except WorkerLost as lost:
+            before = f"; before it: {'; '.join(notes)}" if notes else ""
+            return None, f"{lost}{before}"
+        if seconds > timeout:
+            payload["note"] = (payload["note"] + f" [slow: {seconds:.0f} s, more than --timeout {timeout:g} s; "
+                               "allowed because it kept computing]").strip()
+        return payload, ""
 
     def stop(self):
         if self.process.is_alive():
