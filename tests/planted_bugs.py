@@ -487,12 +487,13 @@ def busy(cpu_seconds):
 
 
 class SlowButComputing(BuiltinImplementation):
-    """Correct, but its gradient computes for 3 s of CPU before answering (a slow library)."""
+    """Correct, but each gradient computes for 0.5 s of CPU before answering (a slow library:
+    gradient-ift calls it five times)."""
 
     name = "hostile-slow-computing"
 
     def risk_gradient(self, theta, X, targets, activation):
-        busy(3.0)
+        busy(0.5)
         return super().risk_gradient(theta, X, targets, activation)
 
 

@@ -11,6 +11,7 @@ from deqverify.conformance.checks.base import (
     LINEAR_DUE,
     LINEAR_STEEP,
     Check,
+    describe_error,
     due_error,
     forward_flag_note,
     gradient_error,
@@ -97,10 +98,11 @@ class GradientIFT(Check):
         """∇R against the IFT gradient from bracketed roots, and against mpmath at θ₂L = 0.9."""
         worst, example, notes = 0.0, "", []
         for activation, theta, X, targets in gradient_cases(h):
-            error = gradient_error(h.gradient(theta, X, targets, activation),
-                                   reference_gradient(theta, X, targets, activation))
+            answer = h.gradient(theta, X, targets, activation)
+            error = gradient_error(answer, reference_gradient(theta, X, targets, activation))
             if error > self.threshold:
-                notes.append(f"{activation}: error {error:.2g}{forward_flag_note(h, theta, X, activation)}")
+                notes.append(f"{activation}: {describe_error(answer, error)}"
+                             f"{forward_flag_note(h, theta, X, activation)}")
             if error > worst:
                 worst, example = error, snippet(
                     h.name, "risk_gradient", theta, X[:4], activation,

@@ -174,7 +174,7 @@ def twin_penalty(h: Harness, activation: str, n: int = 16):
     error = due_error(answer, reference_y(theta, X, activation))
     flagged = answer.ok and bool(answer.flagged(n).any())
     penalty = 0.0 if error <= TWIN_THRESHOLD and not flagged else float("inf")
-    return penalty, f"well-posed twin ({activation}, θ₂L = 0.5): {_describe(answer, error)}"
+    return penalty, f"well-posed twin ({activation}, θ₂L = 0.5): {describe_error(answer, error)}"
 
 
 def with_twin(h: Harness, worst: float, notes: list, activation: str | None = None) -> float:
@@ -198,7 +198,11 @@ def forward_flag_note(h: Harness, theta, X, activation: str) -> str:
             f"{flagged} of {n} samples ({how})")
 
 
-def _describe(answer: Answer, error: float) -> str:
+def describe_error(answer: Answer, error: float) -> str:
+    """"error 3e-09", or what made it infinite: "raised …" or "k of n non-finite" (a note
+    never says "inf" where it can say which samples)."""
+    if answer.ok and not np.isfinite(error) and np.all(np.isfinite(answer.value)):
+        return "error inf"
     return answer.describe() if not answer.ok or not np.isfinite(error) else f"error {error:.2g}"
 
 

@@ -9,6 +9,7 @@ from deqverify.conformance.checks.base import (
     DUE_THRESHOLD,
     Check,
     batch_snippet,
+    describe_error,
     due_error,
     gradient_error,
     problem,
@@ -68,7 +69,7 @@ class Isolation(Check):
             truth = reference_y(theta, X, activation)
             clean = h.forward(theta, X, activation)
             accuracy = due_error(clean, truth)
-            part = [f"n={n}: clean {clean.describe() if not clean.ok else f'error {accuracy:.2g}'}"]
+            part = [f"n={n}: clean {describe_error(clean, accuracy)}"]
             if accuracy > DUE_THRESHOLD:
                 worst = np.inf
                 example = example or _isolation_snippet(h.name, activation, n)
@@ -85,7 +86,8 @@ class Isolation(Check):
                 else:
                     error = due_error(mixed.rows(slice(0, n)), truth)
                     change = float(np.max(sample_errors(mixed.value[:n], clean.value), initial=0.0))
-                    part.append(f"{label}: others changed by {change:.2g}, now off by {error:.2g}")
+                    part.append(f"{label}: others changed by {change:.2g}, now "
+                                + describe_error(mixed.rows(slice(0, n)), error).replace("error", "off by", 1))
                     extra = mixed.flagged(n + len(rows))[n:]
                     if may_raise and not extra.all():
                         error = np.inf  # a finite answer for a NaN input is a silent wrong answer

@@ -11,6 +11,7 @@ from deqverify.conformance.checks.base import (
     LINEAR_DUE,
     LINEAR_STEEP,
     Check,
+    describe_error,
     forward_flag_note,
     gradient_error,
     linear_problem,
@@ -104,7 +105,7 @@ class GradientNonContractive(Check):
             if flagged and not is_due:
                 notes.append(f"{activation} {label}: flagged ({answer.describe()})")
                 continue
-            notes.append(f"{activation} {label}: error {error:.2g}"
+            notes.append(f"{activation} {label}: {describe_error(answer, error)}"
                          + (forward_flag_note(h, theta, X, activation) if error > self.threshold else ""))
             if error > worst:
                 worst, example = error, snippet(h.name, "risk_gradient", theta, X, activation,

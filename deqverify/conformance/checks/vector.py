@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from deqverify import reference as ref
-from deqverify.conformance.checks.base import DUE_THRESHOLD, RNG_SEED, Check
+from deqverify.conformance.checks.base import DUE_THRESHOLD, RNG_SEED, Check, describe_error
 from deqverify.conformance.checks.resources import (
     MAX_EXPONENT,
     MEMORY_FACTOR,
@@ -111,8 +111,9 @@ class VectorCheck(Check):
         """+inf unless a well-posed problem (‖W‖₂L = 0.5) is answered within 1e-3."""
         activation = activations[0]
         params, X, _ = vector_problem(activation, 0.5, n=16, seed=99)
-        error = due(h.forward_vector(params, X, activation), reference_Z(params, X, activation)[0])
-        notes.append(f"well-posed twin ({activation}, ‖W‖₂L = 0.5): error {error:.2g}")
+        answer = h.forward_vector(params, X, activation)
+        error = due(answer, reference_Z(params, X, activation)[0])
+        notes.append(f"well-posed twin ({activation}, ‖W‖₂L = 0.5): {describe_error(answer, error)}")
         return 0.0 if error <= 1e-3 else float("inf")
 
 
@@ -306,7 +307,7 @@ class VecIsolation(VectorCheck):
             clean = h.forward_vector(params, X, activation)
             accuracy = due(clean, truth)
             if accuracy > DUE_THRESHOLD:
-                notes.append(f"n={n}: clean batch error {accuracy:.2g}")
+                notes.append(f"n={n}: clean batch {describe_error(clean, accuracy)}")
                 worst = float("inf")
                 continue
             hard = X[:1] * 1e3
@@ -324,7 +325,8 @@ class VecIsolation(VectorCheck):
                         error = float("inf")  # a finite answer for a NaN input is silent and wrong
                     elif not may_raise and not flagged:
                         error = max(error, due(mixed.rows(slice(n, None)), reference_Z(params, row, activation)[0]))
-                    notes.append(f"n={n} {label}: others changed by {change:.2g}, error {error:.2g}")
+                    notes.append(f"n={n} {label}: others changed by {change:.2g}, "
+                                 + describe_error(mixed.rows(slice(0, n)), error))
                 worst = max(worst, error)
         return self.result(worst, "; ".join(notes))
 
