@@ -21,6 +21,7 @@ from deqverify.conformance.checks.resources import (
     MAX_EXPONENT,
     cost_exponent,
     exponent_note,
+    judged_exponent,
     memory_caveat,
     peak_extra_bytes,
 )
@@ -167,7 +168,7 @@ class LayerResources(LayerCheck):
 
         exponent, measured = cost_exponent(call_at, TIME_SIZES, calls.h.note, LAYER_TIME_BUDGET,
                                            LAYER_ROUNDS_DEADLINE)
-        notes, score = [exponent_note(exponent, measured)], exponent / MAX_EXPONENT
+        notes, score = [exponent_note(exponent, measured)], judged_exponent(exponent, measured) / MAX_EXPONENT
         declares = layer.declares
         if declares.iteration_cap and hasattr(layer, "with_settings"):
             x, _ = layer_inputs(layer, n=CAP_BATCH, seed=33)
