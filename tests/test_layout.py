@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "deqverify"
 LAYERS = {
     "core": 0,          # the numerical core: models, solvers, risks, dynamics
     "reference": 1,     # independent references (mpmath twin, bracketed roots, quadrature)
+    "certify": 1,       # ball-arithmetic certificates (python-flint, the [certify] extra)
     "theorems": 2,      # statements, strategies, checking
     "conformance": 2,   # the battery against other implementations
     "campaigns": 3,     # fuzz campaigns and their stored records

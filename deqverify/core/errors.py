@@ -52,3 +52,7 @@ class UnknownIdError(DEQError, KeyError):
 
     def __str__(self):  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class MissingExtraError(DEQError, ImportError):
+    """An optional extra is needed (the message names the ``pip install`` that adds it)."""

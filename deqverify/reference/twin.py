@@ -17,6 +17,12 @@ from deqverify.core.solve import slope_lower_bound
 from deqverify.reference.precision import to_mp
 
 
+BISECTION_STEPS = 20_000
+"""Enough halvings to go from a bracket of 10³⁰⁸ to a relative 10⁻⁴⁰⁰ (≈ 2 400 are needed)."""
+POLISH_STEPS = 8
+"""Newton steps after the bracketed solve (quadratic from its answer: 2 or 3 suffice)."""
+
+
 def _require_twin(activation: Activation) -> None:
     if activation.mp_f is None or activation.mp_df is None:
         raise InvalidInputError(
@@ -37,15 +43,48 @@ def fixed_point(offset, theta2: float, activation: Activation):
         activation.closed_form(np.zeros(1), float(theta2))  # raises where ill-posed
         return activation.mp_f(a) / (1 - t)  # identity: a/(1−θ₂); ReLU: relu(a)/(1−θ₂)
     m = to_mp(slope_lower_bound(theta2, activation))
+    # at θ₂L ≪ −1 the root has u = a + θ₂y = O(1) while a and θ₂y are large: evaluating u
+    # cancels about log10(|θ₂|L) digits, which are added to the working precision
+    extra = int(mpmath.log10(1 + abs(t) * to_mp(activation.lipschitz))) + 10 if theta2 < 0 else 0
+    with mpmath.workdps(mpmath.mp.dps + extra):
 
-    def g(y):
-        return y - activation.mp_f(a + t * y)
+        def g(y):
+            return y - activation.mp_f(a + t * y)
 
-    y0 = activation.mp_f(a)
-    reach = abs(g(y0)) / m * (1 + mpmath.mpf(10) ** -6)
-    if reach == 0:
-        return y0
-    return mpmath.findroot(g, (y0 - reach, y0 + reach), solver="illinois", maxsteps=2000)
+        y0 = activation.mp_f(a)
+        reach = abs(g(y0)) / m * (1 + mpmath.mpf(10) ** -6)
+        if reach == 0:
+            return +y0
+        try:
+            y = mpmath.findroot(g, (y0 - reach, y0 + reach), solver="illinois", maxsteps=2000)
+        except ValueError:  # a bracket spanning many decades around a tiny root (θ₂ ≪ 0)
+            y = activation.mp_f(_preactivation_root(a, t, activation))
+        # findroot stops on an absolute test; at θ₂ ≪ 0 the root is ~1/|θ₂| (2.5e-43 at
+        # θ₂ = −4e44, where it was 4e-13 off relatively): polish by Newton to relative precision
+        for _ in range(POLISH_STEPS):
+            step = g(y) / (1 - t * activation.mp_df(a + t * y))
+            y -= step
+            if abs(step) <= 4 * mpmath.eps * abs(y):
+                break
+    return +y  # rounded to the caller's precision
+
+
+def _preactivation_root(a, t, activation: Activation):
+    """u* with u = a + θ₂σ(u) by bisection (θ₂ < 0: h(u) = u − a − θ₂σ(u) has h' ≥ 1, so
+    the root lies between a and a − h(a)), to relative precision."""
+    def h(u):
+        return u - a - t * activation.mp_f(u)
+
+    low, high = sorted((a, a - h(a)))
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        if middle in (low, high) or high - low <= 4 * mpmath.eps * max(abs(low), abs(high)):
+            break
+        if h(middle) <= 0:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
 
 
 def output_and_jacobian(theta, x, activation: Activation):

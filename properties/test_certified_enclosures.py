@@ -1,0 +1,130 @@
+"""CERT-*: certified enclosures (``deqverify[certify]``, python-flint's Arb) against mpmath.
+
+CERT-FP      every certified scalar enclosure contains the root mpmath finds at 50 digits,
+             and the float64 solver's answer lies within FP-1's allowance of it (θ₂L from
+             0.99 down to −1e300, offsets up to ±1e3, every built-in activation)
+CERT-ROOTS   enclose_roots finds every root of a multi-root sample: its count, positions and
+             stability classes match an independent sign-change count on a 30-digit grid
+CERT-VEC     every certified vector enclosure (Krawczyk) contains the mpmath twin's root,
+             and the float64 answer is within the solver's certified bound of the box
+
+Skipped (with the reason) where python-flint is not installed; ``tox -e certify`` runs them.
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+pytest.importorskip("flint", reason="python-flint is the [certify] extra (tox -e certify)")
+
+import deqverify as dv  # noqa: E402
+from deqverify import certify  # noqa: E402
+from deqverify import reference as ref  # noqa: E402
+from deqverify.core.activations import get_activation  # noqa: E402
+from deqverify.reference import vector_twin  # noqa: E402
+from deqverify.theorems.checking import examples_for  # noqa: E402
+from deqverify.theorems.draws import far_contractions, finite_floats  # noqa: E402
+from deqverify.theorems.fixed_point import NEWTON_TOLERANCE, ROUNDING_K  # noqa: E402
+
+EPS = float(np.finfo(float).eps)
+ACTIVATIONS = ("sigmoid", "tanh", "softplus", "relu", "identity")
+
+
+def mp_root(theta1, x, theta2: float, activation: str) -> mpmath.mpf:
+    """The unique root at 50 digits, from the exact offset Σθ₁ᵢxᵢ of the float64 inputs."""
+    with ref.working_precision(50):
+        offset = mpmath.fsum(mpmath.mpf(float(t)) * mpmath.mpf(float(v)) for t, v in zip(theta1, x))
+        return ref.fixed_point(offset, mpmath.mpf(theta2), get_activation(activation))
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(activation=st.sampled_from(ACTIVATIONS), contraction=far_contractions(0.99),
+       X=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 3)),
+                    elements=finite_floats(-30.0, 30.0)),
+       theta1=hnp.arrays(np.float64, 3, elements=finite_floats(-3.0, 3.0)))
+def test_CERT_FP_enclosures_contain_the_root(activation, contraction, X, theta1):
+    lipschitz = get_activation(activation).lipschitz
+    theta = np.r_[theta1[:X.shape[1]], contraction / lipschitz]
+    model = dv.LinearDEQ() if activation == "identity" else dv.SingleIndexDEQ(activation)
+    answer = model.fixed_point(theta, X)
+    enclosures = certify.fixed_point(theta, X, activation, answers=answer.value)
+    for x, offset, y, enclosure in zip(X, X @ theta[:-1], answer.value, enclosures):
+        if not enclosure.certified:
+            continue  # an honest refusal; the unit tests pin when one is due
+        exact = mp_root(theta[:-1], x, theta[-1], activation)
+        with ref.working_precision(50):
+            assert mpmath.mpf(enclosure.low) <= exact <= mpmath.mpf(enclosure.high), (offset, enclosure)
+        # the float64 answer is within FP-1's allowance of the proved root
+        slope = get_activation(activation).df(np.array([offset + theta[-1] * y]))[0]
+        cond = 1.0 / abs(1.0 - theta[-1] * slope)
+        allowed = max(NEWTON_TOLERANCE, ROUNDING_K * EPS * cond) * max(1.0, abs(y))
+        distance = max(enclosure.low - y, y - enclosure.high, 0.0)
+        assert distance <= allowed, (y, enclosure, allowed)
+    # a contraction leaves no excuse: every sample of a well-posed problem is certified
+    assert all(e.certified for e in enclosures), [e.reason for e in enclosures if not e.certified]
+
+
+MULTI_ROOT = {"tanh": (1.2, 3.0), "sigmoid": (4.5, 12.0)}
+
+
+def sign_change_roots(offset: float, theta2: float, activation: str, points: int = 4001):
+    """Roots of g(y) = y − σ(a + θ₂y) located by sign changes of g on a 30-digit grid over
+    σ's range, each refined by bisection; with the stability of each (θ₂σ' < 1)."""
+    act = get_activation(activation)
+    low, high = (-1.0, 1.0) if activation == "tanh" else (0.0, 1.0)
+    with ref.working_precision(30):
+        a, t2 = mpmath.mpf(offset), mpmath.mpf(theta2)
+
+        def g(y):
+            return y - act.mp_f(a + t2 * y)
+        grid = [mpmath.mpf(low) + (mpmath.mpf(high) - low) * i / (points - 1) for i in range(points)]
+        values = [g(y) for y in grid]
+        roots = []
+        for y0, y1, g0, g1 in zip(grid, grid[1:], values, values[1:]):
+            if g0 == 0:
+                roots.append(y0)
+            elif g0 * g1 < 0:
+                roots.append(mpmath.findroot(g, (y0, y1), solver="bisect"))
+        return [(float(y), bool(t2 * act.mp_df(a + t2 * y) < 1)) for y in roots]
+
+
+@settings(max_examples=examples_for("pointwise") // 2, deadline=None)
+@given(activation=st.sampled_from(sorted(MULTI_ROOT)), data=st.data())
+def test_CERT_ROOTS_every_root_is_found_and_classed(activation, data):
+    theta2 = data.draw(finite_floats(*MULTI_ROOT[activation]), label="theta2")
+    # offsets where several roots exist: around a = −θ₂σ(0) (σ(0) = 0 for tanh, 1/2 for sigmoid)
+    centre = -theta2 * float(get_activation(activation).f(np.zeros(1))[0])
+    offset = data.draw(finite_floats(centre - theta2 / 2, centre + theta2 / 2), label="offset")
+    expected = sign_change_roots(offset, theta2, activation)
+    found = certify.enclose_roots(offset, theta2, activation)
+    assert found.complete
+    assert len(found.roots) == len(expected), (found, expected)
+    for enclosure, (root, stable) in zip(found.roots, expected):
+        assert enclosure.low - 1e-12 <= root <= enclosure.high + 1e-12  # the grid root is 1e-20 off
+        assert enclosure.stable in (stable, None)
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(activation=st.sampled_from(ACTIVATIONS), k=st.integers(1, 5), scale=finite_floats(0.05, 0.95),
+       seed=st.integers(0, 2**32 - 1))
+def test_CERT_VEC_krawczyk_enclosures_contain_the_root(activation, k, scale, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((k, k))
+    W *= scale / (np.linalg.norm(W, 2) * get_activation(activation).lipschitz)
+    params = dv.VectorParams(W, rng.standard_normal((k, 2)), rng.standard_normal(k) * 0.3, np.ones(k))
+    X = rng.standard_normal((3, 2)) * 2
+    answer = dv.VectorDEQ(k, activation).fixed_point(params, X)
+    boxes = certify.vector_fixed_point(params, X, activation, answers=answer.value)
+    for x, z, bound, box in zip(X, answer.value, answer.error_bound, boxes):
+        assert all(e.certified for e in box), [e.reason for e in box]
+        with ref.working_precision(50):
+            root = vector_twin.fixed_point(W, params.U, params.b, x, get_activation(activation))
+            for component, enclosure in zip(root, box):
+                assert mpmath.mpf(enclosure.low) <= component <= mpmath.mpf(enclosure.high)
+        outside = [max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)]
+        assert math.hypot(*outside) <= bound + 4 * EPS * max(1.0, float(np.abs(z).max()))

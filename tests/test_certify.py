@@ -1,0 +1,84 @@
+"""deqverify.certify: what it refuses, what a planted error in an enclosure step does, and
+the error without the extra. The values are pinned by the CERT-* properties."""
+
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deqverify as dv
+
+needs_flint = pytest.mark.skipif(importlib.util.find_spec("flint") is None,
+                                 reason="python-flint is the [certify] extra (tox -e certify)")
+
+
+def test_without_the_extra_the_import_says_how_to_install_it():
+    code = ("import importlib.util as u; real = u.find_spec\n"
+            "u.find_spec = lambda name, *a: None if name == 'flint' else real(name, *a)\n"
+            "from deqverify.core.errors import MissingExtraError\n"
+            "try:\n    import deqverify.certify\nexcept MissingExtraError as e:\n    print('typed:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "typed:" in out and "pip install 'deqverify[certify]'" in out
+
+
+@needs_flint
+def test_what_cannot_be_certified_says_why():
+    from deqverify import certify
+    theta = np.array([1.0, 0.5])
+    nan_row, fine = certify.fixed_point(theta, np.array([[np.nan], [1.0]]), "tanh")
+    assert not nan_row.certified and "not finite" in nan_row.reason
+    assert fine.certified and fine.low <= dv.SingleIndexDEQ("tanh").fixed_point(theta, [[1.0]]).value[0] <= fine.high
+    # the repelling root 0 of y = tanh(3y − 1.5·0) approached from a point where g' = 0 nearby
+    tangent = certify.fixed_point(np.array([1.0, 3.0]), np.array([[0.0]]), "tanh", answers=[0.5848])
+    assert all(e.certified is False or e.low <= 0.9950 <= e.high for e in tangent)  # never a false one
+    unfinished = certify.fixed_point(theta, np.array([[1.0]]), "tanh", answers=[np.inf])[0]
+    assert not unfinished.certified and "not finite" in unfinished.reason
+    with pytest.raises(dv.DEQError, match="no ball implementation"):
+        certify.fixed_point(theta, np.array([[1.0]]), "sine")
+    with pytest.raises(dv.DEQError, match="answers has 2 values"):
+        certify.fixed_point(theta, np.array([[1.0]]), "tanh", answers=[0.1, 0.2])
+
+
+@needs_flint
+def test_a_wrong_answer_is_not_inside_the_proved_enclosure():
+    """The enclosure proves where the root is; an answer 1e-6 off lies outside it."""
+    from deqverify import certify
+    theta, X = np.array([0.7, 0.6]), np.array([[1.3]])
+    right = dv.SingleIndexDEQ("sigmoid").fixed_point(theta, X).value[0]
+    enclosure = certify.fixed_point(theta, X, "sigmoid", answers=[right + 1e-6])[0]
+    assert enclosure.certified and enclosure.contains(right) and not enclosure.contains(right + 1e-6)
+
+
+@needs_flint
+def test_a_slope_taken_at_the_centre_certifies_a_wrong_root_count(monkeypatch):
+    """Planted enclosure error: g' evaluated at the centre of the box instead of over it (a
+    point Newton step posing as an interval one). It 'proves' one root in [−1, 1] for
+    y = tanh(2y), which has three — exactly what CERT-ROOTS compares against a sign-change
+    count, so the property fails on it."""
+    from deqverify import certify
+    from deqverify.certify import scalar
+
+    assert len(certify.enclose_roots(0.0, 2.0, "tanh").roots) == 3
+    real = scalar.slope_bounds
+
+    def at_centre(name, low, high):
+        middle = scalar.down((low + high) / 2)
+        return real(name, middle, middle)
+
+    monkeypatch.setattr(scalar, "slope_bounds", at_centre)
+    assert len(certify.enclose_roots(0.0, 2.0, "tanh").roots) != 3
+
+
+@needs_flint
+def test_vector_refusals_and_a_contraction_certified():
+    from deqverify import certify
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((4, 4))
+    params = dv.VectorParams(0.8 * W / np.linalg.norm(W, 2), rng.standard_normal((4, 2)), np.zeros(4), np.ones(4))
+    X = rng.standard_normal((3, 2))
+    boxes = certify.vector_fixed_point(params, X, "tanh")
+    assert all(e.certified for box in boxes for e in box)
+    far = certify.vector_fixed_point(params, X[:1], "tanh", answers=np.full((1, 4), np.nan))[0]
+    assert not any(e.certified for e in far) and "not finite" in far[0].reason
