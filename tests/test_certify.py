@@ -82,3 +82,27 @@ def test_vector_refusals_and_a_contraction_certified():
     assert all(e.certified for box in boxes for e in box)
     far = certify.vector_fixed_point(params, X[:1], "tanh", answers=np.full((1, 4), np.nan))[0]
     assert not any(e.certified for e in far) and "not finite" in far[0].reason
+
+
+class RootOff(dv.SingleIndexDEQ):
+    """Returns y* + 1e-12·max(1, |y*|) as converged: 10× FP-1's 1e-13 allowance."""
+
+    def fixed_point(self, theta, X, *, throw=False):
+        result = super().fixed_point(theta, X, throw=throw)
+        result.value = result.value + 1e-12 * np.maximum(1.0, np.abs(result.value))
+        return result
+
+
+@needs_flint
+def test_the_ladder_decides_FP_1_by_proof():
+    """With the extra, FP-1 is CERTIFIED on a correct model and a VIOLATION *with the
+    enclosure* on a model whose roots are 1e-12 off (no mpmath rung needed for either)."""
+    from deqverify.reference.ladder import Classification, classify
+    from deqverify.theorems import Problem
+
+    X = np.random.default_rng(3).standard_normal((12, 2)) * 2
+    theta = np.array([0.8, -0.5, 3.0])
+    good = classify("FP-1", Problem(dv.SingleIndexDEQ("sigmoid"), None, theta, X=X))
+    assert good.classification is Classification.CERTIFIED and good.kind == "proof", good
+    bad = classify("FP-1", Problem(RootOff("sigmoid"), None, theta, X=X))
+    assert bad.classification is Classification.VIOLATION and "certified enclosure" in bad.details, bad

@@ -40,6 +40,9 @@ def _classification(theorem_id: str, problem: Problem) -> str:
     """The mpmath ladder's verdict on a float64 failure, phrased for the failure message."""
 
     result = classify(theorem_id, problem)
+    if result.classification is Classification.CERTIFIED:
+        return (f"{result} — the claim provably holds (ball arithmetic): the derived tolerance "
+                "of the check is wrong (still a failure)")
     if result.classification is Classification.ROUNDING:
         return (f"{result} — the claim holds in mpmath: this float64 failure is rounding, so "
                 "the derived tolerance of the check is wrong (still a failure)")
