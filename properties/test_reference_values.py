@@ -20,6 +20,8 @@ REF-GF       gradient-flow end points against an independent integration (scipy 
 REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with ILL_POSED
 REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
 REF-SAMPLE   Gaussian and uniform draws have the law's moments (6 standard errors)
+REF-VEC-DIAG a diagonal vector DEQ equals k scalar DEQs (bracketed roots), ‖W‖₂L up to 20
+             (the non-contractive path) and batches over several chunks
 """
 
 import numpy as np
@@ -35,7 +37,8 @@ from deqverify.reference import bracket, quadrature
 from deqverify.reference.population import linear_population_risk
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.fixed_point import jacobian_allowance
-from deqverify.theorems.draws import covariances, far_contractions
+from deqverify.core.vector_solve import chunk_rows, rounding_floor
+from deqverify.theorems.draws import contractions, covariances, far_contractions
 from deqverify.theorems.strategies import finite_floats
 
 EPS = np.finfo(float).eps
@@ -500,3 +503,36 @@ def test_REF_SAMPLE_uniform_draws_have_the_stated_moments(low, width, seed):
     assert X.min() >= low and X.max() <= high
     assert abs(X.mean() - (low + high) / 2) <= SAMPLE_SIGMAS * width / np.sqrt(12 * SAMPLE_SIZE)
     assert abs(X.var() - width ** 2 / 12) <= SAMPLE_SIGMAS * width ** 2 / np.sqrt(180 * SAMPLE_SIZE)
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(activation=st.sampled_from(("tanh", "sigmoid", "softplus")), k=st.integers(1, 16), data=st.data())
+def test_REF_VEC_DIAG_a_diagonal_vector_deq_is_k_scalar_deqs(activation, k, data):
+    """REF-VEC-DIAG: with W = diag(d) the vector DEQ z = σ(Wz + x) decouples into k scalar
+    DEQs z_i = σ(d_i z_i + x_i), each with its own bracketed root. Couplings d_i·L from 0.99
+    down to −20 (‖W‖₂L up to 20 under allow_noncontractive: the globalised path with its line
+    search and backtracking), batches that span several row chunks one time in four. Every
+    coordinate within the solver's stopping residual (atol + rtol‖z*‖, or its rounding floor)
+    times its condition number, plus rounding."""
+    lipschitz = bracket.lipschitz(activation)
+    d = np.array(data.draw(st.lists(contractions(-20.0, 0.99), min_size=k, max_size=k), label="dL")) / lipschitz
+    rows = 2 * chunk_rows(k) + 1 if data.draw(st.integers(0, 3), label="chunks") == 0 else \
+        data.draw(st.integers(1, 20), label="n")
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    X = np.random.default_rng(seed).uniform(-30.0, 30.0, size=(rows, k))
+    params = dv.VectorParams(np.diag(d), np.eye(k), np.zeros(k), np.ones(k))
+    fp = dv.VectorDEQ(k, activation, allow_noncontractive=True).fixed_point(params, X)
+    truth = np.column_stack([bracket.fixed_points(X[:, i], d[i], activation) for i in range(k)])
+    assert fp.converged.all(), fp.status
+    settings_ = solve.DEFAULT_SETTINGS["newton"]
+    slope = bracket.slope(activation, X + d * truth)
+    cond = 1.0 / (1.0 - d * slope)
+    scale = 2.0 * np.abs(truth) + slope * (np.abs(X) + np.abs(d * truth))
+    # the solver stops when ‖F‖ ≤ max(atol + rtol‖z‖, its rounding floor) (vector_solve: the
+    # floor bounds the float64 noise of ‖F‖, with L·|p| for the pre-activation's rounding)
+    stop = np.maximum(settings_.atol + settings_.rtol * np.linalg.norm(truth, axis=1),
+                      rounding_floor(truth, X, np.diag(d), lipschitz))[:, None]
+    allowed = cond * stop + ROOT_K * EPS * cond * scale + TINY
+    error = np.abs(fp.value - truth)
+    target(float(np.max(error / allowed)), label="REF-VEC-DIAG error / allowed")
+    assert np.all(error <= allowed), (float(np.max(error / allowed)), d * lipschitz)
