@@ -18,6 +18,8 @@ REF-POP-SI   single-index population risk (Gaussian and uniform laws) against qu
 REF-GD       gradient-descent iterates against steps taken with the reference gradient
 REF-GF       gradient-flow end points against an independent integration (scipy Radau)
 REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with ILL_POSED
+REF-GF-EDGE  a flow driven towards θ₂L = 1 stops on its event, every record before it on the
+             well-posed side
 REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
 REF-SAMPLE   Gaussian and uniform draws have the law's moments (6 standard errors)
 REF-VEC-DIAG a diagonal vector DEQ equals k scalar DEQs (bracketed roots), ‖W‖₂L up to 20
@@ -37,6 +39,7 @@ from deqverify.reference import bracket, quadrature
 from deqverify.reference.population import linear_population_risk
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.fixed_point import jacobian_allowance
+from deqverify.core.models import SINGULAR_MARGIN
 from deqverify.core.vector_solve import chunk_rows, rounding_floor
 from deqverify.theorems.draws import contractions, covariances, far_contractions
 from deqverify.theorems.strategies import finite_floats
@@ -343,19 +346,29 @@ def test_REF_GD_descent_iterates_are_steps_of_the_reference_gradient(problem, st
 
 
 @settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
-@given(small_empirical_problems(), finite_floats(0.1, 2.0))
-def test_REF_GF_flow_matches_an_independent_integration(problem, t_max):
+@given(small_empirical_problems(), finite_floats(0.1, 2.0), st.data())
+def test_REF_GF_flow_matches_an_independent_integration(problem, t_max, data):
     """θ(t) of the core's gradient flow against scipy's Radau on the bracketed-root
     gradient. Both run at rtol = 1e-10, atol = 1e-12; over t ≤ 2 the difference of two
     such solutions is ≤ ~1e-8 (a gradient flow of a smooth risk: error growth ≤ e^{ℓt} with
-    ℓ the Hessian bound, ≤ 3 here); 1e-6·(1 + |θ|) leaves a factor 100."""
+    ℓ the Hessian bound, ≤ 3 here); 1e-6·(1 + |θ|) leaves a factor 100. Records are taken
+    at drawn times (``t_eval``) half the time; a flow that approaches θ₂L = 1 ends on the
+    event, every earlier record on the well-posed side of it."""
     from scipy.integrate import solve_ivp
 
     activation, theta0, X, targets = problem
-    run = dv.gradient_flow(dv.EmpiricalRisk(_model(activation), X, targets), theta0, t_max, n_records=5)
+    fractions = data.draw(st.one_of(st.none(), st.lists(finite_floats(0.0, 1.0), min_size=1, max_size=6,
+                                                         unique=True)), label="t_eval / t_max")
+    t_eval = None if fractions is None else np.unique(np.array(fractions) * t_max)
+    run = dv.gradient_flow(dv.EmpiricalRisk(_model(activation), X, targets), theta0, t_max, n_records=5,
+                           t_eval=t_eval)
+    event(f"REF-GF: {run.status}")
     if run.status is not dv.RunStatus.COMPLETED:
         assert run.status is dv.RunStatus.SINGULAR_APPROACH  # stopped honestly before θ₂L = 1
+        assert_ends_on_the_event(run, activation)
         return
+    if t_eval is not None:
+        assert np.array_equal(run.t, t_eval if t_eval[-1] == t_max else np.append(t_eval, t_max))
     independent = solve_ivp(lambda _, theta: -bracket.risk_and_gradient(theta, X, targets, activation)[1],
                             (0.0, t_max), theta0, method="Radau", t_eval=run.t, rtol=1e-10, atol=1e-12)
     assert independent.success
@@ -366,6 +379,31 @@ def test_REF_GF_flow_matches_an_independent_integration(problem, t_max):
         ref_value, ref_gradient = bracket.risk_and_gradient(theta, X, targets, activation)
         assert abs(value - ref_value) <= 1e-11 * (1 + ref_value)
         assert abs(norm - np.linalg.norm(ref_gradient)) <= 1e-11 * (1 + np.linalg.norm(ref_gradient))
+
+
+def assert_ends_on_the_event(run, activation):
+    """The flow stopped where 1 − θ₂L = SINGULAR_MARGIN (the event's root, located to ~eps in
+    t: θ₂ is then off by |θ₂'|·δt ≪ 1e-9), every earlier record on the well-posed side."""
+    gap = 1.0 - run.theta[:, -1] * bracket.lipschitz(activation)
+    assert abs(gap[-1] - SINGULAR_MARGIN) <= 1e-9, gap[-1]
+    assert np.all(gap[:-1] >= SINGULAR_MARGIN - 1e-12), gap
+
+
+@settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
+@given(st.sampled_from(("sigmoid", "tanh")),
+       hnp.arrays(np.float64, st.tuples(st.integers(2, 20), st.integers(1, 3)), elements=finite_floats(-2.0, 2.0)),
+       finite_floats(1.2, 3.0), finite_floats(0.5, 0.95), st.integers(0, 2**32 - 1))
+def test_REF_GF_EDGE_a_flow_driven_to_the_ill_posed_set_ends_on_its_event(activation, X, level, contraction, seed):
+    """REF-GF-EDGE: targets above σ's range (y ≤ 1 < level) drive θ₂L up towards 1; the flow
+    must stop on the singular-approach event (status SINGULAR_APPROACH), never past it."""
+    theta0 = np.r_[np.random.default_rng(seed).standard_normal(X.shape[1]) * 0.3,
+                   contraction / bracket.lipschitz(activation)]
+    run = dv.gradient_flow(dv.EmpiricalRisk(_model(activation), X, np.full(X.shape[0], level)), theta0, 40.0)
+    event(f"REF-GF-EDGE: {run.status}")
+    if run.status is dv.RunStatus.SINGULAR_APPROACH:
+        assert_ends_on_the_event(run, activation)
+    else:
+        assert run.status is dv.RunStatus.COMPLETED, run.message
 
 
 @settings(max_examples=examples_for("pointwise"))
