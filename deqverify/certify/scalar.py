@@ -30,9 +30,11 @@ from deqverify.core.validation import _as_float_array, as_data, as_theta
 PRECISION = 128
 """Bits of the ball arithmetic: the enclosures' own rounding (2⁻¹²⁸ relative) is far below
 the float64 answers they certify, so the certified radius is set by the float64 residual."""
-INFLATIONS = (1.0, 16.0, 256.0, 4096.0, 65536.0)
+INFLATIONS = (0.25, 1.0, 16.0, 256.0, 4096.0, 65536.0)
 """The candidate box is the Newton step's size times these factors (tried in turn): a box a
-little wider than the step is what contracts, a much wider one may not (g' varies)."""
+little wider than the step is what contracts, a much wider one may not (g' varies). The
+narrowest comes first for a root next to a kink: ReLU at θ₂ = −1e15 has its root 1e-15 from
+u = 0, where a box only a few steps wide already straddles the kink and g' spans [1, 1e15]."""
 SPLIT = 0.4871
 """Where a piece of the root search is split (not at 1/2, see :func:`enclose_roots`)."""
 MIN_WIDTH = 1e-12
@@ -163,11 +165,37 @@ def certify_box(offset, theta2: float, activation: str, low, high) -> Enclosure:
     return Enclosure(*_floats(low, high), True, "", _stability(theta2, *slopes))
 
 
+def piecewise_linear_root(offset, theta2: float, activation: str) -> Enclosure | None:
+    """The identity and ReLU by cases (no Newton box: next to ReLU's kink at θ₂ = −10²³⁸ a
+    float64 centre is relatively 10⁻¹⁶ off a root that a box must resolve to 10⁻²³⁸). Linear:
+    y = a/(1 − θ₂), the only root for θ₂ ≠ 1. ReLU with θ₂ < 1: g(y) = y − relu(a + θ₂y) has
+    g' ≥ 1 − max(θ₂, 0) > 0, so one root, y = a/(1 − θ₂) if a > 0 and 0 if a < 0 (the hull
+    of both where the enclosure of a holds 0). None where the cases do not apply."""
+    from flint import arb
+    t2 = arb(theta2)
+    if activation == "identity" and theta2 != 1.0:
+        root = offset / (1 - t2)
+        return Enclosure(*_floats(root, root), True, "", abs(theta2) < 1 and theta2 < 1)
+    if activation != "relu" or not theta2 < 1.0:
+        return None
+    if offset > 0:
+        root = offset / (1 - t2)
+        low, high = down(root), up(root)
+    elif offset < 0:
+        low = high = arb(0)
+    else:
+        low, high = arb(0), up(up(offset) / (1 - t2)).max(arb(0))
+    return Enclosure(*_floats(low, high), True, "", True)
+
+
 def certify_sample(offset, theta2: float, activation: str, guess: float) -> Enclosure:
     """Certify the root near ``guess`` (a float64 answer) for one sample."""
     from flint import arb
     if not math.isfinite(guess):
         return Enclosure(math.nan, math.nan, False, f"the answer to certify is {guess} (not finite)")
+    by_cases = piecewise_linear_root(offset, theta2, activation)
+    if by_cases is not None:
+        return by_cases
     centre = arb(guess)
     g = _g_at(offset, theta2, activation, centre)
     s_low, s_high = slope_bounds(activation, *_pre_activation(offset, theta2, centre, centre))
