@@ -1,8 +1,9 @@
 """CERT-*: certified enclosures (``deqverify[certify]``, python-flint's Arb) against mpmath.
 
-CERT-FP      every certified scalar enclosure contains the root mpmath finds at 50 digits,
-             and the float64 solver's answer lies within FP-1's allowance of it (θ₂L from
-             0.99 down to −1e300, offsets up to ±1e3, every built-in activation)
+CERT-FP      every certified scalar enclosure contains the root mpmath finds at 50 digits
+             (plus the digits θ₂ ≪ 0 cancels: the twin adds them), and the float64 solver's
+             answer lies within FP-1's allowance of it (θ₂L from 0.99 down to −1e300, offsets
+             |θ₁ᵀx| up to 270, every built-in activation)
 CERT-ROOTS   enclose_roots finds every root of a multi-root sample: its count, positions and
              stability classes match an independent sign-change count on a 30-digit grid
 CERT-VEC     every certified vector enclosure (Krawczyk) contains the mpmath twin's root,

@@ -119,3 +119,33 @@ def test_relu_is_certified_by_cases_next_to_its_kink(theta2, offset):
     expected = max(offset, 0.0) / (1.0 - theta2)
     assert enclosure.certified and enclosure.stable
     assert enclosure.low <= expected <= enclosure.high and enclosure.radius <= 4e-16 * expected + 5e-324
+
+
+@needs_flint
+def test_review_findings_stay_fixed():
+    """A reviewer's findings (2026-12-02): a search box computed in float64 that ended below the
+    root (complete=True with no root), the identity's stability class at θ₂ ≤ −1, NaN input
+    that made the root search run for ever, minutes near a tangency, untyped exceptions."""
+    import time
+
+    from deqverify import certify
+    found = certify.enclose_roots(1e20, 1e-17, "relu")
+    assert found.complete and len(found.roots) == 1 and found.roots[0].contains(1e20)
+    assert certify.fixed_point([1.0, -5.0], [[1.0]], "identity")[0].stable is True
+    for args, error in (((float("nan"), 0.5, "tanh"), dv.NonFiniteInputError),
+                        ((1e308, 0.5, "softplus"), dv.DEQError), ((0.0, 0.5, "identity"), dv.DEQError),
+                        ((0.0, 2.0, "relu"), dv.DEQError), ((None, 2.0, "tanh"), dv.DEQError),
+                        ((0.0, 0.5, ["tanh"]), dv.DEQError), ((10**400, 0.5, "softplus"), dv.DEQError)):
+        with pytest.raises(error):
+            certify.enclose_roots(*args)
+    start = time.process_time()
+    tangent = certify.enclose_roots(0.532839975353552, 2.0, "tanh")  # a double root of y = tanh(2y + a)
+    assert not tangent.complete and time.process_time() - start < 30
+    for answers in (["a", "b"], [1j, 0.1], [0.1, 0.2, 0.3]):
+        with pytest.raises(dv.DEQError):
+            certify.fixed_point([1.0, 0.5], [[1.0], [2.0]], "tanh", answers=answers)
+    params = dv.VectorParams(0.5 * np.eye(2), np.ones((2, 1)), np.zeros(2), np.ones(2))
+    with pytest.raises(dv.DEQError, match="answers has 3 values"):
+        certify.vector_fixed_point(params, np.ones((2, 1)), "tanh", answers=np.zeros(3))
+    with pytest.raises(dv.DEQError, match="VectorParams"):
+        certify.vector_fixed_point((1, 2), np.ones((2, 1)), "tanh")

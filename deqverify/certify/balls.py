@@ -54,7 +54,8 @@ def _sech_squared_point(x):
     """sech²(x) for an exact x (0 where cosh overflows: the value is below any float)."""
     arb = _arb()
     c = abs(x).cosh()
-    return 1 / c ** 2 if c.is_finite() else arb(0)
+    # beyond Arb's range sech² is below 2⁻¹⁰⁰⁰ but positive: [0, 2⁻¹⁰⁰⁰] encloses it
+    return 1 / c ** 2 if c.is_finite() else arb(0).union(arb(2) ** -1000)
 
 
 def _relu_point(x):
@@ -111,6 +112,8 @@ def require_ball_activation(name: str) -> None:
 
 
 def _known(name: str, table):
+    if not isinstance(name, str):
+        raise InvalidInputError(f"activation must be a name (one of {sorted(table)}), got {name!r}")
     try:
         return table[name]
     except KeyError:

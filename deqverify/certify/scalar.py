@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deqverify.certify.balls import down, require_ball_activation, slope_bounds, up, value_bounds, value_point
-from deqverify.core.errors import InvalidInputError
+from deqverify.core.errors import InvalidInputError, NonFiniteInputError
 from deqverify.core.validation import _as_float_array, as_data, as_theta
 
 PRECISION = 128
@@ -175,7 +175,7 @@ def piecewise_linear_root(offset, theta2: float, activation: str) -> Enclosure |
     t2 = arb(theta2)
     if activation == "identity" and theta2 != 1.0:
         root = offset / (1 - t2)
-        return Enclosure(*_floats(root, root), True, "", abs(theta2) < 1 and theta2 < 1)
+        return Enclosure(*_floats(root, root), True, "", theta2 < 1)  # θ₂σ' = θ₂
     if activation != "relu" or not theta2 < 1.0:
         return None
     if offset > 0:
@@ -230,7 +230,7 @@ def fixed_point(theta, X, activation: str, answers=None) -> list[Enclosure]:
         from deqverify.core.models import LinearDEQ, SingleIndexDEQ
         model = LinearDEQ() if activation == "identity" else SingleIndexDEQ(activation)
         answers = model.fixed_point(theta, X).value
-    answers = np.asarray(answers, dtype=float).reshape(-1)
+    answers = _as_float_array(answers, "answers").reshape(-1)
     if answers.size != X.shape[0]:
         raise InvalidInputError(f"answers has {answers.size} values for {X.shape[0]} rows of X")
     with _precision():
@@ -249,18 +249,34 @@ def finite_rows_of(X):
     return as_data(np.where(finite, array, 0.0)), rows
 
 
-def _search_box(offset: float, theta2: float, activation: str) -> tuple[float, float]:
-    """An interval that contains every root of y = σ(a + θ₂y)."""
+def _search_box(offset: float, theta2: float, activation: str):
+    """An interval [low, high] (exact Arb numbers) that contains every root of y = σ(a + θ₂y);
+    the upper end of the softplus/ReLU box is computed in Arb and rounded up (in float64 the
+    +1 vanishes for a ≥ 2⁵³ and the box ended below the root)."""
+    from flint import arb
     if activation == "tanh":
-        return -1.0, 1.0
+        return arb(-1), arb(1)
     if activation == "sigmoid":
-        return 0.0, 1.0
+        return arb(0), arb(1)
     if activation in ("softplus", "relu"):
         # y ≥ 0 and y ≤ max(0, a + θ₂y) + log 2 ⇒ for θ₂ < 1: y ≤ (max(a, 0) + 1)/(1 − max(θ₂, 0))
         if theta2 >= 1:
-            raise ValueError("θ₂ ≥ 1 with an unbounded activation: roots are not confined to a box")
-        return 0.0, (max(offset, 0.0) + 1.0) / (1.0 - max(theta2, 0.0))
-    raise ValueError(f"no root box for {activation!r}")
+            raise InvalidInputError(
+                f"enclose_roots: θ₂ = {theta2:g} ≥ 1 with {activation}: the roots are not confined to "
+                "a box (y = σ(a + θ₂y) can have a root at any size); use θ₂ < 1")
+        high = up((arb(max(offset, 0.0)) + 1) / (1 - arb(max(theta2, 0.0))))
+        if not math.isfinite(float(high.upper())):
+            raise InvalidInputError(f"enclose_roots: a = {offset:g}, θ₂ = {theta2:g} put the roots beyond "
+                                    "the float64 range, where an enclosure cannot be reported")
+        return arb(0), high
+    raise InvalidInputError(f"enclose_roots handles tanh, sigmoid, softplus and relu, not {activation!r} "
+                            "(the linear DEQ has one root: use fixed_point)")
+
+
+MAX_PIECES = 4096
+"""Pieces the root search examines before it reports an incomplete count: near a tangency
+(a double root) the pieces cannot be excluded and would be split down to MIN_WIDTH, which
+took minutes; the count is then honestly incomplete."""
 
 
 @dataclass(frozen=True)
@@ -274,12 +290,18 @@ def enclose_roots(offset: float, theta2: float, activation: str) -> RootCount:
     """Every root of y = σ(a + θ₂y) for one offset a (float64, exact), each certified with
     its stability class (FP-3: the multi-root grid)."""
     from flint import arb
-    low, high = _search_box(offset, theta2, activation)
-    roots, complete = [], True
+    require_ball_activation(activation)
+    offset, theta2 = _finite_number(offset, "offset"), _finite_number(theta2, "theta2")
+    roots, complete, examined = [], True, 0
     with _precision():
+        low, high = _search_box(offset, theta2, activation)
         a = arb(offset)
-        pieces = [(arb(low), arb(high))]
+        pieces = [(low, high)]
         while pieces:
+            examined += 1
+            if examined > MAX_PIECES:
+                complete = False
+                break
             lo, hi = pieces.pop()
             # g(Y) ⊂ [lo − σ(u_high), hi − σ(u_low)]: no root where that excludes 0
             u_low, u_high = _pre_activation(a, theta2, lo, hi)
@@ -299,6 +321,19 @@ def enclose_roots(offset: float, theta2: float, activation: str) -> RootCount:
             pieces += [(lo, middle), (middle, hi)]
     roots.sort(key=lambda e: e.low)
     return RootCount(_distinct(roots), complete)
+
+
+def _finite_number(value, name: str) -> float:
+    """A finite real number (a typed error names what was given otherwise)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise InvalidInputError(f"{name} = {value!r} is beyond the float64 range") from None
+    if not math.isfinite(value):
+        raise NonFiniteInputError(f"{name} is {value}: a certificate needs finite inputs")
+    return value
 
 
 def _distinct(roots):

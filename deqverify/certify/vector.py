@@ -19,7 +19,9 @@ import numpy as np
 
 from deqverify.certify.balls import down, hull, slope_bounds, up, value_point
 from deqverify.certify.scalar import INFLATIONS, PRECISION, Enclosure, _floats
-from deqverify.core.validation import as_data
+from deqverify.core.errors import InvalidInputError
+from deqverify.core.validation import _as_float_array, as_data
+from deqverify.core.vector_params import VectorParams
 
 
 def _column(values):
@@ -90,10 +92,16 @@ def vector_fixed_point(params, X, activation: str, answers=None) -> list[list[En
     float64 fixed points to certify (default: deqverify's own solver)."""
     from flint import ctx
     X = as_data(X)
+    if not isinstance(params, VectorParams):
+        raise InvalidInputError(f"params must be a deqverify.VectorParams(W, U, b, v), got {type(params).__name__}")
     W, U, b = (np.asarray(getattr(params, name), dtype=float) for name in ("W", "U", "b"))
     if answers is None:
         from deqverify.core.vector_model import VectorDEQ
         answers = VectorDEQ(W.shape[0], activation, allow_noncontractive=True).fixed_point(params, X).value
-    answers = np.asarray(answers, dtype=float).reshape(X.shape[0], W.shape[0])
+    answers = _as_float_array(answers, "answers")
+    if answers.size != X.shape[0] * W.shape[0]:
+        raise InvalidInputError(f"answers has {answers.size} values; it must hold one fixed point of "
+                                f"width {W.shape[0]} for each of the {X.shape[0]} rows of X")
+    answers = answers.reshape(X.shape[0], W.shape[0])
     with ctx.workprec(PRECISION):
         return [certify_vector_sample(W, U, b, x, z, activation) for x, z in zip(X, answers)]
