@@ -23,3 +23,12 @@ def single_index_problem(targets_scale=1.0):
     risk = dv.EmpiricalRisk(model, X, model.teacher(X, xi) * targets_scale, xi=xi)
     theta0 = np.r_[xi + np.array([0.2, -0.1]), 0.3]
     return Problem(model, risk, theta0, points=np.array([np.r_[xi, 0.5], np.r_[-xi, -1.0]]))
+
+
+class ReluOffBy1e13(dv.SingleIndexDEQ):
+    """Every root scaled by 1 + 1e-13: RELU's closed form is exact to 2(d + 2) ulps."""
+
+    def fixed_point(self, theta, X, *, throw=False):
+        result = super().fixed_point(theta, X, throw=throw)
+        result.value = result.value * (1 + 1e-13)
+        return result

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import pytest
 from broken_risks import WrappedRisk
-from check_problems import linear_problem, single_index_problem
+from check_problems import ReluOffBy1e13, linear_problem, single_index_problem
 
 import deqverify as dv
 from deqverify.core.activations import get_activation
@@ -68,19 +68,22 @@ class ScaledJacobian(dv.SingleIndexDEQ):
         return result.slope / (1.0 - theta2 * result.slope) * (1 + 1e-9)
 
 
-def fp2_risk_off():
-    """R's value tilted by 1e-4·θ₁[0] while ∇R is untouched: the differences of R no longer
-    match the gradient (allowed: truncation + rounding ≈ 1e-9 relative)."""
-    problem = fp2_problem()
+class TiltedValue(WrappedRisk):
+    """R's value tilted by 1e-4·θ[0] while ∇R is untouched: differences of R no longer match
+    the gradient (allowed: truncation + rounding ≈ 1e-9 relative)."""
 
-    class TiltedValue(WrappedRisk):
-        def value(self, theta):
-            return self._risk.value(theta) + 1e-4 * theta[0]
+    def __init__(self, risk):
+        super().__init__(risk, lambda _, g: g)
 
-        def value_and_gradient(self, theta):
-            return self.value(theta), self._risk.gradient(theta)
+    def value(self, theta):
+        return self._risk.value(theta) + 1e-4 * theta[0]
 
-    return dataclasses.replace(problem, risk=TiltedValue(problem.risk, lambda _, g: g))
+    def value_and_gradient(self, theta):
+        return self.value(theta), self._risk.gradient(theta)
+
+
+def with_tilted_value(problem):
+    return dataclasses.replace(problem, risk=TiltedValue(problem.risk))
 
 
 def fp2_denominator_off():
@@ -163,13 +166,6 @@ def rises_once_under_the_bound(t, lambda1):
     return shape
 
 
-class ReluRootOff(dv.SingleIndexDEQ):
-    def fixed_point(self, theta, X, *, throw=False):
-        result = super().fixed_point(theta, X, throw=throw)
-        result.value = result.value * (1 + 1e-12)
-        return result
-
-
 def relu_tilted():
     """∇R tilted by 1e-10 towards θ − e: LIN-ORTH's claim ⟨∇R, θ − e⟩ = 0 breaks."""
     problem = relu_problem()
@@ -214,20 +210,6 @@ class VectorGradientOff(dv.VectorDEQ):
         return loss, (None if gradient is None else gradient * (1 + 1e-6)), summary
 
 
-def vector_value_off():
-    """R's value tilted by 1e-4·θ[0] while the adjoint gradient is untouched."""
-    problem = vector_problem()
-
-    class TiltedValue(WrappedRisk):
-        def value(self, theta):
-            return self._risk.value(theta) + 1e-4 * theta[0]
-
-        def value_and_gradient(self, theta):
-            return self.value(theta), self._risk.gradient(theta)
-
-    return dataclasses.replace(problem, risk=TiltedValue(problem.risk, lambda _, g: g))
-
-
 def with_vector_model(model_class):
     model = model_class(3, "tanh")
     problem = vector_problem(model)
@@ -236,7 +218,7 @@ def with_vector_model(model_class):
 
 CLAUSE_VIOLATIONS = {
     ("FP-2", "jacobian"): lambda: dataclasses.replace(fp2_problem(), model=ScaledJacobian("sigmoid")),
-    ("FP-2", "risk-gradient"): fp2_risk_off,
+    ("FP-2", "risk-gradient"): lambda: with_tilted_value(fp2_problem()),
     ("FP-2", "denominator"): fp2_denominator_off,
     ("L3.2", "sign"): l32_sign_flipped,
     ("L3.2", "beta"): l32_below_beta,
@@ -245,13 +227,13 @@ CLAUSE_VIOLATIONS = {
     ("SI-HESS", "upper"): lambda: si_hess(MomentScaled, 1e-3),
     ("T3.8", "bound"): lambda: t38_path(slower_than_the_bound),
     ("T3.8", "monotone"): lambda: t38_path(rises_once_under_the_bound),
-    ("RELU", "closed-form"): lambda: dataclasses.replace(relu_problem(), model=ReluRootOff("relu")),
+    ("RELU", "closed-form"): lambda: dataclasses.replace(relu_problem(), model=ReluOffBy1e13("relu")),
     ("RELU", "LIN-ORTH"): relu_tilted,
     ("RELU", "GD-RADIUS"): relu_long_steps,
     ("VEC-FP-1", "bound"): lambda: with_vector_model(OptimisticVectorBound),
     ("VEC-FP-1", "unique"): vec_two_roots,
     ("VEC-FP-2", "mpmath"): lambda: with_vector_model(VectorGradientOff),
-    ("VEC-FP-2", "differences"): vector_value_off,
+    ("VEC-FP-2", "differences"): lambda: with_tilted_value(vector_problem()),
 }
 
 HOLDING = {"FP-2": fp2_problem, "L3.2": lambda: linear_problem([0.3, -0.2, 0.6, 0.4], t_max=2.0),

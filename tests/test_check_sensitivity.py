@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 from broken_risks import WrappedRisk
-from check_problems import SIGMA, XI, linear_problem, single_index_problem
+from check_problems import SIGMA, XI, ReluOffBy1e13, linear_problem, single_index_problem
 
 import deqverify as dv
 from deqverify.theorems import REGISTRY, Problem
@@ -203,13 +203,6 @@ def test_FP_3_fails_a_model_silent_just_past_the_edge():
     problem = Problem(dv.SingleIndexDEQ("sigmoid"), None, np.array([0.3, -0.4, 1.0]), X=X)
     assert holds("FP-3", problem)
     assert not holds("FP-3", dataclasses.replace(problem, model=SilentJustPastTheEdge("sigmoid")))
-
-
-class ReluOffBy1e13(dv.SingleIndexDEQ):
-    def fixed_point(self, theta, X, *, throw=False):
-        result = super().fixed_point(theta, X, throw=throw)
-        result.value = result.value * (1 + 1e-13)
-        return result
 
 
 def test_RELU_fails_a_closed_form_off_by_1e_minus_13():
