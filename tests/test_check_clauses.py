@@ -11,6 +11,7 @@ files, so the property suite alone catches a slackened or vacuous check.
 """
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -18,7 +19,9 @@ from broken_risks import WrappedRisk
 from check_problems import ReluOffBy1e13, linear_problem, single_index_problem
 
 import deqverify as dv
-from deqverify.core.activations import get_activation
+from deqverify.core import phantom
+from deqverify.core.activations import Activation, get_activation
+from deqverify.core.splitting import monotone_constants
 from deqverify.theorems import REGISTRY, Problem
 
 # ---- problems on which every clause holds ------------------------------------------------
@@ -216,6 +219,50 @@ def with_vector_model(model_class):
     return dataclasses.replace(problem, risk=dv.EmpiricalRisk(model, problem.risk.X, problem.risk.targets))
 
 
+def layer_problem(W, activation="tanh", *, seed=5, **fields):
+    """A problem about the map z = σ(Wz + Ux + b) alone (no risk), 6 rows of X."""
+    W = np.atleast_2d(np.asarray(W, dtype=float))
+    k = W.shape[0]
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((6, 2))
+    params = dv.VectorParams(W, rng.standard_normal((k, 2)), rng.standard_normal(k) * 0.3, np.ones(k))
+    model = dv.VectorDEQ(k, activation, allow_noncontractive=True)
+    return Problem(model, None, params.flat, X=X, **fields)
+
+
+def monotone_problem(activation="tanh", step_fraction=0.5):
+    """W = 0.4·I − AᵀA/4 + (B − Bᵀ)/2 (m = 0.6, ‖W‖₂ may exceed 1), α = step_fraction·2m/L²."""
+    rng = np.random.default_rng(8)
+    A, B = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    W = 0.4 * np.eye(3) - A.T @ A / 4 + (B - B.T) / 2
+    constants = monotone_constants(W)
+    return layer_problem(W, activation, step=step_fraction * constants["alpha_max"])
+
+
+TANH_TWICE = Activation("tanh", lambda z: 2 * np.tanh(z), lambda z: 2 / np.cosh(z) ** 2,
+                        lambda z: -4 * np.tanh(z) / np.cosh(z) ** 2, lipschitz=2.0, monotone=True)
+"""2·tanh under tanh's name: the splitting uses tanh's proximal map, the root check uses f."""
+
+
+def phantom_problem(W=None, damping=0.5, steps=5):
+    """tanh, k = 3, ‖W‖₂ = 0.6, cotangents from a seed."""
+    rng = np.random.default_rng(12)
+    if W is None:
+        W = rng.standard_normal((3, 3))
+        W = 0.6 * W / np.linalg.norm(W, 2)
+    problem = layer_problem(W, "tanh" if np.shape(W)[0] > 1 else "identity")
+    return dataclasses.replace(problem, cotangents=rng.standard_normal((6, np.shape(W)[0])),
+                               steps=steps, damping=damping)
+
+
+def phantom_one_step_short(monkeypatch):
+    """The shared phantom oracle runs k − 1 steps (a planted off-by-one)."""
+    honest = phantom.phantom_adjoint
+    monkeypatch.setattr(phantom, "phantom_adjoint", lambda J, g, steps, damping: honest(J, g, steps - 1, damping))
+    monkeypatch.setattr("deqverify.theorems.backward.phantom_adjoint", phantom.phantom_adjoint)
+    return phantom_problem()
+
+
 CLAUSE_VIOLATIONS = {
     ("FP-2", "jacobian"): lambda: dataclasses.replace(fp2_problem(), model=ScaledJacobian("sigmoid")),
     ("FP-2", "risk-gradient"): lambda: with_tilted_value(fp2_problem()),
@@ -234,11 +281,24 @@ CLAUSE_VIOLATIONS = {
     ("VEC-FP-1", "unique"): vec_two_roots,
     ("VEC-FP-2", "mpmath"): lambda: with_vector_model(VectorGradientOff),
     ("VEC-FP-2", "differences"): lambda: with_tilted_value(vector_problem()),
+    # α beyond 2m/L²: the factor is ≥ 1, so no contraction is shown
+    ("MON-WP", "contraction"): lambda: monotone_problem(step_fraction=1.5),
+    ("MON-WP", "unique"): lambda: monotone_problem(TANH_TWICE),
+    # 2·tanh with w = 0.2 (μ∞ = 0.2): slope 0.4 at 0 against the claimed factor 0.2, and
+    # dz*/dp = 2/(1 − 0.4) against 1/(1 − 0.2)
+    ("LINF-WP", "contraction"): lambda: layer_problem([[0.2]], TANH_TWICE),
+    ("LINF-WP", "lipschitz"): lambda: layer_problem([[0.2]], TANH_TWICE),
+    # 2·tanh with w = 0.9: z = 2tanh(0.9z + p) has three roots near p = 0, the starts find two
+    ("LINF-WP", "unique"): lambda: layer_problem([[0.9]], TANH_TWICE, seed=1),
+    ("BWD-PHANTOM", "identity"): phantom_one_step_short,
+    # τ = 1.9 with J = −0.5: 1 − τ + τγ = 0.05 is not a bound on ‖B‖₂ = 1.85
+    ("BWD-PHANTOM", "bound"): lambda: phantom_problem([[-0.5]], damping=1.9, steps=3),
 }
 
 HOLDING = {"FP-2": fp2_problem, "L3.2": lambda: linear_problem([0.3, -0.2, 0.6, 0.4], t_max=2.0),
            "SI-HESS": single_index_problem, "T3.8": flow_problem, "RELU": relu_problem,
-           "VEC-FP-1": vector_problem, "VEC-FP-2": vector_problem}
+           "VEC-FP-1": vector_problem, "VEC-FP-2": vector_problem, "MON-WP": monotone_problem,
+           "LINF-WP": lambda: layer_problem([[-1.0, 1.5], [0.3, -2.0]]), "BWD-PHANTOM": phantom_problem}
 
 
 def test_every_clause_of_every_statement_has_a_planted_violation():
@@ -256,7 +316,10 @@ def test_every_clause_holds_on_a_correct_problem(theorem_id):
 
 @pytest.mark.parametrize("theorem_id,clause", sorted(CLAUSE_VIOLATIONS), ids=[
     f"{theorem_id}-{clause}" for theorem_id, clause in sorted(CLAUSE_VIOLATIONS)])
-def test_a_planted_violation_flips_its_clause(theorem_id, clause):
-    verdict = REGISTRY[theorem_id].check(CLAUSE_VIOLATIONS[theorem_id, clause]())
+def test_a_planted_violation_flips_its_clause(theorem_id, clause, monkeypatch):
+    planted = CLAUSE_VIOLATIONS[theorem_id, clause]
+    # a planted bug in shared code (not in the problem) patches it for this test only
+    problem = planted(monkeypatch) if "monkeypatch" in inspect.signature(planted).parameters else planted()
+    verdict = REGISTRY[theorem_id].check(problem)
     assert not verdict.holds
     assert verdict.clauses[clause] < 0, verdict.clauses

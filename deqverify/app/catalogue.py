@@ -23,6 +23,12 @@ ASSUMPTIONS = {
     "A-nonlin": "M = E[(X, σ(ξᵀX))(X, σ(ξᵀX))ᵀ] is positive definite: the teacher's output "
                 "is not a linear function of X",
     "A-theta2": "the linear DEQ is defined: θ₂ ≠ 1 (at the start; L3.2 keeps the flow away)",
+    "A-monotone": "the symmetric part of I − W is ⪰ mI with m > 0 (W = (1−m)I − AᵀA + B − Bᵀ)",
+    "A-splitting-step": "the forward–backward step is 0 < α < 2m/‖I − W‖₂²",
+    "A-prox": "σ is a proximal map: nondecreasing and 1-Lipschitz (ReLU, tanh, the identity)",
+    "A-mu-inf": "the ℓ∞ log-norm μ∞(W) = maxᵢ(wᵢᵢ + Σ_{j≠i}|wᵢⱼ|) is < 1",
+    "A-slopes": "σ acts entrywise with slopes in [0, 1]",
+    "A-damping": "the phantom gradient's damping is 0 < τ ≤ 1",
     "step-size": "the GD step is small enough: η ≤ η₀ = 1/ℓ (T3.6) or η ≤ λ₁/(2λ₂) (T3.9)",
 }
 

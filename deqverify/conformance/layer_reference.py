@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deqverify.conformance.layer_protocol import BackwardMode
+from deqverify.core.phantom import phantom_adjoint
 
 EPS = np.finfo(float).eps
 DIFFERENCE_STEP = EPS ** (1 / 3)
@@ -245,10 +246,7 @@ def adjoint(solution: ReferenceSolution, layer_map: LayerMap, g, mode: BackwardM
                                 / np.maximum(_norms(G), np.finfo(float).tiny), initial=0.0))
     elif mode.kind in ("phantom", "jfb"):
         steps, tau = (mode.steps, mode.damping) if mode.kind == "phantom" else (1, 1.0)
-        u, w = np.zeros_like(G), G.copy()
-        for _ in range(steps):
-            u += tau * w
-            w = tau * np.einsum("mji,mj->mi", J, w) + (1 - tau) * w
+        u = phantom_adjoint(J, G, steps, tau)
     else:
         raise ValueError(f"no adjoint oracle for {mode}: unrolled is checked by differences")
     return ReferenceGradient(layer_map.vjp_params(layer_map.blocks(solution.z), u), residual)

@@ -49,8 +49,13 @@ class Problem:
         More points for pointwise statements.
     X : ndarray (n, d), optional
         Inputs for fixed-point statements (FP-1, FP-2).
-    step, steps : GD step η and number of steps.
+    step, steps : GD step η and number of steps; for MON-WP the forward–backward step α, for
+        BWD-PHANTOM ``steps`` is the number k of phantom steps.
     t_max : gradient-flow horizon.
+    cotangents : ndarray (n, k), optional
+        ∂ℓ/∂z* per row of X, for the backward statements (BWD-PHANTOM, BWD-JFB).
+    damping : float, optional
+        The phantom gradient's damping τ (BWD-PHANTOM).
     descent, flow : the dynamics under test (defaults: deqverify's own).
     """
 
@@ -67,6 +72,8 @@ class Problem:
     descent: Callable = gradient_descent
     flow: Callable = gradient_flow
     label: str = ""
+    cotangents: np.ndarray | None = None
+    damping: float | None = None
 
     def __post_init__(self):
         """Validate every field (typed errors): a NaN or a wrong type in a problem is a
@@ -89,6 +96,14 @@ class Problem:
         self.steps = as_count(self.steps, "steps")
         if self.t_max is not None:
             self.t_max = as_positive(self.t_max, "t_max")
+        if self.cotangents is not None:
+            self.cotangents = _finite_array(self.cotangents, "cotangents", ndim=2)
+            if self.X is None or self.cotangents.shape[0] != self.X.shape[0]:
+                raise InvalidInputError(f"cotangents need one row per row of X, got shape "
+                                        f"{self.cotangents.shape} for X of shape "
+                                        f"{None if self.X is None else self.X.shape}")
+        if self.damping is not None:
+            self.damping = float(_finite_array([self.damping], "damping", ndim=1)[0])
         self.ode_rtol = as_positive(self.ode_rtol, "ode_rtol")
         self.ode_atol = as_positive(self.ode_atol, "ode_atol")
 
@@ -108,6 +123,7 @@ class Problem:
             "label": self.label, "model": repr(self.model),
             "risk": type(self.risk).__name__, "theta0": self.theta0.tolist(),
             "step": self.step, "steps": self.steps, "t_max": self.t_max,
+            "damping": self.damping,
         }
 
 

@@ -3,11 +3,13 @@
 import difflib
 
 from deqverify.core.errors import UnknownIdError
+from deqverify.theorems.backward import BACKWARD_THEOREMS
 from deqverify.theorems.base import Theorem
 from deqverify.theorems.fixed_point import FIXED_POINT_THEOREMS
 from deqverify.theorems.linear import LINEAR_THEOREMS
 from deqverify.theorems.single_index import SINGLE_INDEX_THEOREMS
 from deqverify.theorems.vector import VECTOR_THEOREMS
+from deqverify.theorems.wellposed import WELL_POSED_THEOREMS
 
 class Registry(dict):
     """A dict of statements whose missing keys raise :class:`UnknownIdError` naming the
@@ -24,5 +26,5 @@ class Registry(dict):
 REGISTRY: dict[str, Theorem] = Registry({
     theorem.id: theorem
     for theorem in (*FIXED_POINT_THEOREMS, *LINEAR_THEOREMS, *SINGLE_INDEX_THEOREMS,
-                    *VECTOR_THEOREMS)
+                    *VECTOR_THEOREMS, *WELL_POSED_THEOREMS, *BACKWARD_THEOREMS)
 })

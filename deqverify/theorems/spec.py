@@ -17,6 +17,12 @@ from deqverify.theorems.base import Problem
 SINE = Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False,
                   mp_f=mpmath.sin, mp_df=mpmath.cos)
 """A smooth but non-monotone σ: breaks A-act (nondecreasing) and nothing else."""
+STEEP_TANH = Activation("steep-tanh", lambda z: 2 * np.tanh(z), lambda z: 2 / np.cosh(z) ** 2,
+                        lambda z: -4 * np.tanh(z) / np.cosh(z) ** 2, lipschitz=2.0, monotone=True,
+                        mp_f=lambda z: 2 * mpmath.tanh(z), mp_df=lambda z: 2 * mpmath.sech(z) ** 2)
+"""σ = 2·tanh: nondecreasing, slopes up to 2. Not a proximal map (those are 1-Lipschitz) and its
+slopes leave [0, 1]: breaks A-prox (MON-*) and A-slopes (LINF-WP) and nothing else."""
+_CUSTOM_ACTIVATIONS = {SINE.name: SINE, STEEP_TANH.name: STEEP_TANH}
 
 
 def _model_spec(model) -> dict:
@@ -33,18 +39,19 @@ def _model_from_spec(model_spec: dict):
     if model_spec.get("vector"):
         method = model_spec.get("method", "newton")
         settings = model_spec.get("settings")
-        return VectorDEQ(model_spec["width"], model_spec["activation"], method,
+        activation = _CUSTOM_ACTIVATIONS.get(model_spec["activation"], model_spec["activation"])
+        return VectorDEQ(model_spec["width"], activation, method,
                          None if settings is None else type(DEFAULT_SETTINGS[method])(**settings),
                          frozen=tuple(model_spec["frozen"]),
                          allow_noncontractive=model_spec.get("allow_noncontractive", False))
     if model_spec.get("linear"):
         return LinearDEQ()
-    if model_spec["activation"] == "sine":
-        return SingleIndexDEQ(SINE)
-    return SingleIndexDEQ(model_spec["activation"])
+    return SingleIndexDEQ(_CUSTOM_ACTIVATIONS.get(model_spec["activation"], model_spec["activation"]))
 
 
-def _risk_spec(risk) -> dict:
+def _risk_spec(risk) -> dict | None:
+    if risk is None:  # statements about a layer's map alone (MON-*, LINF-WP, BWD-*)
+        return None
     if isinstance(risk, EmpiricalRisk):
         return {"kind": "empirical", "X": risk.X.tolist(), "targets": risk.targets.tolist(),
                 "xi": None if risk.xi is None else risk.xi.tolist()}
@@ -63,14 +70,17 @@ def problem_to_spec(problem: Problem) -> dict:
     return {"model": _model_spec(problem.model), "risk": _risk_spec(problem.risk),
             "theta0": problem.theta0.tolist(), "points": listed(problem.points),
             "X": listed(problem.X), "step": problem.step, "steps": problem.steps,
-            "t_max": problem.t_max, "label": problem.label}
+            "t_max": problem.t_max, "label": problem.label,
+            "cotangents": listed(problem.cotangents), "damping": problem.damping}
 
 
 def problem_from_spec(spec: dict) -> Problem:
     """Rebuild a :class:`Problem` (with deqverify's own solver and dynamics) from a spec."""
     model = _model_from_spec(spec["model"])
     risk_spec = spec["risk"]
-    if risk_spec["kind"] == "empirical":
+    if risk_spec is None:
+        risk = None
+    elif risk_spec["kind"] == "empirical":
         risk = EmpiricalRisk(model, np.array(risk_spec["X"]), np.array(risk_spec["targets"]),
                              xi=risk_spec["xi"])
     elif risk_spec["kind"] == "uniform":
@@ -84,7 +94,8 @@ def problem_from_spec(spec: dict) -> Problem:
 
     return Problem(model=model, risk=risk, theta0=array("theta0"), points=array("points"),
                    X=array("X"), step=spec.get("step"), steps=spec.get("steps", 0),
-                   t_max=spec.get("t_max"), label=spec.get("label", ""))
+                   t_max=spec.get("t_max"), label=spec.get("label", ""),
+                   cotangents=array("cotangents"), damping=spec.get("damping"))
 
 
 def reproduction_snippet(theorem_id: str, problem: Problem) -> str:

@@ -33,6 +33,7 @@ from deqverify.theorems.registry import REGISTRY
 from deqverify.theorems.single_index import rsi_constants
 from deqverify.theorems.spec import SINE
 from deqverify.theorems.vector_strategies import vector_problem
+from deqverify.theorems.wellposed_strategies import backward_problem, wellposed_problem
 
 
 @st.composite
@@ -217,6 +218,7 @@ def _relu_problem(draw, theorem_id: str, violate: str | None):
 FAMILIES = {
     "fixed-point": _fixed_point_problem, "linear": _linear_problem,
     "single-index": _single_index_problem, "relu": _relu_problem, "vector": vector_problem,
+    "monotone": wellposed_problem, "backward": backward_problem,
 }
 
 

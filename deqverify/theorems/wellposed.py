@@ -1,0 +1,212 @@
+"""Well-posedness beyond contraction: monotone DEQs (MON-WP, MON-LIP) and ℓ∞ well-posed DEQs
+(LINF-WP), docs/theorems.md "Monotone and ℓ∞ well-posed DEQs".
+
+Model z = σ(Wz + Ux + b) with W allowed to have ‖W‖₂ ≥ 1. The roots are computed by the
+splitting iterations of :mod:`deqverify.core.splitting`, each answer with a certified bound
+β = (‖T(z) − z‖ + 2δ)/(1 − c); every tolerance below is built from β and the rounding δ of one
+evaluation of the map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deqverify.core.errors import UncheckableError
+from deqverify.core.splitting import (
+    PROX_ACTIVATIONS,
+    averaged_map,
+    evaluation_rounding,
+    forward_backward_factor,
+    forward_backward_map,
+    iterate_contraction,
+    linf_constants,
+    monotone_constants,
+)
+from deqverify.theorems.base import Problem, Theorem, Verdict, one_sided, verdict_of
+
+FAR_START_SCALE = 10.0
+"""The second start of a uniqueness check: −10·(1 + |p|) per entry, far from the first (0)."""
+
+
+def batch(problem: Problem):
+    """(params, offsets p = Ux + b per row) of a problem whose X holds the inputs."""
+    if problem.X is None:
+        raise UncheckableError("this statement needs inputs X in the problem")
+    params = problem.model.params(problem.theta0, problem.X.shape[1])
+    return params, problem.X @ params.U.T + params.b
+
+
+def _starts(offsets):
+    return np.zeros_like(offsets), -FAR_START_SCALE * (1.0 + np.abs(offsets))
+
+
+def _run(W, offsets, alpha, step, factor, norm, start):
+    def rounding(z):
+        return evaluation_rounding(W, offsets, alpha, z)
+    return iterate_contraction(step, start, factor, rounding, norm=norm)
+
+
+def _step_ratios(runs, factor) -> tuple[np.ndarray, np.ndarray]:
+    """(‖z_{t+2} − z_{t+1}‖, c‖z_{t+1} − z_t‖ + δ_t + δ_{t+1}) over every step of every run."""
+    observed, allowed = [], []
+    for run in runs:
+        finite = np.isfinite(run.step_norms[1:]) & np.isfinite(run.step_norms[:-1])
+        observed.append(np.where(finite, run.step_norms[1:], 0.0).ravel())
+        allowed.append(np.where(finite, factor * run.step_norms[:-1] + run.step_rounding[:-1]
+                                + run.step_rounding[1:], 0.0).ravel())
+    return np.concatenate(observed), np.concatenate(allowed)
+
+
+def _uniqueness(runs, W, offsets, activation, norm) -> tuple[bool, float, str]:
+    """Both runs converged to the same point, within their certified bounds, and that point is
+    a root of z = σ(Wz + p): σ is L-Lipschitz, so ‖z − σ(Wz + p)‖ ≤ (1 + L‖W‖)β + δ."""
+    first, second = runs
+    if not (first.converged.all() and second.converged.all()):
+        bad = np.flatnonzero(~(first.converged & second.converged))
+        return False, -1.0, (f"the iteration did not converge for rows {bad[:5].tolist()} "
+                             f"(status {first.status} / {second.status})")
+    with np.errstate(over="ignore", invalid="ignore"):  # answers near overflow: NaN fails the check
+        apart = np.linalg.norm(first.value - second.value, ord=norm, axis=1)
+        residual = np.linalg.norm(first.value - activation.f(first.value @ W.T + offsets), ord=norm, axis=1)
+        scale = 1.0 + activation.lipschitz * np.linalg.norm(W, ord=norm)
+        delta = evaluation_rounding(W, offsets, 1.0, first.value)
+        holds, margin = one_sided(np.r_[apart, residual],
+                                  np.r_[first.error_bound + second.error_bound, scale * first.error_bound + delta])
+    return holds, margin, (f"two starts agree to {apart.max():.3g} (bounds {first.error_bound.max():.3g}), "
+                           f"root residual {residual.max():.3g}")
+
+
+class MonotoneWellPosed(Theorem):
+    id = "MON-WP"
+    statement = ("W = (1−m)I − AᵀA + B − Bᵀ with m > 0 and σ = prox_φ (ReLU, tanh, linear): the "
+                 "root of z = σ(Wz + Ux + b) exists and is unique, and forward–backward "
+                 "z ↦ prox_{αφ}(z − α((I − W)z − Ux − b)) contracts with factor "
+                 "√(1 − 2αm + α²‖I − W‖₂²) < 1 for 0 < α < 2m/‖I − W‖₂²")
+    assumptions = ("A-monotone", "A-splitting-step")
+    family = "monotone"
+    clauses = ("contraction", "unique")
+
+    def constants(self, problem: Problem) -> dict:
+        params, _ = batch(problem)
+        constants = monotone_constants(params.W)
+        constants["factor"] = forward_backward_factor(constants["m"], constants["L"], problem.step)
+        return constants
+
+    def check(self, problem: Problem) -> Verdict:
+        params, offsets = batch(problem)
+        activation = problem.model.activation
+        if activation.name not in PROX_ACTIVATIONS:
+            raise UncheckableError(f"MON-WP needs σ = prox_φ, one of {PROX_ACTIVATIONS}; got {activation.name}")
+        constants = self.constants(problem)
+        factor = constants["factor"]
+        step = forward_backward_map(params.W, offsets, activation, problem.step)
+        runs = [_run(params.W, offsets, problem.step, step, factor, 2, start) for start in _starts(offsets)]
+        observed, allowed = _step_ratios(runs, factor)
+        ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
+        below_one = factor < 1.0
+        unique_ok, unique_margin, detail = _uniqueness(runs, params.W, offsets, activation, 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            worst = np.nanmax(np.where(allowed > 0, observed / allowed, 0.0), initial=0.0)
+        return verdict_of(
+            {"contraction": (ratio_ok and below_one, ratio_margin if below_one else min(ratio_margin, 1.0 - factor)),
+             "unique": (unique_ok, unique_margin)}, constants,
+            f"m = {constants['m']:.3g}, ‖I − W‖₂ = {constants['L']:.3g}, α = {problem.step:.3g} "
+            f"(limit {constants['alpha_max']:.3g}), factor {factor:.4g}; largest step ratio / "
+            f"allowance {worst:.3g} over {runs[0].iterations} + {runs[1].iterations} steps; {detail}")
+
+
+def roots(problem: Problem, params, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """(z*, certified bound) per row: forward–backward at α = m/L² (factor √(1 − m²/L²)) when σ
+    has a proximal form and m > 0; otherwise the core solver's answer, with the first-order
+    bound ‖F(z)‖·‖(I − SW)⁻¹‖₂ (no certificate: the assumptions that give one are broken)."""
+    constants = monotone_constants(params.W)
+    activation = problem.model.activation
+    if activation.name in PROX_ACTIVATIONS and constants["m"] > 0:
+        alpha = constants["m"] / constants["L"] ** 2
+        factor = forward_backward_factor(constants["m"], constants["L"], alpha)
+        run = _run(params.W, offsets, alpha, forward_backward_map(params.W, offsets, activation, alpha),
+                   factor, 2, np.zeros_like(offsets))
+        return run.value, np.where(run.converged, run.error_bound, np.nan)
+    result = problem.model.solve_offsets(params, offsets)
+    jacobians = np.eye(params.W.shape[0]) - result.slope[:, :, None] * params.W[None, :, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse_norms = 1.0 / np.linalg.svd(jacobians, compute_uv=False)[:, -1]
+        residual = np.linalg.norm(result.value - activation.f(result.value @ params.W.T + offsets), axis=1)
+    return result.value, np.where(result.converged, residual * inverse_norms, np.nan)
+
+
+def _pairs(values):
+    return values[0::2][: values.shape[0] // 2], values[1::2]
+
+
+def lipschitz_verdict(apart, inputs_apart, constant, bounds, label, constants) -> Verdict:
+    """‖z*(x) − z*(x′)‖ ≤ constant·‖x − x′‖ + β + β′ over the pairs; NaN bounds (no root) fail."""
+    holds, margin = one_sided(apart, constant * inputs_apart + bounds)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(inputs_apart > 0, apart / (constant * inputs_apart), 0.0)
+    constants = dict(constants, tightest=float(np.nanmax(ratio, initial=0.0)))
+    return Verdict(holds, margin, constants,
+                   f"largest ‖Δz*‖ / ({label}·‖Δx‖) = {constants['tightest']:.4g} over {apart.size} pairs "
+                   f"(constant {constant:.4g})")
+
+
+class MonotoneLipschitz(Theorem):
+    id = "MON-LIP"
+    statement = ("under MON-WP's assumptions, ‖z*(x) − z*(x′)‖₂ ≤ (‖U‖₂/m)·‖x − x′‖₂, "
+                 "m = λ_min of the symmetric part of I − W")
+    assumptions = ("A-monotone", "A-prox")
+    family = "monotone"
+
+    def check(self, problem: Problem) -> Verdict:
+        params, offsets = batch(problem)
+        constants = monotone_constants(params.W)
+        if constants["m"] <= 0:
+            return Verdict(False, -1.0, constants, f"m = {constants['m']:.3g} ≤ 0: I − W is not "
+                           "strongly monotone and the statement gives no bound")
+        Z, bounds = roots(problem, params, offsets)
+        (z, z_other), (x, x_other) = _pairs(Z), _pairs(problem.X)
+        (beta, beta_other) = _pairs(bounds)
+        constant = np.linalg.norm(params.U, 2) / constants["m"]
+        return lipschitz_verdict(np.linalg.norm(z - z_other, axis=1), np.linalg.norm(x - x_other, axis=1),
+                                 constant, beta + beta_other, "‖U‖₂/m", constants)
+
+
+class LinfWellPosed(Theorem):
+    id = "LINF-WP"
+    statement = ("σ entrywise with slopes in [0, 1] and μ = μ∞(W) = maxᵢ(wᵢᵢ + Σ_{j≠i}|wᵢⱼ|) < 1 "
+                 "(‖W‖∞ may exceed 1): z* is unique, z ↦ (1−α)z + ασ(Wz + Ux + b) with "
+                 "α = 1/(1 − min(minᵢ wᵢᵢ, 0)) contracts in ℓ∞ with factor 1 − α(1 − μ⁺), and "
+                 "‖z*(x) − z*(x′)‖∞ ≤ ‖U(x − x′)‖∞/(1 − μ⁺) ≤ ‖U‖∞‖x − x′‖∞/(1 − μ⁺)")
+    assumptions = ("A-mu-inf", "A-slopes")
+    family = "monotone"
+    clauses = ("contraction", "unique", "lipschitz")
+
+    def check(self, problem: Problem) -> Verdict:
+        params, offsets = batch(problem)
+        activation = problem.model.activation
+        constants = linf_constants(params.W)
+        factor = constants["factor"]
+        step = averaged_map(params.W, offsets, activation, constants["alpha"])
+        runs = [_run(params.W, offsets, constants["alpha"], step, factor, np.inf, start) for start in _starts(offsets)]
+        observed, allowed = _step_ratios(runs, factor)
+        ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
+        below_one = factor < 1.0
+        unique_ok, unique_margin, detail = _uniqueness(runs, params.W, offsets, activation, np.inf)
+        z, z_other = _pairs(runs[0].value)
+        beta, beta_other = _pairs(np.where(runs[0].converged, runs[0].error_bound, np.nan))
+        u, u_other = _pairs(offsets)
+        if constants["mu"] < 1:
+            lipschitz = lipschitz_verdict(np.max(np.abs(z - z_other), axis=1), np.max(np.abs(u - u_other), axis=1),
+                                          1.0 / (1.0 - max(constants["mu"], 0.0)), beta + beta_other,
+                                          "1/(1 − μ⁺)", constants)
+        else:
+            lipschitz = Verdict(False, -1.0, constants, "μ∞ ≥ 1: the statement gives no bound")
+        return verdict_of(
+            {"contraction": (ratio_ok and below_one, ratio_margin if below_one else min(ratio_margin, 1.0 - factor)),
+             "unique": (unique_ok, unique_margin),
+             "lipschitz": (lipschitz.holds, lipschitz.margin)}, lipschitz.constants,
+            f"μ∞ = {constants['mu']:.3g}, α = {constants['alpha']:.3g}, factor {factor:.4g}; {detail}; "
+            f"{lipschitz.details}")
+
+
+WELL_POSED_THEOREMS = (MonotoneWellPosed(), MonotoneLipschitz(), LinfWellPosed())
