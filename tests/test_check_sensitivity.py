@@ -262,3 +262,41 @@ def test_T3_9_margin_is_the_contraction_slack_of_one_step():
     rho0 = problem.risk.gradient(problem.theta0) @ offset / (offset @ offset)
     lambda1, eta = verdict.constants["lambda1"], 1e-4
     assert verdict.margin == pytest.approx(2 * eta * rho0 - eta * lambda1 / 2, abs=0.02 * eta * lambda1)
+
+
+# ---- beyond the paper: the bounds of MON-*, LINF-WP and BWD-JFB are attained ----------------
+def linear_layer_problem(W, U, X, **fields):
+    """z = Wz + Ux (σ the identity, b = 0): every root is (I − W)⁻¹Ux in closed form."""
+    W = np.atleast_2d(np.asarray(W, dtype=float))
+    model = dv.VectorDEQ(W.shape[0], "identity", allow_noncontractive=True)
+    params = dv.VectorParams(W, np.asarray(U, dtype=float), np.zeros(W.shape[0]), np.ones(W.shape[0]))
+    return Problem(model, None, params.flat, X=np.asarray(X, dtype=float), **fields)
+
+
+def test_MON_LIP_bound_is_attained_along_the_top_singular_direction_of_U():
+    """W = 0.4·I (m = 0.6), U = diag(2, 0.5), Δx along e₁: ‖Δz*‖ = 2‖Δx‖/0.6 = (‖U‖₂/m)‖Δx‖."""
+    problem = linear_layer_problem(0.4 * np.eye(2), np.diag([2.0, 0.5]), [[1.0, 0.3], [1.5, 0.3]])
+    verdict = REGISTRY["MON-LIP"].check(problem)
+    assert verdict.holds and abs(verdict.constants["tightest"] - 1.0) <= 1e-9, verdict
+
+
+def test_MON_WP_factor_is_attained_when_I_minus_W_is_a_multiple_of_I():
+    """A = I − W = mI: the forward–backward map is z ↦ (1 − αm)z + αp, whose ratio |1 − αm| is
+    the factor √(1 − 2αm + α²m²): the contraction margin is rounding, not slack."""
+    problem = linear_layer_problem(0.4 * np.eye(2), np.eye(2), [[1.0, -2.0], [0.5, 3.0]], step=0.9)
+    verdict = REGISTRY["MON-WP"].check(problem)
+    assert verdict.holds and 0 <= verdict.clauses["contraction"] <= 1e-8, verdict
+
+
+def test_LINF_WP_lipschitz_constant_is_attained_by_a_diagonal_layer():
+    """W = 0.5·I (μ∞ = 0.5, α = 1): z* = 2p, so ‖Δz*‖∞ = ‖Δp‖∞/(1 − μ)."""
+    problem = linear_layer_problem(0.5 * np.eye(2), np.eye(2), [[1.0, 0.0], [1.0, 0.7]])
+    verdict = REGISTRY["LINF-WP"].check(problem)
+    assert verdict.holds and abs(verdict.constants["tightest"] - 1.0) <= 1e-9, verdict
+
+
+def test_BWD_JFB_bound_is_attained_for_a_scalar_layer():
+    """k = 1, W = 0.5: ∇_U = 2Γ, so ⟨Γ, ∇_U⟩ = 2Γ² = (1 − 0.5)·(2Γ)²: the margin is rounding."""
+    problem = linear_layer_problem([[0.5]], [[1.0]], [[0.7], [-1.3]], cotangents=np.array([[0.4], [0.9]]))
+    verdict = REGISTRY["BWD-JFB"].check(problem)
+    assert verdict.holds and verdict.margin <= 1e-12, verdict

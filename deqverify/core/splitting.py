@@ -173,3 +173,31 @@ def iterate_contraction(step: Callable[[np.ndarray], np.ndarray], start: np.ndar
     return SplittingResult(z, converged, status, float(np.max(np.where(finite, last, np.inf))),
                            len(norms), np.where(finite, bound, np.inf), np.array(norms),
                            np.array(deltas))
+
+
+def run_map(W, offsets, alpha, step, factor, norm, start) -> SplittingResult:
+    """:func:`iterate_contraction` of a map of step α with :func:`evaluation_rounding` as δ."""
+    def rounding(z):
+        return evaluation_rounding(W, offsets, alpha, z)
+    return iterate_contraction(step, start, factor, rounding, norm=norm)
+
+
+def monotone_roots(model, params, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """(z*, bound) per row of ``offsets`` for the DEQ ``model`` at ``params``: forward–backward at
+    α = m/L² (factor √(1 − m²/L²)) when σ has a proximal form and m > 0, with its certified
+    bound; otherwise the model's own solver, with the first-order bound ‖F(z)‖·‖(I − SW)⁻¹‖₂
+    (no certificate: the assumptions that give one are broken). NaN bounds mark failed rows."""
+    constants = monotone_constants(params.W)
+    activation = model.activation
+    if activation.name in PROX_ACTIVATIONS and constants["m"] > 0:
+        alpha = constants["m"] / constants["L"] ** 2
+        factor = forward_backward_factor(constants["m"], constants["L"], alpha)
+        run = run_map(params.W, offsets, alpha, forward_backward_map(params.W, offsets, activation, alpha),
+                      factor, 2, np.zeros_like(offsets))
+        return run.value, np.where(run.converged, run.error_bound, np.nan)
+    result = model.solve_offsets(params, offsets)
+    jacobians = np.eye(params.W.shape[0]) - result.slope[:, :, None] * params.W[None, :, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse_norms = 1.0 / np.linalg.svd(jacobians, compute_uv=False)[:, -1]
+        residual = np.linalg.norm(result.value - activation.f(result.value @ params.W.T + offsets), axis=1)
+    return result.value, np.where(result.converged, residual * inverse_norms, np.nan)

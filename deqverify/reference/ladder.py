@@ -35,7 +35,7 @@ import numpy as np
 
 from deqverify.core.errors import DEQError
 from deqverify.core.risk import EmpiricalRisk
-from deqverify.reference import vector_defects
+from deqverify.reference import vector_defects, wellposed_defects
 from deqverify.reference.population import linear_population_risk
 from deqverify.reference.precision import to_float, to_mp, working_precision
 from deqverify.reference.twin import fixed_point, risk_and_gradient
@@ -219,6 +219,11 @@ DEFECTS = {
     "VEC-CONS": ("equality", vector_defects.conservation_rate),
     "VEC-RADIUS": ("equality", vector_defects.radius_identity),
     "VEC-SCALE": ("equality", vector_defects.scale_identity),
+    "MON-WP": ("inequality", wellposed_defects.monotone_contraction),
+    "MON-LIP": ("inequality", wellposed_defects.monotone_lipschitz),
+    "LINF-WP": ("inequality", wellposed_defects.linf_lipschitz),
+    "BWD-PHANTOM": ("inequality", wellposed_defects.phantom_bound),
+    "BWD-JFB": ("inequality", wellposed_defects.jfb_descent),
 }
 
 

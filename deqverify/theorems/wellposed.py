@@ -18,9 +18,10 @@ from deqverify.core.splitting import (
     evaluation_rounding,
     forward_backward_factor,
     forward_backward_map,
-    iterate_contraction,
     linf_constants,
     monotone_constants,
+    monotone_roots,
+    run_map,
 )
 from deqverify.theorems.base import Problem, Theorem, Verdict, one_sided, verdict_of
 
@@ -38,12 +39,6 @@ def batch(problem: Problem):
 
 def _starts(offsets):
     return np.zeros_like(offsets), -FAR_START_SCALE * (1.0 + np.abs(offsets))
-
-
-def _run(W, offsets, alpha, step, factor, norm, start):
-    def rounding(z):
-        return evaluation_rounding(W, offsets, alpha, z)
-    return iterate_contraction(step, start, factor, rounding, norm=norm)
 
 
 def _step_ratios(runs, factor) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +95,7 @@ class MonotoneWellPosed(Theorem):
         constants = self.constants(problem)
         factor = constants["factor"]
         step = forward_backward_map(params.W, offsets, activation, problem.step)
-        runs = [_run(params.W, offsets, problem.step, step, factor, 2, start) for start in _starts(offsets)]
+        runs = [run_map(params.W, offsets, problem.step, step, factor, 2, start) for start in _starts(offsets)]
         observed, allowed = _step_ratios(runs, factor)
         ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
         below_one = factor < 1.0
@@ -113,26 +108,6 @@ class MonotoneWellPosed(Theorem):
             f"m = {constants['m']:.3g}, ‖I − W‖₂ = {constants['L']:.3g}, α = {problem.step:.3g} "
             f"(limit {constants['alpha_max']:.3g}), factor {factor:.4g}; largest step ratio / "
             f"allowance {worst:.3g} over {runs[0].iterations} + {runs[1].iterations} steps; {detail}")
-
-
-def roots(problem: Problem, params, offsets) -> tuple[np.ndarray, np.ndarray]:
-    """(z*, certified bound) per row: forward–backward at α = m/L² (factor √(1 − m²/L²)) when σ
-    has a proximal form and m > 0; otherwise the core solver's answer, with the first-order
-    bound ‖F(z)‖·‖(I − SW)⁻¹‖₂ (no certificate: the assumptions that give one are broken)."""
-    constants = monotone_constants(params.W)
-    activation = problem.model.activation
-    if activation.name in PROX_ACTIVATIONS and constants["m"] > 0:
-        alpha = constants["m"] / constants["L"] ** 2
-        factor = forward_backward_factor(constants["m"], constants["L"], alpha)
-        run = _run(params.W, offsets, alpha, forward_backward_map(params.W, offsets, activation, alpha),
-                   factor, 2, np.zeros_like(offsets))
-        return run.value, np.where(run.converged, run.error_bound, np.nan)
-    result = problem.model.solve_offsets(params, offsets)
-    jacobians = np.eye(params.W.shape[0]) - result.slope[:, :, None] * params.W[None, :, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse_norms = 1.0 / np.linalg.svd(jacobians, compute_uv=False)[:, -1]
-        residual = np.linalg.norm(result.value - activation.f(result.value @ params.W.T + offsets), axis=1)
-    return result.value, np.where(result.converged, residual * inverse_norms, np.nan)
 
 
 def _pairs(values):
@@ -163,7 +138,7 @@ class MonotoneLipschitz(Theorem):
         if constants["m"] <= 0:
             return Verdict(False, -1.0, constants, f"m = {constants['m']:.3g} ≤ 0: I − W is not "
                            "strongly monotone and the statement gives no bound")
-        Z, bounds = roots(problem, params, offsets)
+        Z, bounds = monotone_roots(problem.model, params, offsets)
         (z, z_other), (x, x_other) = _pairs(Z), _pairs(problem.X)
         (beta, beta_other) = _pairs(bounds)
         constant = np.linalg.norm(params.U, 2) / constants["m"]
@@ -187,7 +162,7 @@ class LinfWellPosed(Theorem):
         constants = linf_constants(params.W)
         factor = constants["factor"]
         step = averaged_map(params.W, offsets, activation, constants["alpha"])
-        runs = [_run(params.W, offsets, constants["alpha"], step, factor, np.inf, start) for start in _starts(offsets)]
+        runs = [run_map(params.W, offsets, constants["alpha"], step, factor, np.inf, start) for start in _starts(offsets)]
         observed, allowed = _step_ratios(runs, factor)
         ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
         below_one = factor < 1.0
