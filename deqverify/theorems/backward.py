@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deqverify.core.errors import UncheckableError
+from deqverify.core.errors import SingularDEQError, UncheckableError
 from deqverify.core.phantom import phantom_adjoint
 from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 
@@ -28,7 +28,8 @@ def state_jacobians(problem: Problem) -> tuple[np.ndarray | None, str]:
     try:
         result = problem.model.solve_offsets(params, problem.X @ params.U.T + params.b)
     except np.linalg.LinAlgError:
-        return None, "I − W is singular: no root"
+        raise SingularDEQError("I − W is singular: the linear layer has no unique root; "
+                               "keep ‖W‖₂ < 1 (A-contract)") from None
     if not result.converged.all():
         return None, f"no root to differentiate: the solver reported {result.status}"
     return result.slope[:, :, None] * params.W[None, :, :], ""
@@ -101,7 +102,8 @@ class JacobianFreeDescent(Theorem):
         try:
             exact = np.linalg.solve((np.eye(W.shape[0]) - W).T, jfb)
         except np.linalg.LinAlgError:
-            return Verdict(False, -1.0, {}, "I − W is singular: the exact gradient does not exist")
+            raise SingularDEQError("I − W is singular: the exact gradient (I − W)⁻ᵀΓ does not "
+                                   "exist; keep ‖W‖₂ < 1 (A-contract)") from None
         norm_W = float(np.linalg.norm(W, 2))
         inner, square = float(np.sum(jfb * exact)), float(np.sum(exact * exact))
         lower = (1 - norm_W) * square
