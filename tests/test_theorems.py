@@ -17,7 +17,7 @@ from deqverify.theorems.spec import (
 IDS = ["FP-1", "FP-2", "FP-3", "LIN-ORTH", "T3.1", "GD-RADIUS", "SPHERE-ID", "L3.2", "PL", "T3.4",
        "T3.3", "PHI-FLOW", "T3.6", "SI-IDENT", "SI-HESS", "SI-RSI", "T3.8", "T3.9", "RELU", "NEUMANN",
        "VEC-REDUCE", "VEC-FP-1", "VEC-FP-2", "VEC-FP-3", "VEC-ORTH", "VEC-CONS", "VEC-RADIUS", "VEC-SCALE",
-       "VEC-BAL", "VEC-INVERTIBLE", "MON-WP", "MON-LIP", "LINF-WP", "BWD-PHANTOM", "BWD-JFB"]
+       "VEC-BAL", "VEC-INVERTIBLE", "MON-WP", "MON-LIP", "LINF-WP", "BWD-PHANTOM", "BWD-JFB", "JFB-NONLINEAR"]
 
 
 def test_registry_has_every_statement_of_the_catalogue():

@@ -104,6 +104,38 @@ def _validate_cells(theorem_ids, drop=None, examples=1):
         raise InvalidInputError(f"--examples must be at least 1, got {examples}")
 
 
+def _directed(args) -> int:
+    """A directed search on an open question: Nelder–Mead on the statement's objective from
+    seeded restarts; prints how hard it looked; --record stores each restart's best problem."""
+    from deqverify.campaigns.directed import directed_search
+    from deqverify.campaigns.findings import write_record
+    from deqverify.campaigns.run import Outcome
+    from deqverify.theorems import REGISTRY
+
+    if not args.theorem or args.drop:
+        raise InvalidInputError("--directed searches one open question as stated: give --theorem ID "
+                                "(JFB-NONLINEAR or VEC-INVERTIBLE) and no --drop")
+    report = directed_search(args.theorem, args.restarts, args.evaluations, args.seed)
+    examples = report.examples()
+    outcome = Outcome(args.theorem, REGISTRY[args.theorem].statement, None, examples=len(examples),
+                      held=sum(e["verdict"] == "held" for e in examples),
+                      violated=sum(e["verdict"] == "violated" for e in examples),
+                      worst_margin=min((float(v.margin) for _, _, v in report.best), default=float("inf")),
+                      seconds=report.cpu_seconds)
+    for restart, (objective, _, verdict) in enumerate(report.best):
+        print(f"restart {restart}: best objective {objective:.6g}; {verdict.details}")
+    print(f"\n{args.theorem}: {report.restarts} restarts, {report.evaluations} evaluations "
+          f"({report.refused} refused), {report.cpu_seconds:.1f} s CPU; best objective "
+          f"{report.best_objective:.6g}; {outcome.violated} of {len(examples)} restarts ended on a violation")
+    if args.record:
+        search = {"restarts": report.restarts, "evaluations": report.evaluations,
+                  "refused": report.refused, "cpu_seconds": round(report.cpu_seconds, 1),
+                  "best_objective": report.best_objective}
+        path = write_record(outcome, examples, Path(args.record), args.seed, search=search)
+        print(f"wrote {path}")
+    return 0
+
+
 def _replay(args) -> int:
     """Re-check stored records (no search): exit 0 iff every stored verdict still holds."""
     from deqverify.campaigns.findings import replay, write_matrix
@@ -322,6 +354,8 @@ def command_fuzz(args) -> int:
                                 f"--resume {args.resume}`")
     if args.replay:
         return _replay(args)
+    if args.directed:
+        return _directed(args)
     if args.report:
         return _report_store(args)
     if args.matrix:
@@ -508,6 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--replay", metavar="DIR",
                       help="re-check the records in DIR deterministically (no search); exit 1 "
                            "if a stored verdict changed; with --out, write the matrix from it")
+    fuzz.add_argument("--directed", action="store_true",
+                      help="optimise an open question's objective (Nelder-Mead from seeded restarts) "
+                           "instead of drawing examples: JFB-NONLINEAR, VEC-INVERTIBLE")
+    fuzz.add_argument("--restarts", type=int, default=4, help="--directed: seeded starts")
+    fuzz.add_argument("--evaluations", type=int, default=400, help="--directed: checks per start")
     fuzz.add_argument("--database", default=DEFAULT_DATABASE, help="Hypothesis example database")
     fuzz.add_argument("--quiet", action="store_true", help="no progress bar")
     fuzz.add_argument("--workers", type=int, default=os.cpu_count() or 1,

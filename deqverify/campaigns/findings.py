@@ -49,14 +49,16 @@ def write_matrix(outcomes, out: Path) -> None:
 RECORD_FORMAT = 1
 
 
-def record_path(directory: Path, theorem_id: str, violate: str | None) -> Path:
-    slug = f"{theorem_id}--{violate or 'all'}".replace(".", "_").replace("/", "_")
-    return Path(directory) / f"{slug}.json.gz"
+def record_path(directory: Path, theorem_id: str, violate: str | None, directed: bool = False) -> Path:
+    slug = f"{theorem_id}--{violate or 'all'}{'--directed' if directed else ''}"
+    return Path(directory) / f"{slug.replace('.', '_').replace('/', '_')}.json.gz"
 
 
-def write_record(outcome, examples: list, directory: Path, seed) -> Path:
+def write_record(outcome, examples: list, directory: Path, seed, search: dict | None = None) -> Path:
     """Store every tallied problem of one campaign with its verdict and what produced it
-    (versions of Hypothesis, numpy, scipy, deqverify; the seed), gzip-compressed JSON."""
+    (versions of Hypothesis, numpy, scipy, deqverify; the seed), gzip-compressed JSON; a
+    directed search (``search``: restarts, evaluations, CPU time, best objective) gets a file
+    of its own beside the drawn record."""
     import gzip
     import platform
 
@@ -67,7 +69,7 @@ def write_record(outcome, examples: list, directory: Path, seed) -> Path:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = record_path(directory, outcome.theorem, outcome.violated_assumption)
+    path = record_path(directory, outcome.theorem, outcome.violated_assumption, directed=search is not None)
     payload = {
         "format": RECORD_FORMAT, "theorem": outcome.theorem, "drop": outcome.violated_assumption,
         "produced_by": {"deqverify": __version__, "hypothesis": hypothesis.__version__,
@@ -77,6 +79,8 @@ def write_record(outcome, examples: list, directory: Path, seed) -> Path:
                   "error": outcome.errors},
         "examples": examples,
     }
+    if search is not None:
+        payload["search"] = search
     with gzip.open(path, "wt") as handle:
         json.dump(payload, handle)
     return path

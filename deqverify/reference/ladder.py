@@ -224,6 +224,7 @@ DEFECTS = {
     "LINF-WP": ("inequality", wellposed_defects.linf_lipschitz),
     "BWD-PHANTOM": ("inequality", wellposed_defects.phantom_bound),
     "BWD-JFB": ("inequality", wellposed_defects.jfb_descent),
+    "JFB-NONLINEAR": ("inequality", wellposed_defects.jfb_nonlinear_cosine),
 }
 
 

@@ -10,7 +10,9 @@ answers (the first :data:`ROWS` rows):
   (LINF-WP also 1 − factor of its averaged map);
 * BWD-PHANTOM: (1 − τ + τγ)ᵏ/(1 − γ) − ‖τΣ_{i<k}Bⁱ − (I − J)⁻¹‖₂, relative, J at the
   mpmath root;
-* BWD-JFB: ⟨Γ, ∇_U⟩ − max((1 − ‖W‖₂)‖∇_U‖², 0), relative to ‖∇_U‖².
+* BWD-JFB: ⟨Γ, ∇_U⟩ − max((1 − ‖W‖₂)‖∇_U‖², 0), relative to ‖∇_U‖²;
+* JFB-NONLINEAR (open): cos(Γ, ∇_U), so a directed search's counterexample is confirmed at
+  120 digits.
 """
 
 from __future__ import annotations
@@ -149,3 +151,23 @@ def jfb_descent(problem):
     square = mpmath.fsum(v ** 2 for v in exact)
     lower = max((1 - spectral_norm(W)) * square, 0)
     return (inner - lower) / square if square > 0 else mpmath.mpf(1)
+
+
+def jfb_nonlinear_cosine(problem):
+    """cos(Γ, ∇_U) in mpmath with the twin's roots and exact adjoints (JFB-NONLINEAR):
+    Γ = Σᵢ Dᵢgᵢxᵢᵀ, ∇_U = Σᵢ Dᵢ(I − WᵀDᵢ)⁻¹gᵢxᵢᵀ; the claim ⟨Γ, ∇_U⟩ > 0 holds iff it is > 0."""
+    params, X = problem.model.params(problem.theta0, problem.X.shape[1]), problem.X[:ROWS]
+    starts = problem.model.solve_offsets(params, X @ params.U.T + params.b).value
+    W, U, b = to_mp_matrix(params.W), to_mp_matrix(params.U), to_mp_matrix(params.b)
+    k, d = W.rows, X.shape[1]
+    jfb, exact = mpmath.zeros(k, d), mpmath.zeros(k, d)
+    for root, x, g in zip(_polished(problem, params, X, starts), X, problem.cotangents[:ROWS]):
+        xm, gm = to_mp_matrix(x), to_mp_matrix(g)
+        u = W * root + U * xm + b
+        D = mpmath.diag([problem.model.activation.mp_df(u[i]) for i in range(k)])
+        adjoint = mpmath.lu_solve(mpmath.eye(k) - W.T * D, gm)
+        jfb += D * gm * xm.T
+        exact += D * adjoint * xm.T
+    inner = mpmath.fsum(jfb[i, j] * exact[i, j] for i in range(k) for j in range(d))
+    norms = mpmath.norm(jfb) * mpmath.norm(exact)
+    return inner / norms if norms > 0 else mpmath.mpf(1)

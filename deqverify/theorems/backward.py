@@ -19,9 +19,10 @@ from deqverify.core.phantom import phantom_adjoint
 from deqverify.theorems.base import EPS, Problem, Theorem, Verdict, one_sided, verdict_of
 
 
-def state_jacobians(problem: Problem) -> tuple[np.ndarray | None, str]:
-    """(J per row of X (n, k, k) at the core solver's root, ""), or (None, why) where the solver
-    found no root (outside A-contract a root need not exist: that is a failed claim)."""
+def root_slopes(problem: Problem) -> tuple[np.ndarray | None, str]:
+    """(σ′(Wz* + Ux + b) per row of X (n, k) at the core solver's root, ""), or (None, why) where
+    the solver found no root (outside A-contract a root need not exist: that is a failed claim).
+    The state Jacobian of row i is Jᵢ = diag(slopeᵢ)·W."""
     if problem.X is None or problem.cotangents is None:
         raise UncheckableError("the backward statements need inputs X and cotangents ∂ℓ/∂z*")
     params = problem.model.params(problem.theta0, problem.X.shape[1])
@@ -32,7 +33,11 @@ def state_jacobians(problem: Problem) -> tuple[np.ndarray | None, str]:
                                "keep ‖W‖₂ < 1 (A-contract)") from None
     if not result.converged.all():
         return None, f"no root to differentiate: the solver reported {result.status}"
-    return result.slope[:, :, None] * params.W[None, :, :], ""
+    return result.slope, ""
+
+
+def _weights(problem: Problem) -> np.ndarray:
+    return problem.model.params(problem.theta0, problem.X.shape[1]).W
 
 
 class PhantomGradient(Theorem):
@@ -46,9 +51,10 @@ class PhantomGradient(Theorem):
     clauses = ("identity", "bound")
 
     def check(self, problem: Problem) -> Verdict:
-        J, why = state_jacobians(problem)
-        if J is None:
+        slope, why = root_slopes(problem)
+        if slope is None:
             return verdict_of({"identity": (False, -1.0), "bound": (False, -1.0)}, {}, why)
+        J = slope[:, :, None] * _weights(problem)[None, :, :]
         k, tau, g = problem.steps, problem.damping, problem.cotangents
         with np.errstate(over="ignore", invalid="ignore"):  # τ > 1 (A-damping): Bᵏ may overflow
             return self._verdict(J, k, tau, g)
@@ -119,4 +125,35 @@ class JacobianFreeDescent(Theorem):
                        f"(‖W‖₂ = {norm_W:.3g}, cosine {cosine:.3g})")
 
 
-BACKWARD_THEOREMS = (PhantomGradient(), JacobianFreeDescent())
+class JacobianFreeNonlinear(Theorem):
+    id = "JFB-NONLINEAR"
+    statement = ("[open] z = σ(Wz + Ux + b) with ‖W‖₂L < 1 and a batch: is the Jacobian-free "
+                 "gradient Γ = Σᵢ Dᵢgᵢxᵢᵀ (Dᵢ = diag σ′ at row i) a descent direction of the exact "
+                 "∇_U = Σᵢ Dᵢ(I − WᵀDᵢ)⁻¹gᵢxᵢᵀ, ⟨Γ, ∇_U⟩ > 0? (one row: yes, ⟨Γ, ∇_U⟩ ≥ "
+                 "(1 − ‖W‖₂L)‖Dᵢuᵢ‖²‖xᵢ‖²); margin = cos(Γ, ∇_U)")
+    assumptions = ("A-contract",)
+    family = "backward"
+    open_question = True
+
+    def check(self, problem: Problem) -> Verdict:
+        slope, why = root_slopes(problem)
+        if slope is None:
+            return Verdict(False, -1.0, {}, why)
+        W, g, X = _weights(problem), problem.cotangents, problem.X
+        adjoint = np.linalg.solve(np.eye(W.shape[0]) - W.T[None, :, :] * slope[:, None, :], g[..., None])[..., 0]
+        jfb, exact = (slope * g).T @ X, (slope * adjoint).T @ X
+        inner = float(np.sum(jfb * exact))
+        norms = float(np.linalg.norm(jfb) * np.linalg.norm(exact))
+        cosine = inner / norms if norms > 0 else 1.0
+        # ⟨Γ, ∇_U⟩ sums n·k·d products of magnitude ≤ |Γ||∇_U| entrywise: rounding ≤ 2n·k·d·eps
+        # of Σ|Γ·∇_U|, and the adjoint solve adds ≤ 4k·eps·κ relative, κ ≤ 1/(1 − ‖W‖₂L)
+        allowance = (2 * X.shape[0] * W.size * X.shape[1] * EPS
+                     + 4 * W.shape[0] * EPS / max(1 - float(np.linalg.norm(W, 2)) * problem.model.activation.lipschitz, EPS)
+                     ) * float(np.sum(np.abs(jfb * exact)))
+        holds = inner > -allowance
+        return Verdict(holds, cosine if holds else min(cosine, -EPS), {"cosine": cosine, "inner": inner},
+                       f"⟨Γ, ∇_U⟩ = {inner:.4g} (cosine {cosine:.4g}; rounding allowance {allowance:.2g}) "
+                       f"over {X.shape[0]} rows")
+
+
+BACKWARD_THEOREMS = (PhantomGradient(), JacobianFreeDescent(), JacobianFreeNonlinear())

@@ -33,7 +33,8 @@ from deqverify.theorems.vector_strategies import contractive_matrix
 MAX_WIDTH = 8
 PROX = ("relu", "tanh", "identity")
 UNIT_SLOPES = ("relu", "tanh", "sigmoid", "softplus", "identity")
-SMOOTH_OR_LINEAR = ("tanh", "sigmoid", "softplus", "identity")
+SMOOTH = ("tanh", "sigmoid", "softplus")
+SMOOTH_OR_LINEAR = SMOOTH + ("identity",)
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -112,14 +113,16 @@ def wellposed_problem(draw, theorem_id: str, violate: str | None):
 
 @st.composite
 def backward_problem(draw, theorem_id: str, violate: str | None):
-    """A problem for BWD-PHANTOM or BWD-JFB, breaking ``violate`` if given."""
+    """A problem for BWD-PHANTOM, BWD-JFB or JFB-NONLINEAR, breaking ``violate`` if given."""
     k = draw(st.integers(1, MAX_WIDTH))
-    activation = "identity" if theorem_id == "BWD-JFB" else draw(st.sampled_from(SMOOTH_OR_LINEAR))
+    activation = ("identity" if theorem_id == "BWD-JFB" else
+                  draw(st.sampled_from(SMOOTH)) if theorem_id == "JFB-NONLINEAR" else
+                  draw(st.sampled_from(SMOOTH_OR_LINEAR)))
     model = VectorDEQ(k, activation, allow_noncontractive=violate == "A-contract")
     lipschitz = model.activation.lipschitz
     W = (contractive_matrix(draw, k, lipschitz, 1.0, 3.0) if violate == "A-contract"
          else contractive_matrix(draw, k, lipschitz, 0.0, 0.95))
-    if theorem_id == "BWD-JFB":
+    if theorem_id in ("BWD-JFB", "JFB-NONLINEAR"):
         return _problem(draw, theorem_id, violate, model, W, cotangents=True)
     damping = draw(finite_floats(1.05, 2.0)) if violate == "A-damping" else draw(finite_floats(0.05, 1.0))
     return _problem(draw, theorem_id, violate, model, W, steps=draw(st.integers(1, 40)), damping=damping,
