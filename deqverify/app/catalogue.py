@@ -95,6 +95,48 @@ built from outputs, empirical or population — unchanged.
 """
 
 
+WELL_POSED_DERIVATIONS = """\
+Model: z = σ(Wz + Ux + b) where ‖W‖₂ may exceed 1, so plain iteration need not converge and
+VEC-FP-1 says nothing. Two other structures still give one root and a solver that provably
+reaches it (`deqverify/core/splitting.py`, which also certifies each answer a posteriori:
+for a c-contraction T, ‖z − z*‖ ≤ (‖T(z) − z‖ + 2δ)/(1 − c), δ the rounding of one step).
+
+* **MON-WP.** Write F(z) = (I − W)z − p (p = Ux + b). Its symmetric part is mI + AᵀA ⪰ mI when
+  W = (1 − m)I − AᵀA + B − Bᵀ, so ⟨F(z) − F(z′), z − z′⟩ ≥ m‖z − z′‖²: F is m-strongly
+  monotone, and L = ‖I − W‖₂-Lipschitz. A nondecreasing 1-Lipschitz σ is the proximal map of a
+  convex φ (ReLU: the indicator of z ≥ 0; tanh: φ′(w) = artanh(w) − w; the identity: φ = 0), and
+  z = prox_φ(Wz + p) is the optimality condition of 0 ∈ F(z) + ∂φ(z). A strongly monotone
+  operator plus a maximal monotone one has exactly one zero. One forward–backward step
+  T(z) = prox_{αφ}(z − αF(z)) is nonexpansive in its prox, and
+  ‖(z − z′) − α(F(z) − F(z′))‖² = ‖Δ‖² − 2α⟨Δ, (I − W)Δ⟩ + α²‖(I − W)Δ‖²
+  ≤ (1 − 2αm + α²L²)‖Δ‖², which is < ‖Δ‖² exactly for 0 < α < 2m/L². The fixed points of T are
+  the zeros of F + ∂φ for every α > 0, hence the DEQ's root. The check iterates T from 0 and
+  from a far start, verifies every step ratio against the factor (plus 2δ), that both runs
+  meet within their certified bounds, and that the limit solves z = σ(Wz + p) to (1 + ‖W‖₂)β.
+  Note that the prox of αφ is σ only for ReLU and the identity: for tanh it solves
+  (1 − α)w + α·artanh(w) = v, and using σ itself there would move the fixed point with α.
+* **MON-LIP.** Subtract the optimality conditions at x and x′, pair with Δ = z*(x) − z*(x′),
+  and drop the ∂φ terms (monotone, so their pairing is ≥ 0):
+  m‖Δ‖² ≤ ⟨Δ, (I − W)Δ⟩ ≤ ⟨Δ, U(x − x′)⟩ ≤ ‖U‖₂‖x − x′‖‖Δ‖, so ‖Δ‖ ≤ (‖U‖₂/m)‖x − x′‖. With
+  σ the identity, W = (1 − m)I and x − x′ along U's top singular vector this is an equality
+  (tests/test_check_sensitivity.py), so no slack hides in the check. Without A-monotone
+  (m ≤ 0) there is no constant: the ablation records that the claim cannot be made.
+* **LINF-WP.** Let D = diag of σ's slopes (in [0, 1]) along a segment. The averaged map
+  T(z) = (1 − α)z + ασ(Wz + p) has Jacobian (1 − α)I + αDW, whose i-th absolute row sum is
+  |1 − α + αdᵢwᵢᵢ| + αdᵢΣ_{j≠i}|wᵢⱼ|. With α = 1/(1 − min(minᵢ wᵢᵢ, 0)) the first term is ≥ 0,
+  so the sum is 1 − α + αdᵢ(wᵢᵢ + Σ_{j≠i}|wᵢⱼ|) ≤ 1 − α(1 − μ⁺) with μ = μ∞(W) the ℓ∞
+  log-norm (allowed to be negative, and ‖W‖∞ may exceed 1). For μ < 1 this is a contraction in
+  ℓ∞: one root, and comparing two inputs, ‖Δz*‖∞ ≤ α‖Δp‖∞/(α(1 − μ⁺)) = ‖Δp‖∞/(1 − μ⁺) with
+  ‖Δp‖∞ ≤ ‖U‖∞‖Δx‖∞. A diagonal W = wI with σ the identity attains it.
+* **JFB-NONLINEAR** (refuted). For one row the Jacobian-free direction is a descent direction:
+  with u = (I − WᵀD)⁻¹g and y = Du, ⟨Dgxᵀ, Duxᵀ⟩ = ‖x‖²(‖y‖² − yᵀWDy) ≥ (1 − ‖W‖₂L)‖x‖²‖y‖².
+  For a batch the cross terms Σ_{i≠j}(xᵢ·xⱼ)gᵢᵀDᵢDⱼuⱼ have no sign once the Dᵢ differ: with
+  parallel inputs and cotangents that nearly cancel, Σᵢ cᵢDᵢgᵢ is small while Σᵢ cᵢDᵢuᵢ is not,
+  and the inner product can take either sign. The directed search finds cosine −1 with
+  ‖W‖₂ = 0.9 and two rows (docs/findings.md); for σ linear (all Dᵢ = I) BWD-JFB rules it out.
+"""
+
+
 LAYER_ORACLES = """\
 For any layer z* = f(z*, x; θ), let J = ∂f/∂z at z* and let g = ∂ℓ/∂z*. The exact (implicit)
 gradient is gᵀ(I − J)⁻¹∂f/∂θ. A backward that is approximate *by design* is held to its own
@@ -110,8 +152,10 @@ exact formula, never to this one (`layer-backward`).
 * **BWD-JFB** (linear layer z = Wz + Ux + b, ‖W‖₂ < 1). The Jacobian-free gradient of U is
   Γ = Σᵢ gᵢxᵢᵀ. The exact one is Y = (I − W)⁻ᵀΓ, so Γ = (I − W)ᵀY and
   ⟨Γ, Y⟩ = tr(Yᵀ(I − W)Y) ≥ (1 − ‖W‖₂)‖Y‖_F² > 0. Γ is therefore a descent direction, for any
-  loss. For nonlinear layers this is an open question (JFB-NONLINEAR). The battery only reports
-  the cosine and requires it to be positive for a layer that declares `jfb`.
+  loss. For nonlinear layers and a batch this fails (JFB-NONLINEAR, refuted above). So a layer
+  that declares `jfb` is held to the exact Jacobian-free formula gᵀ∂f/∂θ (phantom(1, 1)), and
+  the cosine with the exact gradient is reported, never required: a correct JFB backward may
+  point uphill on some batch.
 
 Properties (`properties/test_layer_oracles.py`): the reference's phantom adjoint against the
 closed form with its truncation bound (LAYER-PHANTOM), the JFB margin (LAYER-JFB), and the
@@ -170,6 +214,8 @@ def markdown() -> str:
             "| name | meaning |", "|---|---|"]
     out += [f"| {name} | {_cell(meaning)} |" for name, meaning in ASSUMPTIONS.items()]
     out += ["", "## Vector DEQs: where the VEC-* statements come from", "", VECTOR_DERIVATIONS.rstrip()]
+    out += ["", "## Monotone and ℓ∞ well-posed DEQs, and JFB beyond linear layers", "",
+            WELL_POSED_DERIVATIONS.rstrip()]
     out += ["", "## The layer battery's oracles", "", LAYER_ORACLES.rstrip()]
     out += ["", "## Differential properties", "",
             "The statements above are structural (a wrong but self-consistent value can satisfy "

@@ -11,8 +11,10 @@ restart is kept with its verdict, so a stored search replays like any fuzz recor
   vector, then U, b, the two inputs and the two cotangents. Objective: cos(Γ, ∇_U).
 * **VEC-INVERTIBLE**: the linear vector DEQ, k = 2, d = 2, Gaussian population Σ = I,
   ξ = (1, −0.5); θ₀ = (A, U, b) scaled to tr Q = ‖A‖_F² + ‖U‖_F² + ‖b‖² = 2 (the conserved
-  quadratic of VEC-CONS), W = I − A, and v scaled to ‖v‖ = 1. Objective: min_t σ_min(I − W(t))
-  over the flow to t = 5, −1 where the flow approaches a singular I − W (a counterexample).
+  quadratic of VEC-CONS), W = I − A, and v scaled to ‖v‖ = 1. Objective: the statement's
+  margin min_t σ_min(I − W(t)) / σ_min(I − W(0)) over the flow to t = 5 (the ratio, not
+  min_t σ_min itself, which a start next to a singular A would win without the flow doing
+  anything), −1 where the flow approaches a singular I − W (a counterexample).
 """
 
 from __future__ import annotations
@@ -62,13 +64,13 @@ def _cosine(verdict) -> float:
     return float(verdict.constants.get("cosine", verdict.margin))
 
 
-def _smallest_singular_value(verdict) -> float:
-    return float(verdict.constants["sigma_min_min"]) if verdict.holds else -1.0
+def _singular_value_ratio(verdict) -> float:
+    return float(verdict.margin) if verdict.holds else -1.0
 
 
 SEARCHES = {
     "JFB-NONLINEAR": (14, _jfb_problem, _cosine),
-    "VEC-INVERTIBLE": (12, _invertible_problem, _smallest_singular_value),
+    "VEC-INVERTIBLE": (12, _invertible_problem, _singular_value_ratio),
 }
 """theorem id → (dimension of the search vector, builder, objective from the verdict)."""
 
