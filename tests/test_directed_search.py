@@ -15,7 +15,7 @@ from deqverify.reference.ladder import Classification, classify
 
 
 def test_the_jfb_search_finds_an_ascent_direction_that_mpmath_confirms():
-    """Hypothesis' draws (targeting the cosine) bottom out near 0.75; two restarts of the
+    """Hypothesis' draws (targeting the cosine) stay above 0.75 (docs/findings.md); two restarts of the
     directed search reach a negative cosine, and the 120-digit rerun agrees."""
     report = directed_search("JFB-NONLINEAR", restarts=2, evaluations=600, seed=0)
     assert report.evaluations == 1200 and report.cpu_seconds > 0

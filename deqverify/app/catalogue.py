@@ -25,7 +25,9 @@ ASSUMPTIONS = {
     "A-theta2": "the linear DEQ is defined: θ₂ ≠ 1 (at the start; L3.2 keeps the flow away)",
     "A-monotone": "the symmetric part of I − W is ⪰ mI with m > 0 (W = (1−m)I − AᵀA + B − Bᵀ)",
     "A-splitting-step": "the forward–backward step is 0 < α < 2m/‖I − W‖₂²",
-    "A-prox": "σ is a proximal map: nondecreasing and 1-Lipschitz (ReLU, tanh, the identity)",
+    "A-prox": "σ is a proximal map: nondecreasing and 1-Lipschitz (sigmoid and softplus too; "
+              "MON-WP's splitting needs prox_{αφ} in closed form, which it has for ReLU, tanh and "
+              "the identity, and refuses the others)",
     "A-mu-inf": "the ℓ∞ log-norm μ∞(W) = maxᵢ(wᵢᵢ + Σ_{j≠i}|wᵢⱼ|) is < 1",
     "A-slopes": "σ acts entrywise with slopes in [0, 1]",
     "A-damping": "the phantom gradient's damping is 0 < τ ≤ 1",
@@ -112,7 +114,9 @@ for a c-contraction T, ‖z − z*‖ ≤ (‖T(z) − z‖ + 2δ)/(1 − c), δ
   ≤ (1 − 2αm + α²L²)‖Δ‖², which is < ‖Δ‖² exactly for 0 < α < 2m/L². The fixed points of T are
   the zeros of F + ∂φ for every α > 0, hence the DEQ's root. The check iterates T from 0 and
   from a far start, verifies every step ratio against the factor (plus 2δ), that both runs
-  meet within their certified bounds, and that the limit solves z = σ(Wz + p) to (1 + ‖W‖₂)β.
+  meet within their certified bounds, and that the limit solves z = σ(Wz + p) to
+  (1 + L‖W‖₂)β + δ (σ is L-Lipschitz). It also checks the map on pairs from different runs,
+  ‖T(z) − T(z′)‖ ≤ c‖z − z′‖ + δ(z) + δ(z′), not only along one trajectory.
   Note that the prox of αφ is σ only for ReLU and the identity: for tanh it solves
   (1 − α)w + α·artanh(w) = v, and using σ itself there would move the fixed point with α.
 * **MON-LIP.** Subtract the optimality conditions at x and x′, pair with Δ = z*(x) − z*(x′),

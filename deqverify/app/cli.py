@@ -126,7 +126,8 @@ def _directed(args) -> int:
         print(f"restart {restart}: best objective {objective:.6g}; {verdict.details}")
     print(f"\n{args.theorem}: {report.restarts} restarts, {report.evaluations} evaluations "
           f"({report.refused} refused), {report.cpu_seconds:.1f} s CPU; best objective "
-          f"{report.best_objective:.6g}; {outcome.violated} of {len(examples)} restarts ended on a violation")
+          f"{report.best_objective:.6g}; {outcome.violated} of {report.restarts} restarts ended on a violation"
+          + (f" ({report.empty} found nothing to keep: every evaluation refused or infinite)" if report.empty else ""))
     if args.record:
         search = {"restarts": report.restarts, "evaluations": report.evaluations,
                   "refused": report.refused, "cpu_seconds": round(report.cpu_seconds, 1),

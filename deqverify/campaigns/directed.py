@@ -61,7 +61,8 @@ def _invertible_problem(x: np.ndarray) -> Problem:
 
 
 def _cosine(verdict) -> float:
-    return float(verdict.constants.get("cosine", verdict.margin))
+    """cos(Γ, ∇_U); +inf where the solver found no root (a failed solve is not a counterexample)."""
+    return float(verdict.constants.get("cosine", math.inf))
 
 
 def _singular_value_ratio(verdict) -> float:
@@ -81,6 +82,8 @@ class SearchReport:
     restarts: int
     evaluations: int = 0
     refused: int = 0
+    empty: int = 0
+    """Restarts where every evaluation was refused or infinite (nothing to keep)."""
     cpu_seconds: float = 0.0
     best: list = field(default_factory=list)
     """Per restart: (objective, problem, verdict) at the best point found."""
@@ -125,7 +128,9 @@ def directed_search(theorem_id: str, restarts: int = 4, evaluations: int = 400, 
 
         minimize(evaluate, rng.standard_normal(dimension), method="Nelder-Mead",
                  options={"maxfev": evaluations, "xatol": 1e-12, "fatol": 1e-14})
-        if best[1] is not None:
+        if best[1] is None:
+            report.empty += 1
+        else:
             report.best.append(tuple(best))
     report.cpu_seconds = time.process_time() - start
     return report

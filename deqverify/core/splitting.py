@@ -70,19 +70,20 @@ def proximal_map(activation: Activation, v: np.ndarray, alpha: float) -> np.ndar
             f"no proximal form is known for σ = {activation.name!r}; forward–backward splitting "
             f"needs σ = prox_φ with φ convex: use one of {PROX_ACTIVATIONS}")
     spread = abs(1.0 - alpha) / alpha
-    low, high = v / alpha - spread, v / alpha + spread
-    s = np.clip(v, low, high)
-    for _ in range(PROX_NEWTON_STEPS):
-        t = np.tanh(s)
-        h = (1.0 - alpha) * t + alpha * s - v
-        low, high = np.where(h < 0, s, low), np.where(h > 0, s, high)
-        newton = s - h / ((1.0 - alpha) * (1.0 - t * t) + alpha)
-        outside = (newton <= low) | (newton >= high)
-        step = np.where(outside, 0.5 * (low + high), newton)
-        if np.all(np.abs(step - s) <= 2 * EPS * np.abs(s)):
-            break
-        s = step
-    return np.tanh(s)
+    with np.errstate(over="ignore", invalid="ignore"):  # v/α beyond float range: w = sign(v)
+        low, high = v / alpha - spread, v / alpha + spread
+        s = np.clip(v, low, high)
+        for _ in range(PROX_NEWTON_STEPS):
+            t = np.tanh(s)
+            h = (1.0 - alpha) * t + alpha * s - v
+            low, high = np.where(h < 0, s, low), np.where(h > 0, s, high)
+            newton = s - h / ((1.0 - alpha) * (1.0 - t * t) + alpha)
+            outside = (newton <= low) | (newton >= high)
+            step = np.where(outside, 0.5 * (low + high), newton)
+            if np.all((np.abs(step - s) <= 2 * EPS * np.abs(s)) | ~np.isfinite(s)):
+                break
+            s = step
+    return np.where(np.isfinite(s), np.tanh(s), np.sign(v))
 
 
 def forward_backward_map(W: np.ndarray, offsets: np.ndarray, activation: Activation,

@@ -56,6 +56,9 @@ class PhantomGradient(Theorem):
             return verdict_of({"identity": (False, -1.0), "bound": (False, -1.0)}, {}, why)
         J = slope[:, :, None] * _weights(problem)[None, :, :]
         k, tau, g = problem.steps, problem.damping, problem.cotangents
+        if tau is None or k < 1:
+            raise UncheckableError(f"BWD-PHANTOM needs the damping τ and k ≥ 1 phantom steps (Problem.damping, "
+                                   f"Problem.steps); got τ = {tau}, k = {k}")
         with np.errstate(over="ignore", invalid="ignore"):  # τ > 1 (A-damping): Bᵏ may overflow
             return self._verdict(J, k, tau, g)
 
@@ -80,12 +83,13 @@ class PhantomGradient(Theorem):
         gap = np.linalg.norm(transposed - np.linalg.inv(identity - J).swapaxes(1, 2), 2, axis=(1, 2))
         with np.errstate(divide="ignore", over="ignore"):
             bound = np.where(gamma < 1, (1 - tau + tau * gamma) ** k / (1 - gamma), -np.inf)
-        bound_ok, bound_margin = one_sided(gap, bound + rounding, scale=np.maximum(np.abs(bound), rounding))
+        scale = np.maximum(np.abs(bound), rounding)
+        bound_ok, bound_margin = one_sided(gap, bound + rounding, scale=scale)
         return verdict_of(
             {"identity": (identity_ok, identity_margin), "bound": (bound_ok, bound_margin)},
             {"gamma": float(gamma.max()), "k": k, "tau": tau},
             f"max ‖u_phantom − closed form‖ = {np.max(np.linalg.norm(adjoint - closed, axis=1)):.3g}; "
-            f"max ‖τΣBⁱ − (I − J)⁻¹‖₂ / bound = {np.max(gap / np.abs(bound)):.3g} "
+            f"max ‖τΣBⁱ − (I − J)⁻¹‖₂ / (|bound| + rounding) = {np.max(gap / scale):.3g} "
             f"(k = {k}, τ = {tau:.3g}, ‖J‖₂ up to {gamma.max():.3g})")
 
 

@@ -41,15 +41,34 @@ def _starts(offsets):
     return np.zeros_like(offsets), -FAR_START_SCALE * (1.0 + np.abs(offsets))
 
 
-def _step_ratios(runs, factor) -> tuple[np.ndarray, np.ndarray]:
-    """(‖z_{t+2} − z_{t+1}‖, c‖z_{t+1} − z_t‖ + δ_t + δ_{t+1}) over every step of every run."""
+def _contraction(W, offsets, alpha, step, factor, norm):
+    """Run ``step`` from 0 and from a far start; the contraction clause ``(held, margin)``, the
+    runs, and the largest observed ratio / allowance. Checked: every step of both runs,
+    ‖z_{t+2} − z_{t+1}‖ ≤ c‖z_{t+1} − z_t‖ + δ_t + δ_{t+1}, and the map on pairs from different
+    runs (the two starts; each run's answer with the other start),
+    ‖T(z) − T(z′)‖ ≤ c‖z − z′‖ + δ(z) + δ(z′); and c < 1 itself, which is the claim."""
+    starts = _starts(offsets)
+    runs = [run_map(W, offsets, alpha, step, factor, norm, start) for start in starts]
     observed, allowed = [], []
-    for run in runs:
-        finite = np.isfinite(run.step_norms[1:]) & np.isfinite(run.step_norms[:-1])
-        observed.append(np.where(finite, run.step_norms[1:], 0.0).ravel())
-        allowed.append(np.where(finite, factor * run.step_norms[:-1] + run.step_rounding[:-1]
-                                + run.step_rounding[1:], 0.0).ravel())
-    return np.concatenate(observed), np.concatenate(allowed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for run in runs:
+            finite = np.isfinite(run.step_norms[1:]) & np.isfinite(run.step_norms[:-1])
+            observed.append(np.where(finite, run.step_norms[1:], 0.0).ravel())
+            allowed.append(np.where(finite, factor * run.step_norms[:-1] + run.step_rounding[:-1]
+                                    + run.step_rounding[1:], 0.0).ravel())
+        for z, z_other in ((starts[0], starts[1]), (runs[0].value, starts[1]), (runs[1].value, starts[0])):
+            finite = np.all(np.isfinite(z), axis=1)
+            z = np.where(finite[:, None], z, 0.0)
+            delta = evaluation_rounding(W, offsets, alpha, z) + evaluation_rounding(W, offsets, alpha, z_other)
+            observed.append(np.where(finite, np.linalg.norm(step(z) - step(z_other), ord=norm, axis=1), 0.0))
+            allowed.append(np.where(finite, factor * np.linalg.norm(z - z_other, ord=norm, axis=1) + delta, 0.0))
+        observed, allowed = np.concatenate(observed), np.concatenate(allowed)
+        held, margin = one_sided(observed, allowed + np.finfo(float).tiny)
+        worst = float(np.nanmax(np.where(allowed > 0, observed / np.maximum(allowed, np.finfo(float).tiny), 0.0),
+                                initial=0.0))
+    if not factor < 1.0:
+        held, margin = False, min(margin, 1.0 - factor)
+    return (held, margin), runs, worst
 
 
 def _uniqueness(runs, W, offsets, activation, norm) -> tuple[bool, float, str]:
@@ -83,34 +102,38 @@ class MonotoneWellPosed(Theorem):
 
     def constants(self, problem: Problem) -> dict:
         params, _ = batch(problem)
-        constants = monotone_constants(params.W)
-        constants["factor"] = forward_backward_factor(constants["m"], constants["L"], problem.step)
+        return self._constants(params.W, problem.step)
+
+    @staticmethod
+    def _constants(W, alpha) -> dict:
+        if alpha is None:
+            raise UncheckableError("MON-WP needs the forward–backward step α (Problem.step)")
+        constants = monotone_constants(W)
+        constants["factor"] = forward_backward_factor(constants["m"], constants["L"], alpha)
         return constants
 
     def check(self, problem: Problem) -> Verdict:
         params, offsets = batch(problem)
         activation = problem.model.activation
         if activation.name not in PROX_ACTIVATIONS:
-            raise UncheckableError(f"MON-WP needs σ = prox_φ, one of {PROX_ACTIVATIONS}; got {activation.name}")
-        constants = self.constants(problem)
+            raise UncheckableError(f"MON-WP's splitting needs a closed-form proximal map of σ, one of "
+                                   f"{PROX_ACTIVATIONS}; got {activation.name}")
+        constants = self._constants(params.W, problem.step)
         factor = constants["factor"]
         step = forward_backward_map(params.W, offsets, activation, problem.step)
-        runs = [run_map(params.W, offsets, problem.step, step, factor, 2, start) for start in _starts(offsets)]
-        observed, allowed = _step_ratios(runs, factor)
-        ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
-        below_one = factor < 1.0
+        contraction, runs, worst = _contraction(params.W, offsets, problem.step, step, factor, 2)
         unique_ok, unique_margin, detail = _uniqueness(runs, params.W, offsets, activation, 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            worst = np.nanmax(np.where(allowed > 0, observed / allowed, 0.0), initial=0.0)
         return verdict_of(
-            {"contraction": (ratio_ok and below_one, ratio_margin if below_one else min(ratio_margin, 1.0 - factor)),
-             "unique": (unique_ok, unique_margin)}, constants,
+            {"contraction": contraction, "unique": (unique_ok, unique_margin)}, constants,
             f"m = {constants['m']:.3g}, ‖I − W‖₂ = {constants['L']:.3g}, α = {problem.step:.3g} "
             f"(limit {constants['alpha_max']:.3g}), factor {factor:.4g}; largest step ratio / "
             f"allowance {worst:.3g} over {runs[0].iterations} + {runs[1].iterations} steps; {detail}")
 
 
 def _pairs(values):
+    """(rows 0, 2, 4, …; rows 1, 3, 5, …): each input paired with the next."""
+    if values.shape[0] < 2:
+        raise UncheckableError("a Lipschitz statement compares inputs in pairs: give X at least 2 rows")
     return values[0::2][: values.shape[0] // 2], values[1::2]
 
 
@@ -162,10 +185,7 @@ class LinfWellPosed(Theorem):
         constants = linf_constants(params.W)
         factor = constants["factor"]
         step = averaged_map(params.W, offsets, activation, constants["alpha"])
-        runs = [run_map(params.W, offsets, constants["alpha"], step, factor, np.inf, start) for start in _starts(offsets)]
-        observed, allowed = _step_ratios(runs, factor)
-        ratio_ok, ratio_margin = one_sided(observed, allowed + np.finfo(float).tiny)
-        below_one = factor < 1.0
+        contraction, runs, worst = _contraction(params.W, offsets, constants["alpha"], step, factor, np.inf)
         unique_ok, unique_margin, detail = _uniqueness(runs, params.W, offsets, activation, np.inf)
         z, z_other = _pairs(runs[0].value)
         beta, beta_other = _pairs(np.where(runs[0].converged, runs[0].error_bound, np.nan))
@@ -177,10 +197,10 @@ class LinfWellPosed(Theorem):
         else:
             lipschitz = Verdict(False, -1.0, constants, "μ∞ ≥ 1: the statement gives no bound")
         return verdict_of(
-            {"contraction": (ratio_ok and below_one, ratio_margin if below_one else min(ratio_margin, 1.0 - factor)),
-             "unique": (unique_ok, unique_margin),
+            {"contraction": contraction, "unique": (unique_ok, unique_margin),
              "lipschitz": (lipschitz.holds, lipschitz.margin)}, lipschitz.constants,
-            f"μ∞ = {constants['mu']:.3g}, α = {constants['alpha']:.3g}, factor {factor:.4g}; {detail}; "
+            f"μ∞ = {constants['mu']:.3g}, α = {constants['alpha']:.3g}, factor {factor:.4g}; largest ratio / "
+            f"allowance {worst:.3g}; {detail}; "
             f"{lipschitz.details}")
 
 

@@ -6,10 +6,12 @@ element by element: a 16×16 matrix drawn entry-wise costs Hypothesis ≥ 2× mo
 statements are about the scalars.
 
 * Monotone W = (1 − m)I − s_A·P + s_B·S with P = A₀ᵀA₀ and S = B₀ − B₀ᵀ, each normalised to
-  ‖·‖₂ = 1: the symmetric part of I − W is mI + s_A·P ⪰ mI, and ‖I − W‖₂ ≤ m + s_A + s_B ≤ 3m
-  (s_A, s_B ≤ m), so forward–backward contracts with factor ≤ √(1 − 4f(1 − f)/9) at α = f·2m/L²,
-  f ∈ [0.1, 0.9]: at most ~1500 steps to rounding. A-monotone: m ∈ [−1, −0.05] and s_A ≤ |m|/2
-  (so λ_min ≤ m/2 < 0); A-splitting-step: f ∈ [1.05, 3].
+  ‖·‖₂ = 1: the symmetric part of I − W is mI + s_A·P ⪰ mI, and ‖I − W‖₂ ≤ m + s_A + s_B ≤ 5m
+  (s_A, s_B ≤ 2m), so forward–backward contracts with factor ≤ √(1 − 4f(1 − f)/25) at
+  α = f·2m/L², f ∈ [0.2, 0.8]: at most ~3300 steps to 1e-18. m ranges up to 4, so ‖W‖₂ ≥ 1
+  (where plain iteration need not converge) is common: W = (1 − m)I alone has ‖W‖₂ = m − 1.
+  A-monotone: m ∈ [−1, −0.05] and s_A ≤ |m|/2 (so λ_min ≤ m/2 < 0); A-splitting-step:
+  f ∈ [1.05, 3].
 * ℓ∞: off-diagonal entries R₀·s with ‖R₀‖ free (so ‖W‖∞ reaches 4 and beyond), diagonal
   wᵢᵢ = μ − Σ_{j≠i}|wᵢⱼ| − slackᵢ with slack₀ = 0: μ∞(W) = μ exactly, μ ∈ [−2, 0.95];
   A-mu-inf: μ ∈ [1, 1.5].
@@ -22,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from deqverify.core.splitting import linf_constants, monotone_constants
+from deqverify.core.splitting import PROX_ACTIVATIONS, linf_constants, monotone_constants
 from deqverify.core.vector_model import VectorDEQ
 from deqverify.core.vector_params import VectorParams
 from deqverify.theorems.base import Problem
@@ -31,7 +33,7 @@ from deqverify.theorems.spec import STEEP_TANH
 from deqverify.theorems.vector_strategies import contractive_matrix
 
 MAX_WIDTH = 8
-PROX = ("relu", "tanh", "identity")
+MAX_MONOTONICITY = 4.0
 UNIT_SLOPES = ("relu", "tanh", "sigmoid", "softplus", "identity")
 SMOOTH = ("tanh", "sigmoid", "softplus")
 SMOOTH_OR_LINEAR = SMOOTH + ("identity",)
@@ -49,10 +51,10 @@ def monotone_matrix(draw, k: int, broken: bool) -> np.ndarray:
     P, S = _unit(A0.T @ A0), _unit(B0 - B0.T)
     if broken:
         m = -draw(finite_floats(0.05, 1.0))
-        s_A, s_B = draw(finite_floats(0.0, 0.5)) * abs(m), draw(finite_floats(0.0, 1.0)) * abs(m)
+        s_A, s_B = draw(finite_floats(0.0, 0.5)) * abs(m), draw(finite_floats(0.0, 2.0)) * abs(m)
     else:
-        m = draw(finite_floats(0.05, 1.0))
-        s_A, s_B = draw(finite_floats(0.0, 1.0)) * m, draw(finite_floats(0.0, 1.0)) * m
+        m = draw(finite_floats(0.05, MAX_MONOTONICITY))
+        s_A, s_B = draw(finite_floats(0.0, 2.0)) * m, draw(finite_floats(0.0, 2.0)) * m
     W = (1 - m) * np.eye(k) - s_A * P + s_B * S
     computed = monotone_constants(W)["m"]
     assert (computed <= m / 2 < 0) if broken else (computed >= m * (1 - 1e-9))
@@ -100,14 +102,14 @@ def wellposed_problem(draw, theorem_id: str, violate: str | None):
         activation = STEEP_TANH if violate == "A-slopes" else draw(st.sampled_from(UNIT_SLOPES))
         W = linf_matrix(draw, k, broken=violate == "A-mu-inf")
         return _problem(draw, theorem_id, violate, VectorDEQ(k, activation, allow_noncontractive=True), W)
-    activation = STEEP_TANH if violate == "A-prox" else draw(st.sampled_from(PROX))
+    activation = STEEP_TANH if violate == "A-prox" else draw(st.sampled_from(PROX_ACTIVATIONS))
     W = monotone_matrix(draw, k, broken=violate == "A-monotone")
     model = VectorDEQ(k, activation, allow_noncontractive=True)
     if theorem_id == "MON-LIP":
         return _problem(draw, theorem_id, violate, model, W)
     constants = monotone_constants(W)
     limit = 2 * abs(constants["m"]) / constants["L"] ** 2
-    fraction = draw(finite_floats(1.05, 3.0)) if violate == "A-splitting-step" else draw(finite_floats(0.1, 0.9))
+    fraction = draw(finite_floats(1.05, 3.0)) if violate == "A-splitting-step" else draw(finite_floats(0.2, 0.8))
     return _problem(draw, theorem_id, violate, model, W, step=fraction * limit)
 
 
