@@ -2,6 +2,8 @@
 behaviour fails the check that is meant to catch it (the hostile-implementation corpus)."""
 
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -483,3 +485,19 @@ def test_notes_say_which_samples_are_non_finite_not_inf():
     report = check_implementation(pb.OffByOneFirstNaN(), checks=["isolation"], timeout=60)
     note = next(r for r in report.records if r.id == "isolation").note
     assert "1 of 64 non-finite" in note and "error inf" not in note, note
+
+
+def test_captured_output_names_no_directory_of_this_machine():
+    """A stored report is shared: a warning that prints an installed package's file, the
+    working directory or the home directory is kept with placeholders instead."""
+    home, cwd = os.path.expanduser("~"), os.getcwd()
+
+    class PrintsPaths(pb.Noisy):
+        def fixed_point_status(self, theta, X, activation):
+            print(f"{home}/venv/lib/python3.11/site-packages/jax/_src/callback.py:12: warning")
+            print(f"see {cwd}/examples/layer.py and {home}/notes.txt", file=sys.stderr)
+            return super().fixed_point_status(theta, X, activation)
+
+    output = check_implementation(PrintsPaths(), checks=["forward-accuracy"]).records[1].output
+    assert "<site-packages>/jax/_src/callback.py" in output and "./examples/layer.py" in output
+    assert "~/notes.txt" in output and home not in output and cwd not in output

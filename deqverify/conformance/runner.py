@@ -20,6 +20,7 @@ from __future__ import annotations
 import faulthandler
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import time
@@ -193,6 +194,20 @@ class _Worker:
         self.process.join(5)
 
 
+SITE_PACKAGES = re.compile(r"""[^\s"'(<]*[/\\](?:site|dist)-packages(?=[/\\])""")
+
+
+def scrub_paths(text: str) -> str:
+    """Captured output without this machine's paths, so a stored report names no directory
+    of the machine that made it: an installed package's directory becomes ``<site-packages>``,
+    the working directory ``.`` and the home directory ``~``."""
+    text = SITE_PACKAGES.sub("<site-packages>", text)
+    for path, placeholder in ((os.getcwd(), "."), (os.path.expanduser("~"), "~")):
+        if len(path) > 1:
+            text = text.replace(path, placeholder)
+    return text
+
+
 class _Output:
     """The tail of what the worker wrote since the last read."""
 
@@ -209,7 +224,7 @@ class _Output:
             data = handle.read(size - start)
         truncated = start > self.offset
         self.offset = size
-        text = data.decode("utf-8", "replace")
+        text = scrub_paths(data.decode("utf-8", "replace"))
         return "…" + text[-OUTPUT_TAIL:] if truncated or len(text) > OUTPUT_TAIL else text
 
     def remove(self):
