@@ -30,6 +30,11 @@ def test_what_cannot_be_certified_says_why():
     nan_row, fine = certify.fixed_point(theta, np.array([[np.nan], [1.0]]), "tanh")
     assert not nan_row.certified and "not finite" in nan_row.reason
     assert fine.certified and fine.low <= dv.SingleIndexDEQ("tanh").fixed_point(theta, [[1.0]]).value[0] <= fine.high
+    # the same in a vector batch: the NaN row is uncertified, the others are certified
+    params = dv.VectorParams(0.3 * np.eye(2), np.ones((2, 1)), np.zeros(2), np.ones(2))
+    rows = certify.vector_fixed_point(params, np.array([[0.5], [np.nan], [1.0]]), "tanh")
+    assert [all(e.certified for e in row) for row in rows] == [True, False, True]
+    assert "not finite" in rows[1][0].reason
     # the repelling root 0 of y = tanh(3y − 1.5·0) approached from a point where g' = 0 nearby
     tangent = certify.fixed_point(np.array([1.0, 3.0]), np.array([[0.0]]), "tanh", answers=[0.5848])
     assert all(e.certified is False or e.low <= 0.9950 <= e.high for e in tangent)  # never a false one

@@ -18,9 +18,9 @@ import math
 import numpy as np
 
 from deqverify.certify.balls import down, hull, slope_bounds, up, value_point
-from deqverify.certify.scalar import INFLATIONS, PRECISION, Enclosure, _floats
+from deqverify.certify.scalar import INFLATIONS, PRECISION, Enclosure, _floats, finite_rows_of
 from deqverify.core.errors import InvalidInputError
-from deqverify.core.validation import _as_float_array, as_data
+from deqverify.core.validation import _as_float_array
 from deqverify.core.vector_params import VectorParams
 
 
@@ -89,9 +89,10 @@ def _float_slope(activation):
 def vector_fixed_point(params, X, activation: str, answers=None) -> list[list[Enclosure]]:
     """Certified enclosures of every sample's fixed point (VEC-FP-1): a list per sample of k
     component enclosures. ``params``: a :class:`~deqverify.VectorParams`; ``answers`` the
-    float64 fixed points to certify (default: deqverify's own solver)."""
+    float64 fixed points to certify (default: deqverify's own solver). A row of X that is not
+    finite is ``certified = False`` with the reason, never an error for the whole batch."""
     from flint import ctx
-    X = as_data(X)
+    X, finite_rows = finite_rows_of(X)
     if not isinstance(params, VectorParams):
         raise InvalidInputError(f"params must be a deqverify.VectorParams(W, U, b, v), got {type(params).__name__}")
     W, U, b = (np.asarray(getattr(params, name), dtype=float) for name in ("W", "U", "b"))
@@ -103,5 +104,7 @@ def vector_fixed_point(params, X, activation: str, answers=None) -> list[list[En
         raise InvalidInputError(f"answers has {answers.size} values; it must hold one fixed point of "
                                 f"width {W.shape[0]} for each of the {X.shape[0]} rows of X")
     answers = answers.reshape(X.shape[0], W.shape[0])
+    unfinite = [Enclosure(math.nan, math.nan, False, "the input row is not finite")] * W.shape[0]
     with ctx.workprec(PRECISION):
-        return [certify_vector_sample(W, U, b, x, z, activation) for x, z in zip(X, answers)]
+        return [certify_vector_sample(W, U, b, x, z, activation) if ok else unfinite
+                for x, z, ok in zip(X, answers, finite_rows)]
