@@ -7,7 +7,8 @@ their own σ (:mod:`deqverify.reference.bracket`), adaptive quadrature in the da
 coordinates (:mod:`deqverify.reference.quadrature`), mpmath — within a derived tolerance.
 
 REF-FP       fixed points and per-sample statuses, any Newton settings, offsets up to ±1e307
-             together with θ₂L down to −1e300
+             together with θ₂L down to −1e300; Picard and Anderson at loose tolerances, and
+             where they are slowest (local rate near q = θ₂L ∈ [0.9, 0.99])
 REF-BATCH    a batch equals its rows solved alone (bitwise); an overflowing sample is
              flagged alone, in any chunk
 REF-JAC      the IFT output Jacobian
@@ -65,7 +66,8 @@ def _preactivation_and_slope_from_output(activation, y):
 
 
 def root_allowance(y_ref, offsets, theta2, activation, settings_):
-    """The declared tolerance plus the float64 floor of both roots. Where the solver works in
+    """The declared tolerance plus the float64 floor of both roots (for Picard and Anderson, the
+    rounding floor their stopping rules declare). Where the solver works in
     the pre-activation (θ₂L < −10: y ~ 1/|θ₂| may lie far below atol) its step is within
     rtol·|y|/σ'(u) in u or below one ulp of u, so y is within rtol·|y*| + σ'(u*)·eps·|u*| —
     a relative bound that an answer 100 % off cannot meet."""
@@ -79,6 +81,16 @@ def root_allowance(y_ref, offsets, theta2, activation, settings_):
         declared = settings_.atol + settings_.rtol * np.abs(y_ref)
     cond = 1.0 / (1.0 - theta2 * slope)
     scale = 2.0 * np.abs(y_ref) + slope * (np.abs(offsets) + np.abs(theta2 * y_ref))
+    if settings_.method != "newton":
+        # an iteration amplifies rounding by 1/(1 − q), q = |θ₂|L, not by the root's condition:
+        # Picard stops at the floor 2δ/(1 − q) and its rounded iterates stray δ/(1 − q) more;
+        # Anderson stops at |g| ≤ δ, i.e. δ/(1 − q) in y (solve.picard, solve.anderson), with
+        # δ = 4eps(|y| + L(|a| + |θ₂y|)) — 3δ/(1 − q) covers both
+        q = abs(theta2) * bracket.lipschitz(activation)
+        lipschitz = bracket.lipschitz(activation)
+        delta = solve.ROUNDING_FLOOR_FACTOR * EPS * (
+            2.0 * np.abs(y_ref) + lipschitz * (np.abs(offsets) + np.abs(theta2 * y_ref)))
+        declared = declared + 3.0 * delta / (1.0 - q)
     # below the normal range (sigmoid at a = −740: e⁻⁷⁴⁰ = 4.2e-322) floats lose their
     # relative precision, σ and the bisection with them: two such answers differ by < tiny
     return declared + ROOT_K * EPS * cond * scale + TINY
@@ -89,6 +101,13 @@ newton_settings = st.builds(
     rtol=st.sampled_from([1e-14, 1e-12, 1e-10, 1e-8, 1e-6]),
     atol=st.sampled_from([1e-14, 1e-12, 1e-10, 1e-8, 1e-6]),
     max_iter=st.one_of(st.integers(1, 4), st.just(100)))
+iteration_settings = st.one_of(*(
+    st.builds(settings_class,
+              rtol=st.sampled_from([1e-14, 1e-10, 1e-6]), atol=st.sampled_from([1e-14, 1e-10, 1e-6]),
+              max_iter=st.one_of(st.integers(1, 4), st.just(default)))
+    for settings_class, default in ((solve.PicardSettings, 100_000), (solve.AndersonSettings, 1_000))))
+"""Picard and Anderson at loose tolerances: their stopping rules are a-posteriori bounds
+(q/(1 − q)·|Δy|, |g(y)|/(1 − q)), which only an answer compared with the truth can test."""
 
 
 @st.composite
@@ -113,12 +132,16 @@ def batches(draw, max_rows=40, huge=True):
 
 
 @settings(max_examples=examples_for("pointwise"))
-@given(batches(), newton_settings)
-def test_REF_FP_roots_and_statuses_match_bracketed_roots(problem, newton):
+@given(batches(), st.one_of(newton_settings, iteration_settings))
+def test_REF_FP_roots_and_statuses_match_bracketed_roots(problem, solver_settings):
     """Every sample reported converged is within atol + rtol|y*| (+ rounding) of the
-    bracketed root; the batch status is CONVERGED exactly when every sample converged."""
+    bracketed root; the batch status is CONVERGED exactly when every sample converged. Newton
+    at any coupling; Picard and Anderson (which need |θ₂|L < 1) at θ₂L clipped to ±0.99."""
     activation, theta, X = problem
-    fp = dv.SingleIndexDEQ(activation, settings=newton).fixed_point(theta, X)
+    if solver_settings.method != "newton":
+        lipschitz = bracket.lipschitz(activation)
+        theta = np.r_[theta[:-1], np.clip(theta[-1] * lipschitz, -0.99, 0.99) / lipschitz]
+    fp = dv.SingleIndexDEQ(activation, solver_settings.method, settings=solver_settings).fixed_point(theta, X)
     offsets = X @ theta[:-1]
     truth = bracket.fixed_points(offsets, theta[-1], activation)
     assert (fp.status is dv.Status.CONVERGED) == bool(fp.converged.all())
@@ -127,13 +150,39 @@ def test_REF_FP_roots_and_statuses_match_bracketed_roots(problem, newton):
     assert not np.any(fp.converged & ~finite_truth), "a sample without a finite root reported converged"
     ok = fp.converged & finite_truth
     with np.errstate(invalid="ignore", over="ignore"):
-        allowed = root_allowance(truth, offsets, theta[-1], activation, newton)
+        allowed = root_allowance(truth, offsets, theta[-1], activation, solver_settings)
         error = np.abs(fp.value - truth)
     ratio = np.divide(error, allowed, out=np.zeros_like(error), where=ok & (error > 0))
     target(float(np.max(ratio)), label="REF-FP error / allowed")
     assert np.all(error[ok] <= allowed[ok]), (error[ok], allowed[ok])
     if fp.status is dv.Status.CONVERGED:
         assert np.isfinite(fp.residual)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(st.sampled_from(SMOOTH), finite_floats(0.9, 0.99), st.sampled_from(["picard", "anderson"]),
+       st.sampled_from([1e-5, 1e-7, 1e-9]),
+       hnp.arrays(np.float64, st.integers(1, 20), elements=finite_floats(-0.5, 0.5)))
+def test_REF_FP_iterations_stop_within_their_tolerance_where_they_are_slowest(
+        activation, contraction, method, tolerance, u):
+    """Picard and Anderson where the local rate |θ₂σ'(u*)| is close to q = θ₂L ∈ [0.9, 0.99]:
+    roots placed at pre-activations u* near σ's steepest point (a = u* − θ₂σ(u*)), so an
+    a-posteriori stopping bound that lost its 1/(1 − q) stops up to 1/(1 − q) = 100× too early.
+    Every converged sample is within the tolerance (+ the rounding floor) of the root."""
+    lipschitz = bracket.lipschitz(activation)
+    theta2 = contraction / lipschitz
+    steepest = {"sigmoid": 0.0, "tanh": 0.0, "softplus": 8.0}[activation]  # softplus' → 1 as u → ∞
+    u = u + steepest
+    sigma = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh,
+             "softplus": lambda v: np.log1p(np.exp(v))}[activation]
+    offsets = u - theta2 * sigma(u)
+    settings_ = (solve.PicardSettings if method == "picard" else solve.AndersonSettings)(rtol=0.0, atol=tolerance)
+    fp = dv.SingleIndexDEQ(activation, method, settings=settings_).solve_offsets(offsets, theta2)
+    truth = bracket.fixed_points(offsets, theta2, activation)
+    allowed = root_allowance(truth, offsets, theta2, activation, settings_)
+    error = np.abs(fp.value - truth)
+    target(float(np.max(np.where(fp.converged, error / allowed, 0.0))), label="REF-FP iteration error / allowed")
+    assert fp.converged.all() and np.all(error <= allowed), (error, allowed)
 
 
 @settings(max_examples=examples_for("pointwise"))

@@ -36,7 +36,8 @@ ASSUMPTIONS = {
 
 REFERENCE_PROPERTIES = {
     "REF-FP": "fixed points and per-sample statuses under any Newton settings, offsets up to "
-              "±1e307, against per-sample bracketed roots",
+              "±1e307, and under Picard and Anderson at loose tolerances, against per-sample "
+              "bracketed roots",
     "REF-BATCH": "a batch equals its rows solved alone, bitwise; an overflowing sample is "
                  "flagged alone, in any solver chunk",
     "REF-JAC": "the IFT output Jacobian against bracketed roots",
