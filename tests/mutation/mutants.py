@@ -260,8 +260,8 @@ MUTANTS = [
      "Anderson stops on |g| ≤ tol instead of |g|/(1 − q) ≤ tol"),
     # -- operator splitting and the phantom adjoint (MON-*, LINF-WP, BWD-PHANTOM) ---------------
     ("split-prox-tanh-is-sigma", "core/splitting.py",
-     "    return np.tanh(s)",
-     "    return np.tanh(v)",
+     "    return np.where(np.isfinite(s), np.tanh(s), np.sign(v))",
+     "    return np.where(np.isfinite(s), np.tanh(v), np.sign(v))",
      "forward–backward uses σ = tanh as prox_{αφ} for every α (moves the fixed point with α)"),
     ("split-factor-uses-m", "core/splitting.py",
      "    return math.sqrt(max(1.0 - 2.0 * alpha * m + alpha ** 2 * L ** 2, 0.0))",
