@@ -34,10 +34,18 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _live_interrupts():
+    """In the child, before exec: SIGINT and SIGTERM at their defaults, as in a terminal. A test
+    run launched in the background (``cmd &`` without job control) inherits SIGINT ignored, and
+    Python keeps an ignored SIGINT ignored, so Ctrl-C would never reach the run under test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _start(command):
     process = subprocess.Popen([sys.executable, "-m", "deqverify", *command, "--workers", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=_live_interrupts)
     deadline = time.monotonic() + WORKERS_START_WITHIN
     while time.monotonic() < deadline:
         workers = [c for c in _children(process.pid) if _alive(c)]
