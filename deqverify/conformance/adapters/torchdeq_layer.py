@@ -117,6 +117,25 @@ def phantom_layer():
                           name="torchdeq-layer-phantom")
 
 
+def broyden_layer():
+    """Broyden's method forward and backward (tol 1e-12) with implicit differentiation."""
+    return torchdeq_layer({**EXACT, "f_solver": "broyden", "b_solver": "broyden"}, name="torchdeq-layer-broyden")
+
+
+def sliced_layer():
+    """The ``DEQSliced`` core: the forward cut into ``n_states=2`` solves of 100 Anderson steps
+    each (tol 1e-12), a phantom(5, 0.5) gradient at the end of each, the next solve resuming from
+    it without a graph. The last state's gradient is therefore phantom(5, 0.5) at that state."""
+    return torchdeq_layer({"core": "sliced", "n_states": 2, "f_solver": "anderson", "f_max_iter": 200,
+                           "f_tol": 1e-12, "grad": 5, "tau": 0.5}, name="torchdeq-layer-sliced")
+
+
+def states_layer():
+    """``DEQIndexing`` with ``n_states=2`` (two states sampled from the trajectory, each with its
+    gradient) and ``ift=True``: the last state, which the layer returns, gets the implicit one."""
+    return torchdeq_layer({**EXACT, "n_states": 2}, name="torchdeq-layer-states")
+
+
 def declared_ift_layer():
     """torchdeq's default backward declared as IFT: the battery must fail it."""
     return torchdeq_layer(declare="ift", name="torchdeq-layer-declared-ift")
