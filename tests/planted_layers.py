@@ -539,6 +539,21 @@ class FlagHidesWrongGradient(TanhLayer):
         return {k: -v for k, v in super().backward(x, g).items()}
 
 
+class GivesUpOnSomeSamples(TanhLayer):
+    """Honest about what it leaves unsolved: samples with x₀ > 0.5 are moved off their fixed
+    point and flagged (converged = False) in every batch, whatever else the batch holds."""
+
+    name = "gives-up-on-some-samples"
+
+    def solve_status(self, x):
+        z, converged = super().solve_status(x)
+        z, converged = z.copy(), np.array(converged, dtype=bool) & np.ones(len(z), dtype=bool)
+        hard = np.asarray(x)[:, 0] > 0.5
+        z[hard] += 1.0
+        converged[hard] = False
+        return z, converged
+
+
 class NaNVJP(TanhLayer):
     """Declares a vjp_f that returns NaN: the map's derivatives must be checked, and a NaN is
     never a small error."""
