@@ -80,14 +80,17 @@ def _declared(settings: dict):
     return ("phantom", int(settings.get("grad", DEFAULTS["grad"])), float(settings.get("tau", DEFAULTS["tau"])))
 
 
-def torchdeq_layer(settings: dict | None = None, declare=None, name="torchdeq-layer", seed=0) -> TorchLayer:
-    """A torchdeq DEQ on the MLP-tanh map with ``settings`` passed to ``get_deq``."""
+def torchdeq_layer(settings: dict | None = None, declare=None, name="torchdeq-layer", fmap=None,
+                   weights=("fmap.W1.weight",)) -> TorchLayer:
+    """A torchdeq DEQ with ``settings`` passed to ``get_deq``, on ``fmap`` (a module of
+    :mod:`.torch_maps`; the MLP-tanh map by default) whose ``weights`` the instability sweep
+    scales."""
     from deqverify.conformance.adapters.torch_maps import MLPTanhMap
 
     settings = dict(settings or {})
-    module = _module_class()(MLPTanhMap(seed=seed), settings)
+    module = _module_class()(MLPTanhMap() if fmap is None else fmap, settings)
     effective = {**DEFAULTS, **settings}
-    declares = LayerDeclaration(backward=declare or _declared(effective), weights=("fmap.W1.weight",),
+    declares = LayerDeclaration(backward=declare or _declared(effective), weights=weights,
                                 forward_tolerance="f_tol", iteration_cap="f_max_iter")
 
     def rebuild(old, new_settings):
@@ -134,6 +137,33 @@ def states_layer():
     """``DEQIndexing`` with ``n_states=2`` (two states sampled from the trajectory, each with its
     gradient) and ``ift=True``: the last state, which the layer returns, gets the implicit one."""
     return torchdeq_layer({**EXACT, "n_states": 2}, name="torchdeq-layer-states")
+
+
+def conv_layer():
+    """The exact configuration on a convolutional block with group normalisation (state
+    (4, 4, 4), input (2, 4, 4))."""
+    from deqverify.conformance.adapters.torch_maps import ConvGroupNormMap
+
+    return torchdeq_layer(EXACT, name="torchdeq-layer-conv", fmap=ConvGroupNormMap(), weights=("fmap.conv_z.weight",))
+
+
+def monotone_layer():
+    """The exact configuration on the monotone-operator layer, iterating forward–backward
+    splitting at the safe step α = m/‖I − W‖₂²."""
+    from deqverify.conformance.adapters.torch_maps import MonotoneSplittingMap
+
+    return torchdeq_layer(EXACT, name="torchdeq-layer-monotone", fmap=MonotoneSplittingMap(), weights=("fmap.A",))
+
+
+def monotone_alpha_one_layer():
+    """torchdeq's fixed-point iteration (200 steps, tol 1e-12, ift) on the monotone layer at
+    α = 1, the plain map z ↦ relu(Wz + Ux + b) with ‖W‖₂ ≈ 1.7: the iteration diverges."""
+    from deqverify.conformance.adapters.torch_maps import MonotoneSplittingMap
+
+    settings = {"f_solver": "fixed_point_iter", "f_max_iter": 200, "f_tol": 1e-12, "ift": True,
+                "b_solver": "fixed_point_iter", "b_max_iter": 200, "b_tol": 1e-12}
+    return torchdeq_layer(settings, name="torchdeq-layer-monotone-alpha-1", fmap=MonotoneSplittingMap(alpha=1.0),
+                          weights=("fmap.A",))
 
 
 def declared_ift_layer():
