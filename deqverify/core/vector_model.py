@@ -27,9 +27,8 @@ from deqverify.core.vector_params import PARTS, VectorParams, parameter_count
 from deqverify.core.vector_solve import (
     chunk_rows,
     finish_vector,
-    identity_minus,
+    solve_identity_minus_scaled,
     solve_vector,
-    stacked_solve,
 )
 
 SINGULAR_RATIO = 64 * solve.EPS
@@ -224,14 +223,13 @@ class VectorDEQ:
         if self.is_linear:
             a = np.linalg.solve(self.analyse(params.W).A.T, params.v)
             return np.broadcast_to(a, result.value.shape)
-        slope = result.slope
+        slope, q = result.slope, self.analyse(params.W).q
         out = np.empty_like(slope)
         rows = chunk_rows(self.width)
         for start in range(0, slope.shape[0], rows):
             s = slope[start:start + rows]
-            transposed = identity_minus(params.W.T[None, :, :] * s[:, None, :])
-            right = np.broadcast_to(params.v, s.shape)
-            out[start:start + rows] = stacked_solve(transposed, right)
+            out[start:start + rows] = solve_identity_minus_scaled(s, params.W, np.broadcast_to(params.v, s.shape),
+                                                                  transpose=True, q=q)
         return out
 
     def squared_error_sums(self, theta: np.ndarray, X: np.ndarray, targets: np.ndarray, *,

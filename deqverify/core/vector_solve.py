@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deqverify.core import compiled
 from deqverify.core.activations import Activation
 from deqverify.core.solve import (
     EPS,
@@ -138,6 +139,22 @@ def stacked_solve(matrices, rhs):
         return out
 
 
+def solve_identity_minus_scaled(slope, W, rhs, *, transpose=False, q=np.inf):
+    """x with (I − diag(sₙ)W)x = rₙ for every row n (``transpose``: (I − diag(sₙ)W)ᵀx = rₙ).
+
+    Where q = ‖W‖₂L < 1 bounds ‖diag(s)W‖₂ (a contraction), the compiled pivot-free kernel
+    of the ``[fast]`` extra runs if it is installed (:mod:`deqverify.fast.interleaved_lu`:
+    pivoting is not needed there); otherwise, and always without a contraction, LAPACK's
+    pivoting solve per sample (the reference)."""
+    fast = compiled.kernels() if q < 1.0 else None
+    if fast is not None:
+        return fast.solve_identity_minus_scaled(np.ascontiguousarray(slope, dtype=float),
+                                                np.ascontiguousarray(W, dtype=float),
+                                                np.ascontiguousarray(rhs, dtype=float), transpose)
+    matrices = W.T[None, :, :] * slope[:, None, :] if transpose else slope[:, :, None] * W
+    return stacked_solve(identity_minus(matrices), rhs)
+
+
 def _iterate(offsets, W, activation, settings, q, method, propose):
     """Shared loop: evaluate F on the active samples, freeze the converged and non-finite
     ones, and move the rest by ``propose`` (which returns a candidate per active sample);
@@ -148,7 +165,7 @@ def _iterate(offsets, W, activation, settings, q, method, propose):
     active = np.flatnonzero(np.isfinite(offsets).all(axis=1))
     z[~np.isin(np.arange(n), active)] = np.nan
     accept_factor = q if q < 1.0 else 1.0
-    state = {"n": n}
+    state = {"n": n, "q": q}
     iterations = 0
     while active.size and iterations <= settings.max_iter:
         za, pa = z[active], offsets[active]
@@ -202,7 +219,7 @@ def _backtrack(z, candidate, keep, norms, offsets, W, activation):
 
 
 def _newton_step(state, active, z, F, slope, W):
-    return z - stacked_solve(identity_minus(slope[:, :, None] * W), F)
+    return z - solve_identity_minus_scaled(slope, W, F, q=state["q"])
 
 
 def _picard_step(state, active, z, F, slope, W):
