@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "deqverify"
 
 LAYERS = {
     "core": 0,          # the numerical core: models, solvers, risks, dynamics
+    "fast": 0,          # compiled kernels (numba, the [fast] extra), chosen by core.compiled
     "reference": 1,     # independent references (mpmath twin, bracketed roots, quadrature)
     "certify": 1,       # ball-arithmetic certificates (python-flint, the [certify] extra)
     "theorems": 2,      # statements, strategies, checking
