@@ -225,7 +225,7 @@ class VectorDEQ:
             return np.broadcast_to(a, result.value.shape)
         slope, q = result.slope, self.analyse(params.W).q
         out = np.empty_like(slope)
-        rows = chunk_rows(self.width)
+        rows = chunk_rows(self.width, q)
         for start in range(0, slope.shape[0], rows):
             s = slope[start:start + rows]
             out[start:start + rows] = solve_identity_minus_scaled(s, params.W, np.broadcast_to(params.v, s.shape),
