@@ -255,3 +255,16 @@ def test_quadrature_error_bounds_the_actual_error(activation, theta, xi, varianc
     claim = risk.quadrature_error
     assert abs(value - exact_value) <= claim.value, (value, exact_value, claim)
     assert np.max(np.abs(gradient - exact_gradient)) <= claim.gradient, (gradient, exact_gradient, claim)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_quadrature_error_at_a_covariance_of_1e300_is_a_number_or_inf_never_nan(activation):
+    """Σ = 1e300·I: softplus terms overflow to inf at nodes whose weight is exactly 0, and the
+    rounding bound once read 0·inf = NaN for the gradient (with a RuntimeWarning); a bound is
+    finite or +inf. The value itself is the saturated limit's (finite for every activation)."""
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ(activation), dv.GaussianPopulation(1e300 * np.eye(2)), [1.0, -0.5])
+    value, gradient = risk.value_and_gradient(np.array([0.3, 0.7, 0.4]))
+    claim = risk.quadrature_error
+    assert np.isfinite(value) and not np.any(np.isnan(gradient))
+    assert not np.isnan(claim.value) and not np.isnan(claim.gradient), claim
+    assert claim.value >= 0 and claim.gradient >= 0

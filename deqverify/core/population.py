@@ -131,6 +131,14 @@ def _legendre_panels(breaks: np.ndarray, nodes: int):
             (0.5 * (high - low) * base).ravel())
 
 
+def _weighted_magnitude(weights, magnitudes) -> float:
+    """Σ|wᵢ|·mᵢ over the nodes with wᵢ ≠ 0: a node whose weight is exactly 0 adds nothing,
+    even where its magnitude overflowed to inf (a plain product would give 0·inf = NaN)."""
+    used = weights != 0
+    with np.errstate(over="ignore"):
+        return float(np.abs(weights[used]) @ magnitudes[used])
+
+
 class PopulationRisk(RiskInterface):
     """R(θ) = E[(y_θ(X) − f_ξ(X))²] for X from a population, with value/gradient API.
 
@@ -251,9 +259,9 @@ class PopulationRisk(RiskInterface):
         with np.errstate(over="ignore"):  # a bound past float64 (softplus at Σ = 1e300): inf
             spread = np.abs(y) + np.sqrt(np.abs(m2))
             size = ROUNDING_FACTOR * EPS * (np.sqrt(y.size) + np.sqrt(inner_nodes))
-            value_rounding = size * float(np.abs(weights) @ (spread * spread))
+            value_rounding = size * _weighted_magnitude(weights, spread * spread)
             row_scale = np.abs(mean_x).max(axis=1) + np.abs(mean_sx).max(axis=1) + spread
-            gradient_rounding = 2.0 * size * float(np.abs(wc) @ (spread * row_scale))
+            gradient_rounding = 2.0 * size * _weighted_magnitude(wc, spread * row_scale)
         return value, np.append(gradient1, gradient2), (value_rounding, gradient_rounding)
 
     def _u_interval(self, theta2, a_low, a_high):
