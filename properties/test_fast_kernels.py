@@ -96,38 +96,48 @@ def test_FAST_SOLVE_matches_the_pivoting_reference():
     solve_property(solve_identity_minus_scaled)()
 
 
-@settings(max_examples=25)
-@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 12), n=st.sampled_from([2, 33, 200]),
-       q=st.sampled_from([0.3, 0.9, 0.99]), activation=st.sampled_from(["tanh", "sigmoid", "relu", "softplus"]),
-       max_iter=st.sampled_from([1, 3, 100]))
-def test_FAST_VECTOR_solver_and_gradient_agree_on_both_paths(seed, k, n, q, activation, max_iter):
-    """Fixed points (with a NaN row, and Newton capped at ``max_iter`` steps so that some
-    samples stay unconverged), statuses, flags and the risk gradient on both paths."""
-    rng = np.random.default_rng(seed)
-    model = VectorDEQ(k, activation, settings=NewtonSettings(max_iter=max_iter))
-    d = 3
-    W = rng.standard_normal((k, k))
-    W *= q / (np.linalg.norm(W, 2) * model.activation.lipschitz)
-    theta = np.concatenate([W.ravel(), rng.standard_normal(k * d), rng.standard_normal(k), rng.standard_normal(k)])
-    params = model.params(theta, d)
-    offsets = rng.standard_normal((n, d)) @ params.U.T * 3.0 + params.b
-    offsets[0] = np.nan  # a flagged sample: the flags must agree
-    X, targets = rng.standard_normal((n, d)), rng.standard_normal(n)
-    fast = model.solve_offsets(params, offsets)
-    fast_risk, fast_gradient, fast_summary = model.squared_error_sums(theta, X, targets)
-    with compiled.numpy_only():
-        reference = model.solve_offsets(params, offsets)
-        risk, gradient, summary = model.squared_error_sums(theta, X, targets)
-    assert fast.status is reference.status and fast_summary.status is summary.status
-    np.testing.assert_array_equal(fast.converged, reference.converged)
-    ok = reference.converged
-    assert np.all(np.linalg.norm(fast.value[ok] - reference.value[ok], axis=1)
-                  <= fast.error_bound[ok] + reference.error_bound[ok])
-    if np.isfinite(risk):
-        assert abs(fast_risk - risk) <= 1e-10 * max(abs(risk), 1.0)
-        assert np.linalg.norm(fast_gradient - gradient) <= 1e-10 * max(np.linalg.norm(gradient), 1.0)
-    else:
-        assert not np.isfinite(fast_risk)
+def vector_property():
+    """FAST-VECTOR, on whatever compiled kernel ``compiled.kernels()`` returns when it runs."""
+
+    @settings(max_examples=25)
+    @given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 12), n=st.sampled_from([2, 33, 200]),
+           q=st.sampled_from([0.3, 0.9, 0.99]), activation=st.sampled_from(["tanh", "sigmoid", "relu", "softplus"]),
+           max_iter=st.sampled_from([1, 3, 100]))
+    def prop(seed, k, n, q, activation, max_iter):
+        """Fixed points (with a NaN row, and Newton capped at ``max_iter`` steps so that some
+        samples stay unconverged), statuses, flags and the risk gradient on both paths."""
+        rng = np.random.default_rng(seed)
+        model = VectorDEQ(k, activation, settings=NewtonSettings(max_iter=max_iter))
+        d = 3
+        W = rng.standard_normal((k, k))
+        W *= q / (np.linalg.norm(W, 2) * model.activation.lipschitz)
+        theta = np.concatenate([W.ravel(), rng.standard_normal(k * d), rng.standard_normal(k),
+                                rng.standard_normal(k)])
+        params = model.params(theta, d)
+        offsets = rng.standard_normal((n, d)) @ params.U.T * 3.0 + params.b
+        offsets[0] = np.nan  # a flagged sample: the flags must agree
+        X, targets = rng.standard_normal((n, d)), rng.standard_normal(n)
+        fast = model.solve_offsets(params, offsets)
+        fast_risk, fast_gradient, fast_summary = model.squared_error_sums(theta, X, targets)
+        with compiled.numpy_only():
+            reference = model.solve_offsets(params, offsets)
+            risk, gradient, summary = model.squared_error_sums(theta, X, targets)
+        assert fast.status is reference.status and fast_summary.status is summary.status
+        np.testing.assert_array_equal(fast.converged, reference.converged)
+        ok = reference.converged
+        assert np.all(np.linalg.norm(fast.value[ok] - reference.value[ok], axis=1)
+                      <= fast.error_bound[ok] + reference.error_bound[ok])
+        if np.isfinite(risk):
+            assert abs(fast_risk - risk) <= 1e-10 * max(abs(risk), 1.0)
+            assert np.linalg.norm(fast_gradient - gradient) <= 1e-10 * max(np.linalg.norm(gradient), 1.0)
+        else:
+            assert not np.isfinite(fast_risk)
+
+    return prop
+
+
+def test_FAST_VECTOR_solver_and_gradient_agree_on_both_paths():
+    vector_property()()
 
 
 # ---- planted bugs: each must be caught by FAST-SOLVE ------------------------------------
@@ -185,3 +195,13 @@ def test_vector_solver_takes_the_compiled_path_where_it_may():
     assert compiled.kernels() is interleaved_lu
     with compiled.numpy_only():
         assert compiled.kernels() is None
+
+
+def test_FAST_VECTOR_catches_a_planted_kernel_in_the_solver(monkeypatch):
+    """The untransposed kernel in the solver itself: Newton's globalisation still finds the
+    fixed points (a bad step is refused), but the adjoint is wrong, and FAST-VECTOR's gradient
+    clause catches it."""
+    planted = _planted_kernel(("weight = W[j, i] if transpose else W[i, j]", "weight = W[i, j]"))
+    monkeypatch.setattr(compiled, "_load", lambda: planted)
+    with pytest.raises(AssertionError):
+        vector_property()()
