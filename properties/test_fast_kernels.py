@@ -33,6 +33,13 @@ pytest.importorskip("numba")
 
 from deqverify.fast import interleaved_lu  # noqa: E402  (needs numba: after the skip)
 
+
+@pytest.fixture(autouse=True)
+def compiled_path_switched_on(monkeypatch):
+    """This module tests the compiled path itself: a ``DEQVERIFY_FAST=0`` in the caller's
+    environment would turn every comparison into numpy against numpy."""
+    monkeypatch.delenv("DEQVERIFY_FAST", raising=False)
+
 SOLVE_ALLOWANCE = 16
 """c in |x_fast − x_ref| ≤ c·k·eps·cond₂(A)·‖x_ref‖ (see the module docstring)."""
 CONDITION_LIMIT = 1e10
