@@ -6,6 +6,9 @@ CERT-FP      every certified scalar enclosure contains the root mpmath finds at 
              |θ₁ᵀx| up to 270, every built-in activation)
 CERT-ROOTS   enclose_roots finds every root of a multi-root sample: its count, positions and
              stability classes match an independent sign-change count on a 30-digit grid
+CERT-RISK    the certified enclosures of the empirical risk and its IFT gradient contain the
+             mpmath twin's at 50 digits, and the float64 risk's gradient is within the
+             ladder's rounding gap of the box (planted: a box that drops its radius fails)
 CERT-VEC     every certified vector enclosure (Krawczyk) contains the mpmath twin's root,
              and the float64 answer is within the solver's certified bound of the box
 
@@ -27,7 +30,10 @@ import deqverify as dv  # noqa: E402
 from deqverify import certify  # noqa: E402
 from deqverify import reference as ref  # noqa: E402
 from deqverify.core.activations import get_activation  # noqa: E402
+from deqverify.certify.risk import empirical_risk  # noqa: E402
 from deqverify.reference import vector_twin  # noqa: E402
+from deqverify.reference.proofs import GRADIENT_GAP  # noqa: E402
+from deqverify.reference.twin import risk_and_gradient  # noqa: E402
 from deqverify.theorems.checking import examples_for  # noqa: E402
 from deqverify.theorems.draws import far_contractions, finite_floats  # noqa: E402
 from deqverify.theorems.fixed_point import NEWTON_TOLERANCE, ROUNDING_K  # noqa: E402
@@ -68,6 +74,46 @@ def test_CERT_FP_enclosures_contain_the_root(activation, contraction, X, theta1)
         assert distance <= allowed, (y, enclosure, allowed)
     # a contraction leaves no excuse: every sample of a well-posed problem is certified
     assert all(e.certified for e in enclosures), [e.reason for e in enclosures if not e.certified]
+
+
+def risk_property():
+    """CERT-RISK as a callable Hypothesis test (the planted-radius test runs it too)."""
+
+    @settings(max_examples=examples_for("pointwise") // 2, deadline=None)
+    @given(activation=st.sampled_from(ACTIVATIONS), contraction=far_contractions(0.99),
+           X=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 3)),
+                        elements=finite_floats(-5.0, 5.0)),
+           theta1=hnp.arrays(np.float64, 3, elements=finite_floats(-3.0, 3.0)),
+           seed=st.integers(0, 2**32 - 1))
+    def run(activation, contraction, X, theta1, seed):
+        act = get_activation(activation)
+        theta = np.r_[theta1[:X.shape[1]], contraction / act.lipschitz]
+        targets = np.random.default_rng(seed).standard_normal(X.shape[0])
+        enclosure = empirical_risk(theta, X, targets, activation)
+        assert enclosure.certified, enclosure.reason  # a contraction: every root is certified
+        with ref.working_precision(50):
+            value, gradient = risk_and_gradient(theta, X, targets, act)
+            for exact, (low, high) in zip([value, *gradient], [enclosure.value, *enclosure.gradient]):
+                assert mpmath.mpf(low) <= exact <= mpmath.mpf(high), (exact, low, high)
+        model = dv.LinearDEQ() if activation == "identity" else dv.SingleIndexDEQ(activation)
+        float_gradient = dv.EmpiricalRisk(model, X, targets).gradient(theta)
+        nearest, _ = enclosure.gradient_distance(float_gradient)
+        # the ladder's rounding gap: what it still calls rounding, relative to the largest component
+        assert nearest <= GRADIENT_GAP * np.max(np.abs(enclosure.gradient)) + 1e-300, (nearest, enclosure)
+
+    return run
+
+
+def test_CERT_RISK_enclosures_contain_the_exact_risk_and_gradient():
+    risk_property()()
+
+
+def test_CERT_RISK_catches_an_enclosure_that_drops_its_radius(monkeypatch):
+    """Planted: the ball's midpoint returned as a zero-width box (a radius dropped)."""
+    from deqverify.certify import risk as certified_risk
+    monkeypatch.setattr(certified_risk, "_floats", lambda low, high: (float(low.mid()), float(high.mid())))
+    with pytest.raises(AssertionError):
+        risk_property()()
 
 
 MULTI_ROOT = {"tanh": (1.2, 3.0), "sigmoid": (4.5, 12.0)}

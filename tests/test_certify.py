@@ -154,3 +154,61 @@ def test_review_findings_stay_fixed():
         certify.vector_fixed_point(params, np.ones((2, 1)), "tanh", answers=np.zeros(3))
     with pytest.raises(dv.DEQError, match="VectorParams"):
         certify.vector_fixed_point((1, 2), np.ones((2, 1)), "tanh")
+
+
+def _linear_empirical_problem(theta0=(0.7, -0.4, 0.3), step=0.05):
+    from deqverify.theorems import Problem
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((20, 2))
+    risk = dv.EmpiricalRisk.from_teacher(dv.LinearDEQ(), X, [1.0, -0.5])
+    return Problem(risk.model, risk, np.array(theta0), points=np.array([[0.1, 0.2, -2.0], [3.0, -1.0, 0.999]]),
+                   step=step, steps=5)
+
+
+class SignFlippedGradient:
+    """∂R/∂θ₂ with the wrong sign: LIN-ORTH's exact defect is still 0, the implementation is not."""
+
+    def __init__(self, risk):
+        self._risk = risk
+
+    def __getattr__(self, name):
+        return getattr(self._risk, name)
+
+    def gradient(self, theta):
+        g = np.array(self._risk.gradient(theta))
+        g[-1] = -g[-1]
+        return g
+
+
+@needs_flint
+@pytest.mark.parametrize("theorem_id", ["LIN-ORTH", "GD-RADIUS"])
+def test_the_ladder_decides_the_linear_identities_by_proof(theorem_id):
+    """LIN-ORTH (at every point, θ₂ up to 0.999) and GD-RADIUS (one exact step) are CERTIFIED
+    on the correct risk, with the defect's enclosure around 0; a wrong gradient is a VIOLATION
+    by proof that says the float64 gradient is beyond the certified one."""
+    from deqverify.reference.ladder import Classification, classify
+    import dataclasses
+    problem = _linear_empirical_problem()
+    good = classify(theorem_id, problem)
+    assert good.classification is Classification.CERTIFIED and good.kind == "proof", good
+    largest = max(np.abs(problem.risk.gradient(theta)).max() for theta in problem.all_points())
+    assert 0 < good.radius < 1e-14 * largest and "holds 0" in good.details  # |∇R| up to 1.5e10 at θ₂ = 0.999
+    broken = dataclasses.replace(problem, risk=SignFlippedGradient(problem.risk))
+    bad = classify(theorem_id, broken)
+    assert bad.classification is Classification.VIOLATION and bad.kind == "proof", bad
+    assert "implementation error" in bad.details
+
+
+@needs_flint
+def test_a_risk_that_cannot_be_certified_says_which_sample_and_why():
+    from deqverify.certify.risk import empirical_risk
+    theta = np.array([1.0, 0.5])
+    nan_row = empirical_risk(theta, np.array([[1.0], [np.nan]]), [0.0, 1.0], "tanh")
+    assert not nan_row.certified and "sample 1" in nan_row.reason and np.isnan(nan_row.value[0])
+    assert "target" in empirical_risk(theta, [[1.0]], [np.inf], "tanh").reason
+    # a repelling root handed in as the answer: g' = 1 − θ₂σ' < 0 there, the root is certified,
+    # and the IFT factor is still well defined (1 − θ₂σ' bounded away from 0)
+    repelling = empirical_risk(np.array([1.0, 3.0]), [[0.0]], [0.0], "tanh", answers=[0.0])
+    assert repelling.certified and repelling.gradient[-1, 0] <= 0 <= repelling.gradient[-1, 1]
+    with pytest.raises(dv.DEQError, match="one target per row"):
+        empirical_risk(theta, [[1.0], [2.0]], [0.0], "tanh")

@@ -1,5 +1,6 @@
 """Certified verdicts with ball arithmetic (python-flint's Arb): enclosures of fixed points
-that come with a proof of existence and uniqueness, for the scalar and the vector DEQ.
+that come with a proof of existence and uniqueness, for the scalar and the vector DEQ, and of
+the scalar DEQ's empirical risk and its IFT gradient.
 
 Needs the optional extra: ``pip install 'deqverify[certify]'``. Without it, importing a
 function from here raises :class:`~deqverify.core.errors.MissingExtraError` with that fix.
@@ -13,7 +14,9 @@ if importlib.util.find_spec("flint") is None:
     raise MissingExtraError(
         "deqverify.certify needs python-flint (Arb ball arithmetic): pip install 'deqverify[certify]'")
 
+from deqverify.certify.risk import RiskEnclosure, empirical_risk  # noqa: E402
 from deqverify.certify.scalar import Enclosure, RootCount, enclose_roots, fixed_point  # noqa: E402
 from deqverify.certify.vector import vector_fixed_point  # noqa: E402
 
-__all__ = ["Enclosure", "RootCount", "enclose_roots", "fixed_point", "vector_fixed_point"]
+__all__ = ["Enclosure", "RiskEnclosure", "RootCount", "empirical_risk", "enclose_roots", "fixed_point",
+           "vector_fixed_point"]

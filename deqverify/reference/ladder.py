@@ -13,9 +13,11 @@ and 120 digits (:data:`RUNGS`) and decides:
 * VIOLATION: the defect is stable across rungs and breaks the claim — or the claim holds in
   mpmath but the implementation's float64 values are off beyond rounding.
 * INCONCLUSIVE: the rungs disagree, or no mpmath rerun exists for the statement.
-* CERTIFIED (FP-1 and VEC-FP-1, with the [certify] extra): held, with a proof — every answer
-  is within the claim's allowance of every point of a ball-arithmetic enclosure of its root;
-  a VIOLATION found this way carries the enclosure that excludes the claim.
+* CERTIFIED (FP-1, VEC-FP-1, LIN-ORTH and GD-RADIUS, with the [certify] extra): held, with a
+  proof (:mod:`deqverify.reference.proofs`) — every answer within the claim's allowance of
+  every point of a ball-arithmetic enclosure of its root, or an identity's exact defect
+  enclosed around 0 with the float64 gradient proved close to the exact one; a VIOLATION
+  found this way carries the enclosure that excludes the claim.
 
 Flows are not rerun: `mp.odefun` takes ~1 s at 30 digits and ~12 s at 60 for a 3-parameter
 linear flow, so T3.1 is cross-checked once, at 30 digits, in the tests
@@ -26,54 +28,19 @@ GD steps in mpmath, VEC-CONS by dQ/dt (zero at every θ) at θ₀.
 
 from __future__ import annotations
 
-import enum
-import importlib.util
-from dataclasses import dataclass
-
 import mpmath
 import numpy as np
 
-from deqverify.core.errors import DEQError
 from deqverify.core.risk import EmpiricalRisk
 from deqverify.reference import vector_defects, wellposed_defects
 from deqverify.reference.population import linear_population_risk
 from deqverify.reference.precision import to_float, to_mp, working_precision
+from deqverify.reference.proofs import GRADIENT_GAP, Classification, LadderResult, decide_by_proof
 from deqverify.reference.twin import fixed_point, risk_and_gradient
 
 RUNGS = (30, 60, 120)
-CERTIFIABLE = ("FP-1", "VEC-FP-1")
-CERTIFIED_ROWS = 6  # as many samples as the mpmath rungs rerun
-GRADIENT_GAP = 1e-11
-"""Largest relative float64-vs-mpmath gradient gap still called rounding: well above every
-gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
 GRADIENT_CLAIMS = ("LIN-ORTH", "PL", "PHI-FLOW", "GD-RADIUS", "VEC-REDUCE", "VEC-FP-2",
                    "VEC-ORTH", "VEC-BAL", "VEC-CONS", "VEC-RADIUS", "VEC-SCALE")
-
-
-class Classification(enum.Enum):
-    CERTIFIED = "certified"
-    ROUNDING = "rounding"
-    VIOLATION = "violation"
-    INCONCLUSIVE = "inconclusive"
-
-    def __str__(self):
-        return self.value
-
-
-@dataclass
-class LadderResult:
-    classification: Classification
-    defects: dict
-    kind: str
-    mp_margin: float
-    details: str = ""
-
-    def __str__(self):
-        if self.kind == "proof":
-            return f"{self.classification} (by proof, margin {self.mp_margin:.3g}) {self.details}"
-        return (f"{self.classification} (mpmath {self.kind} defect by digits: "
-                + ", ".join(f"{d}: {float(v):.3g}" for d, v in self.defects.items())
-                + f"; mpmath margin {self.mp_margin:.3g}) {self.details}")
 
 
 def _risk_mp(problem, theta):
@@ -240,61 +207,10 @@ def _gradient_gap(problem) -> float:
     return float(np.max(np.abs(np.asarray(problem.risk.gradient(theta)) - exact)) / np.max(np.abs(exact)))
 
 
-def _certified(theorem_id: str, problem) -> LadderResult | None:
-    """FP-1 / VEC-FP-1 decided by proof where the [certify] extra is installed: CERTIFIED when
-    every answer is within the claim's allowance of *every* point of its certified enclosure,
-    VIOLATION (with the enclosure) when one is beyond it from *every* point; None when
-    python-flint is missing, a sample cannot be certified or the enclosure straddles the
-    allowance (then the mpmath rungs decide)."""
-    if theorem_id not in CERTIFIABLE or importlib.util.find_spec("flint") is None:
-        return None
-    from deqverify import certify
-    model, theta = problem.model, problem.theta0
-    try:
-        if theorem_id == "FP-1":
-            X = problem.X[:CERTIFIED_ROWS]
-            answers = model.fixed_point(theta, X).value
-            boxes = [[e] for e in certify.fixed_point(theta, X, model.activation.name, answers)]
-            answers, allowed = answers[:, None], [_fp1_allowance(model, theta, x, y) for x, y in zip(X, answers)]
-        else:
-            params = model.params(theta, problem.risk.dim)
-            X = problem.X[:CERTIFIED_ROWS]
-            fp = model.fixed_point(params, X)
-            boxes = certify.vector_fixed_point(params, X, model.activation.name, fp.value)
-            answers, allowed = fp.value, fp.error_bound
-    except (DEQError, ValueError):
-        return None  # no ball activation, or the float64 solve itself refused
-    if not all(e.certified for box in boxes for e in box):
-        return None
-    slacks, proofs = [], []
-    for z, box, bound in zip(answers, boxes, allowed):
-        far = np.hypot.reduce([max(abs(v - e.low), abs(v - e.high)) for v, e in zip(z, box)])
-        near = np.hypot.reduce([max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)])
-        slacks.append((bound - far) / bound)
-        proofs.append((near, box))
-    if min(slacks) >= 0:
-        return LadderResult(Classification.CERTIFIED, {}, "proof", min(slacks),
-                            f"every answer within its allowance of a certified enclosure (widest radius "
-                            f"{max(e.radius for box in boxes for e in box):.2g})")
-    for (near, box), bound in zip(proofs, allowed):
-        if near > bound:
-            return LadderResult(Classification.VIOLATION, {}, "proof", (bound - near) / bound,
-                                f"the certified enclosure {[(e.low, e.high) for e in box]} is {near:.3g} "
-                                f"from the answer, beyond the allowance {bound:.3g}")
-    return None
-
-
-def _fp1_allowance(model, theta, x, y) -> float:
-    """FP-1's allowance max(1e-13, 8·eps·cond)·max(1, |y|) at a float64 answer."""
-    slope = float(model.activation.df(np.array([x @ theta[:-1] + theta[-1] * y]))[0])
-    cond = 1.0 / abs(1.0 - theta[-1] * slope)
-    return max(1e-13, 8 * np.finfo(float).eps * cond) * max(1.0, abs(y))
-
-
 def classify(theorem_id: str, problem) -> LadderResult:
     """Rerun the claim of ``theorem_id`` on ``problem`` at 30, 60, 120 digits and classify;
     FP-1 and VEC-FP-1 are decided by proof first where python-flint is installed."""
-    certified = _certified(theorem_id, problem)
+    certified = decide_by_proof(theorem_id, problem)
     if certified is not None:
         return certified
     if theorem_id not in DEFECTS:

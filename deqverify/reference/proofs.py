@@ -1,0 +1,163 @@
+"""Claims decided by proof (ball arithmetic, the [certify] extra) before the mpmath rungs.
+
+* FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
+  of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
+  is beyond it from *every* point.
+* LIN-ORTH and GD-RADIUS (identities, scalar empirical risks): the exact defect at the
+  float64 θ — ⟨∇R, θ − e⟩, and C(θ − η∇R) − C(θ) − η²‖∇R‖² for one exact step — is
+  enclosed from a proved enclosure of ∇R (:func:`deqverify.certify.risk.empirical_risk`).
+  CERTIFIED when that enclosure holds 0 *and* the implementation's float64 gradient is
+  within :data:`GRADIENT_GAP` (relative) of every point of the gradient's enclosure;
+  VIOLATION when the defect's enclosure excludes 0, or the float64 gradient is beyond the
+  gap from every point (an implementation error, proved).
+
+Anything else — python-flint missing, a sample that cannot be certified, an enclosure
+straddling the allowance, a statement without a proof here — is None: the mpmath rungs decide.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from deqverify.core.errors import DEQError
+
+CERTIFIABLE = ("FP-1", "VEC-FP-1", "LIN-ORTH", "GD-RADIUS")
+CERTIFIED_ROWS = 6
+"""Samples the ladder certifies (as many as the mpmath rungs rerun); ``rows=None`` takes all."""
+GRADIENT_GAP = 1e-11
+"""Largest relative float64-vs-exact gradient gap still called rounding: well above every
+gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
+
+
+class Classification(enum.Enum):
+    CERTIFIED = "certified"
+    ROUNDING = "rounding"
+    VIOLATION = "violation"
+    INCONCLUSIVE = "inconclusive"
+
+    def __str__(self):
+        return self.value
+
+
+@dataclass
+class LadderResult:
+    classification: Classification
+    defects: dict
+    kind: str
+    mp_margin: float
+    details: str = ""
+    radius: float = math.nan
+    """A proof's widest enclosure radius (root or gradient component); NaN for the rungs."""
+
+    def __str__(self):
+        if self.kind == "proof":
+            return f"{self.classification} (by proof, margin {self.mp_margin:.3g}) {self.details}"
+        return (f"{self.classification} (mpmath {self.kind} defect by digits: "
+                + ", ".join(f"{d}: {float(v):.3g}" for d, v in self.defects.items())
+                + f"; mpmath margin {self.mp_margin:.3g}) {self.details}")
+
+
+def decide_by_proof(theorem_id: str, problem, rows: int | None = CERTIFIED_ROWS) -> LadderResult | None:
+    """The verdict on ``theorem_id`` at ``problem`` by proof, or None (see the module)."""
+    if theorem_id not in CERTIFIABLE or importlib.util.find_spec("flint") is None:
+        return None
+    try:
+        if theorem_id in ("FP-1", "VEC-FP-1"):
+            return _fixed_point_claim(theorem_id, problem, rows)
+        return _identity_claim(theorem_id, problem)
+    except (DEQError, ValueError):
+        return None  # no ball activation, or the float64 solve itself refused
+
+
+def _fixed_point_claim(theorem_id, problem, rows):
+    from deqverify import certify
+    model, theta = problem.model, problem.theta0
+    X = problem.X[:rows]
+    if theorem_id == "FP-1":
+        answers = model.fixed_point(theta, X).value
+        boxes = [[e] for e in certify.fixed_point(theta, X, model.activation.name, answers)]
+        answers, allowed = answers[:, None], [_fp1_allowance(model, theta, x, y) for x, y in zip(X, answers)]
+    else:
+        params = model.params(theta, problem.risk.dim)
+        fp = model.fixed_point(params, X)
+        boxes = certify.vector_fixed_point(params, X, model.activation.name, fp.value)
+        answers, allowed = fp.value, fp.error_bound
+    if not all(e.certified for box in boxes for e in box):
+        return None
+    radius = max(e.radius for box in boxes for e in box)
+    slacks, proofs = [], []
+    for z, box, bound in zip(answers, boxes, allowed):
+        far = np.hypot.reduce([max(abs(v - e.low), abs(v - e.high)) for v, e in zip(z, box)])
+        near = np.hypot.reduce([max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)])
+        slacks.append((bound - far) / bound)
+        proofs.append((near, box))
+    if min(slacks) >= 0:
+        return LadderResult(Classification.CERTIFIED, {}, "proof", min(slacks),
+                            f"every answer within its allowance of a certified enclosure (widest radius "
+                            f"{radius:.2g})", radius)
+    for (near, box), bound in zip(proofs, allowed):
+        if near > bound:
+            return LadderResult(Classification.VIOLATION, {}, "proof", (bound - near) / bound,
+                                f"the certified enclosure {[(e.low, e.high) for e in box]} is {near:.3g} "
+                                f"from the answer, beyond the allowance {bound:.3g}", radius)
+    return None
+
+
+def _fp1_allowance(model, theta, x, y) -> float:
+    """FP-1's allowance max(1e-13, 8·eps·cond)·max(1, |y|) at a float64 answer."""
+    slope = float(model.activation.df(np.array([x @ theta[:-1] + theta[-1] * y]))[0])
+    cond = 1.0 / abs(1.0 - theta[-1] * slope)
+    return max(1e-13, 8 * np.finfo(float).eps * cond) * max(1.0, abs(y))
+
+
+def _identity_defect(theorem_id, theta, gradient_balls, step):
+    """The exact defect as a ball: ⟨G, θ − e⟩ (LIN-ORTH), or C(θ − ηG) − C(θ) − η²‖G‖²
+    (GD-RADIUS, C(θ) = ‖θ₁‖² + (θ₂ − 1)²) with θ exact and G the gradient's enclosure."""
+    from flint import arb
+    offset = [arb(float(v)) for v in theta[:-1]] + [arb(float(theta[-1])) - 1]
+    if theorem_id == "LIN-ORTH":
+        return sum((g * v for g, v in zip(gradient_balls, offset)), arb(0))
+    eta = arb(float(step))
+    moved = [v - eta * g for v, g in zip(offset, gradient_balls)]
+    return (sum((v * v for v in moved), arb(0)) - sum((v * v for v in offset), arb(0))
+            - eta * eta * sum((g * g for g in gradient_balls), arb(0)))
+
+
+def _identity_claim(theorem_id, problem):
+    """LIN-ORTH at every point of the problem, GD-RADIUS for one exact step from θ₀."""
+    from deqverify.certify.risk import empirical_risk
+    risk = problem.risk  # duck-typed: a wrapper around an empirical risk is decided too
+    name = getattr(getattr(getattr(risk, "model", None), "activation", None), "name", None)
+    if not (hasattr(risk, "X") and hasattr(risk, "targets") and isinstance(name, str)):
+        return None
+    points = problem.all_points() if theorem_id == "LIN-ORTH" else [problem.theta0]
+    radius, worst, claims = 0.0, math.inf, []
+    for theta in points:
+        enclosure = empirical_risk(theta, risk.X, risk.targets, name)
+        if not enclosure.certified:
+            return None
+        defect = _identity_defect(theorem_id, theta, enclosure.balls()[1], problem.step)
+        near, far = enclosure.gradient_distance(risk.gradient(theta))
+        allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
+        radius = max(radius, enclosure.gradient_radius)
+        if not defect.contains(0):
+            return LadderResult(Classification.VIOLATION, {}, "proof", -1.0,
+                                f"the exact defect's enclosure {defect.str(5)} excludes 0 at θ = {theta}", radius)
+        if near > allowed:
+            return LadderResult(Classification.VIOLATION, {}, "proof", (allowed - near) / allowed,
+                                f"the float64 gradient is {near:.3g} from every point of the certified "
+                                f"enclosure of ∇R at θ = {theta}, beyond {GRADIENT_GAP:g} relative "
+                                f"({allowed:.3g}): an implementation error", radius)
+        worst = min(worst, (allowed - far) / allowed)
+        claims.append(defect.rad())
+    if worst < 0:
+        return None
+    return LadderResult(Classification.CERTIFIED, {}, "proof", worst,
+                        f"the exact defect's enclosure holds 0 (radius ≤ {float(max(claims)):.2g}) and the "
+                        f"float64 gradient is within {GRADIENT_GAP:g} of a certified ∇R (widest radius "
+                        f"{radius:.2g})", radius)
