@@ -212,3 +212,27 @@ def test_a_risk_that_cannot_be_certified_says_which_sample_and_why():
     assert repelling.certified and repelling.gradient[-1, 0] <= 0 <= repelling.gradient[-1, 1]
     with pytest.raises(dv.DEQError, match="one target per row"):
         empirical_risk(theta, [[1.0], [2.0]], [0.0], "tanh")
+
+
+@needs_flint
+def test_verify_certify_proves_the_statements_that_have_a_proof(tmp_path, capsys):
+    """``deqverify verify --certify``: every generated problem of FP-1, LIN-ORTH and GD-RADIUS
+    proved (a contraction and θ₂ ≠ 1 leave no excuse), no proved violation, exit 0, JSON kept."""
+    import json
+    from deqverify.app.cli import main
+    out = tmp_path / "proofs.json"
+    code = main(["verify", "--certify", "--examples", "12", "--theorem", "FP-1", "--theorem", "LIN-ORTH",
+                 "--theorem", "GD-RADIUS", "--theorem", "T3.1", "--json", str(out)])
+    assert code == 0, capsys.readouterr().out
+    rows = {row["theorem"]: row for row in json.loads(out.read_text())}
+    assert sorted(rows) == ["FP-1", "GD-RADIUS", "LIN-ORTH"]  # T3.1 (a flow) has no proof
+    for row in rows.values():
+        assert row["problems"] > 0 and row["certified"] == row["problems"] and row["violated"] == 0, row
+    assert "problems proved" in capsys.readouterr().out
+
+
+def test_verify_certify_on_statements_without_a_proof_is_a_usage_error(capsys):
+    from deqverify.app.cli import main
+    assert main(["verify", "--certify", "--theorem", "T3.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("has a proof" in err or "pip install" in err), err

@@ -13,6 +13,14 @@ from deqverify.theorems import REGISTRY
 from deqverify.theorems.strategies import problems
 
 
+@pytest.fixture(autouse=True)
+def mpmath_rungs_only(monkeypatch):
+    """These tests pin the mpmath rungs: with the [certify] extra installed the ladder would
+    decide FP-1, LIN-ORTH and GD-RADIUS by proof first (tests/test_certify.py pins that)."""
+    from deqverify.reference import ladder
+    monkeypatch.setattr(ladder, "decide_by_proof", lambda *args, **kwargs: None)
+
+
 def test_refuses_below_30_digits():
     with pytest.raises(dv.InvalidInputError, match="at least 30 digits"):
         with ref.working_precision(29):

@@ -325,6 +325,8 @@ def command_verify(args) -> int:
     ids = args.theorem or [t.id for t in REGISTRY.values() if not t.open_question]
     _validate_cells(ids, examples=args.examples)
     _require_file_target(args.json, "--json")
+    if args.certify:
+        return _verify_by_proof(ids, args)
 
     def save(outcomes):
         if args.json:
@@ -338,6 +340,32 @@ def command_verify(args) -> int:
     for o in failed:
         print(f"\n{o.theorem} VIOLATED: {o.details or o.refusals}\nreproduce with:\n{o.counterexample}")
     print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} statements held")
+    return 0 if not failed else 1
+
+
+def _verify_by_proof(ids, args) -> int:
+    """``verify --certify``: the statements with a proof, decided by ball arithmetic; exit 0
+    iff no problem was proved to violate its claim."""
+    import deqverify.certify  # noqa: F401  (MissingExtraError, exit 2, without python-flint)
+    from deqverify.campaigns.certified import certifiable, certify_statement
+
+    outcomes = []
+    for theorem_id in certifiable(ids):
+        outcomes.append(certify_statement(theorem_id, _examples_for(theorem_id, args.examples), args.seed))
+        if args.json:
+            Path(args.json).write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
+    header = f"{'id':10s} {'statement':48s} {'problems':>8s} {'proved':>6s} {'viol.':>5s} {'uncert.':>7s} {'widest radius':>13s} {'time':>7s}"
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        statement = o.statement if len(o.statement) <= 48 else o.statement[:45] + "..."
+        print(f"{o.theorem:10s} {statement:48s} {o.problems:8d} {o.certified:6d} {o.violated:5d} "
+              f"{o.uncertified:7d} {o.widest_radius:13.2g} {o.seconds:6.1f}s")
+    failed = [o for o in outcomes if not o.passed]
+    for o in failed:
+        print(f"\n{o.theorem} VIOLATED (proved): {o.violation}")
+    print(f"\n{sum(o.certified for o in outcomes)} of {sum(o.problems for o in outcomes)} problems proved; "
+          f"{len(outcomes) - len(failed)} of {len(outcomes)} statements without a proved violation")
     return 0 if not failed else 1
 
 
@@ -520,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="statements run in parallel processes sharing the database "
                              "(default: all cores)")
+    verify.add_argument("--certify", action="store_true",
+                        help="decide the statements that have a proof (FP-1, VEC-FP-1, LIN-ORTH, "
+                             "GD-RADIUS) by ball arithmetic: needs the [certify] extra")
     verify.set_defaults(handler=command_verify)
 
     theorems = commands.add_parser("theorems", help="the catalogue: ids, statements, assumptions")

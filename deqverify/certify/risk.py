@@ -105,3 +105,23 @@ def empirical_risk(theta, X, targets, activation: str, answers=None) -> RiskEncl
         value, gradient = value / n, [g / n for g in gradient]
         bounds = np.array([_floats(g, g) for g in gradient])
         return RiskEnclosure(_floats(value, value), bounds, True)
+
+
+def linear_population_risk(theta, second_moment, xi) -> RiskEnclosure:
+    """Proved enclosures of the linear DEQ's population risk and gradient (closed form):
+    φ = θ₁/(1 − θ₂), r = φ − ξ, R = rᵀΣr, ∇R = (2/(1 − θ₂))·(Σr, φᵀΣr), with Σ = E[xxᵀ]
+    given as exact floats or as Arb balls (a uniform law's (l² + lh + h²)/3 is not a float).
+    Uncertified at θ₂ = 1 (the singular set, where φ is undefined)."""
+    from flint import arb
+    theta = np.asarray(theta, dtype=float)
+    if theta[-1] == 1.0 or not np.all(np.isfinite(theta)):
+        return _uncertified(theta.size, "θ₂ = 1 or a non-finite θ: the linear risk is undefined there")
+    with _precision():
+        gap = 1 - arb(float(theta[-1]))
+        phi = [arb(float(v)) / gap for v in theta[:-1]]
+        residual = [p - arb(float(x)) for p, x in zip(phi, xi)]
+        Sigma = [[entry if isinstance(entry, arb) else arb(float(entry)) for entry in row] for row in second_moment]
+        Sigma_r = [sum((s * r for s, r in zip(row, residual)), arb(0)) for row in Sigma]
+        value = sum((r * s for r, s in zip(residual, Sigma_r)), arb(0))
+        gradient = [2 * s / gap for s in Sigma_r] + [2 * sum((p * s for p, s in zip(phi, Sigma_r)), arb(0)) / gap]
+        return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in gradient]), True)

@@ -3,9 +3,9 @@
 * FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
   of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
   is beyond it from *every* point.
-* LIN-ORTH and GD-RADIUS (identities, scalar empirical risks): the exact defect at the
-  float64 θ — ⟨∇R, θ − e⟩, and C(θ − η∇R) − C(θ) − η²‖∇R‖² for one exact step — is
-  enclosed from a proved enclosure of ∇R (:func:`deqverify.certify.risk.empirical_risk`).
+* LIN-ORTH and GD-RADIUS (identities; scalar empirical risks and linear population risks):
+  the exact defect at the float64 θ — ⟨∇R, θ − e⟩, and C(θ − η∇R) − C(θ) − η²‖∇R‖² for one exact step — is
+  enclosed from a proved enclosure of ∇R (:mod:`deqverify.certify.risk`).
   CERTIFIED when that enclosure holds 0 *and* the implementation's float64 gradient is
   within :data:`GRADIENT_GAP` (relative) of every point of the gradient's enclosure;
   VIOLATION when the defect's enclosure excludes 0, or the float64 gradient is beyond the
@@ -94,7 +94,7 @@ def _fixed_point_claim(theorem_id, problem, rows):
     for z, box, bound in zip(answers, boxes, allowed):
         far = np.hypot.reduce([max(abs(v - e.low), abs(v - e.high)) for v, e in zip(z, box)])
         near = np.hypot.reduce([max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)])
-        slacks.append((bound - far) / bound)
+        slacks.append((bound - far) / bound if bound > 0 else (0.0 if far == 0 else -math.inf))
         proofs.append((near, box))
     if min(slacks) >= 0:
         return LadderResult(Classification.CERTIFIED, {}, "proof", min(slacks),
@@ -128,17 +128,38 @@ def _identity_defect(theorem_id, theta, gradient_balls, step):
             - eta * eta * sum((g * g for g in gradient_balls), arb(0)))
 
 
+def _risk_enclosure(risk):
+    """θ ↦ the proved enclosure of ``risk`` (duck-typed, so a wrapper around a risk is decided
+    too): an empirical risk of a built-in activation, or a linear population risk; else None."""
+    from flint import arb
+
+    from deqverify.certify.risk import empirical_risk, linear_population_risk
+    name = getattr(getattr(getattr(risk, "model", None), "activation", None), "name", None)
+    if not isinstance(name, str):
+        return None
+    if hasattr(risk, "X") and hasattr(risk, "targets"):
+        return lambda theta: empirical_risk(theta, risk.X, risk.targets, name)
+    population = getattr(risk, "population", None)
+    if name != "identity" or population is None:
+        return None
+    if hasattr(population, "low"):  # U[l, h]: E[x²] = (l² + lh + h²)/3, exactly as a ball
+        low, high = arb(float(population.low)), arb(float(population.high))
+        second_moment = [[(low * low + low * high + high * high) / 3]]
+    else:
+        second_moment = np.asarray(population.Sigma)
+    return lambda theta: linear_population_risk(theta, second_moment, risk.xi)
+
+
 def _identity_claim(theorem_id, problem):
     """LIN-ORTH at every point of the problem, GD-RADIUS for one exact step from θ₀."""
-    from deqverify.certify.risk import empirical_risk
-    risk = problem.risk  # duck-typed: a wrapper around an empirical risk is decided too
-    name = getattr(getattr(getattr(risk, "model", None), "activation", None), "name", None)
-    if not (hasattr(risk, "X") and hasattr(risk, "targets") and isinstance(name, str)):
+    risk = problem.risk
+    enclose = _risk_enclosure(risk)
+    if enclose is None:
         return None
     points = problem.all_points() if theorem_id == "LIN-ORTH" else [problem.theta0]
     radius, worst, claims = 0.0, math.inf, []
     for theta in points:
-        enclosure = empirical_risk(theta, risk.X, risk.targets, name)
+        enclosure = enclose(theta)
         if not enclosure.certified:
             return None
         defect = _identity_defect(theorem_id, theta, enclosure.balls()[1], problem.step)
