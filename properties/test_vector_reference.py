@@ -1,0 +1,107 @@
+"""REF-VEC-*: the linear vector DEQ z = Wz + Ux + b where the properties did not reach it.
+
+REF-VEC-SING  near-singular I − W (σ_min down to 1e-14): the closed-form fixed point is within
+              its certified bound (‖F‖ + rounding)/σ_min of the mpmath solve at 50 digits; at
+              σ_min ≤ 64·eps·max(1, σ_max) the model refuses with SingularDEQError
+REF-VEC-GF    gradient flow on the vector model: the records against scipy's Radau on an
+              independent closed-form gradient (written here, not the core's adjoint); every
+              record keeps σ_min(I − W) above the flow's event margin
+"""
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import deqverify as dv
+from deqverify import reference as ref
+from deqverify.core.vector_model import FLOW_MARGIN, SINGULAR_RATIO
+from deqverify.theorems.checking import examples_for
+
+EPS = np.finfo(float).eps
+
+
+def _orthogonal(rng, k):
+    q, _ = np.linalg.qr(rng.standard_normal((k, k)))
+    return q
+
+
+@st.composite
+def near_singular_problems(draw):
+    """(W, U, b, X) with I − W = Q·diag(s)·Rᵀ, σ_min = 10^−e, e ∈ [0, 16]."""
+    k, d = draw(st.integers(2, 5)), draw(st.integers(1, 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    smallest = 10.0 ** -draw(st.floats(0.0, 16.0))
+    singular = np.r_[smallest, rng.uniform(0.5, 2.0, k - 1)]
+    A = _orthogonal(rng, k) @ np.diag(singular) @ _orthogonal(rng, k).T
+    return np.eye(k) - A, rng.standard_normal((k, d)), rng.standard_normal(k) * 0.3, rng.standard_normal((4, d))
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(near_singular_problems())
+def test_REF_VEC_SING_closed_form_within_its_bound_or_refused(problem):
+    W, U, b, X = problem
+    k = W.shape[0]
+    model = dv.VectorDEQ(k, "identity")
+    params = dv.VectorParams(W, U, b, np.ones(k))
+    sigma = np.linalg.svd(np.eye(k) - W, compute_uv=False)
+    if sigma[-1] <= SINGULAR_RATIO * max(1.0, sigma[0]) / 2:  # clearly singular (svd's own error: below)
+        event("refused")
+        with pytest.raises(dv.SingularDEQError):
+            model.fixed_point(params, X)
+        return
+    if sigma[-1] <= 2 * SINGULAR_RATIO * max(1.0, sigma[0]):
+        return  # the threshold's own rounding band: either answer is honest
+    event("solved")
+    result = model.fixed_point(params, X)
+    with ref.working_precision(50):
+        A = mpmath.matrix([[ref.to_mp(v) for v in row] for row in np.eye(k) - W])
+        for x, z, bound in zip(X, result.value, result.error_bound):
+            p = mpmath.matrix([mpmath.fsum(ref.to_mp(u) * ref.to_mp(v) for u, v in zip(row, x)) + ref.to_mp(c)
+                               for row, c in zip(U, b)])
+            exact = mpmath.lu_solve(A, p)
+            error = ref.to_float(mpmath.sqrt(mpmath.fsum((ref.to_mp(a) - e) ** 2 for a, e in zip(z, exact))))
+            # the bound divides by the float64 σ_min, itself off by ≤ k·eps·σ_max (Weyl): allow that
+            allowance = bound * (1 + 4 * k * EPS * sigma[0] / sigma[-1])
+            assert error <= allowance, (error, bound, sigma[-1])
+
+
+def linear_vector_gradient(theta, X, targets, k):
+    """∇R for R = (1/n)Σ(vᵀz − t)², z = (I − W)⁻¹(Ux + b), with θ = (W, U, b, v) flat:
+    a = (I − W)⁻ᵀv, ∂ŷ/∂W = a zᵀ, ∂ŷ/∂U = a xᵀ, ∂ŷ/∂b = a, ∂ŷ/∂v = z."""
+    d = X.shape[1]
+    W = theta[:k * k].reshape(k, k)
+    U = theta[k * k:k * k + k * d].reshape(k, d)
+    b, v = theta[k * k + k * d:k * k + k * d + k], theta[-k:]
+    A = np.eye(k) - W
+    Z = np.linalg.solve(A, (X @ U.T + b).T).T
+    a = np.linalg.solve(A.T, v)
+    e = 2.0 * (Z @ v - targets) / X.shape[0]
+    return np.concatenate([np.outer(a, e @ Z).ravel(), np.outer(a, e @ X).ravel(), a * e.sum(), e @ Z])
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(k=st.integers(1, 3), seed=st.integers(0, 2**32 - 1), t_max=st.floats(0.1, 2.0))
+def test_REF_VEC_GF_vector_flow_matches_an_independent_integration(k, seed, t_max):
+    """Both integrations at rtol 1e-10, atol 1e-12 over t ≤ 2 on a smooth risk: they differ by
+    ≲ 1e-8 (error growth e^{ℓt}, ℓ the Hessian bound); 1e-6·(1 + |θ|) leaves a factor 100."""
+    from scipy.integrate import solve_ivp
+
+    rng = np.random.default_rng(seed)
+    d, n = 2, 12
+    X = rng.standard_normal((n, d))
+    targets = rng.standard_normal(n)
+    W = rng.standard_normal((k, k))
+    W *= 0.5 / np.linalg.norm(W, 2)
+    theta0 = np.concatenate([W.ravel(), 0.5 * rng.standard_normal(k * d), 0.1 * rng.standard_normal(k),
+                             0.5 * rng.standard_normal(k)])
+    risk = dv.EmpiricalRisk(dv.VectorDEQ(k, "identity"), X, targets)
+    run = dv.gradient_flow(risk, theta0, t_max, n_records=5)
+    assert run.status is dv.RunStatus.COMPLETED, run.message
+    gaps = [np.linalg.svd(np.eye(k) - theta[:k * k].reshape(k, k), compute_uv=False)[-1] for theta in run.theta]
+    assert min(gaps) > FLOW_MARGIN
+    independent = solve_ivp(lambda _, theta: -linear_vector_gradient(theta, X, targets, k), (0.0, t_max),
+                            theta0, method="Radau", t_eval=run.t, rtol=1e-10, atol=1e-12)
+    assert independent.success
+    assert np.all(np.abs(run.theta - independent.y.T) <= 1e-6 * (1 + np.abs(independent.y.T)))
