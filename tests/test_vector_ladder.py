@@ -9,7 +9,8 @@ from planted_vector_models import JacobianFree, ReadoutOffByOnePpm, with_model
 
 from deqverify.core.risk import EmpiricalRisk
 from deqverify.core.vector_params import split_flat
-from deqverify.reference.ladder import CERTIFIABLE, Classification, classify
+from deqverify.reference.ladder import Classification, classify
+from deqverify.reference.proofs import CERTIFIABLE
 from deqverify.theorems.strategies import problems
 
 SEARCH = settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck),
