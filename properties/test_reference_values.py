@@ -16,6 +16,7 @@ REF-EMP      empirical risk value and gradient, any block size; a failed sample 
              block makes the risk raise
 REF-POP-LIN  linear population risk (Gaussian and uniform laws) against mpmath
 REF-POP-SI   single-index population risk (Gaussian and uniform laws) against quadrature
+REF-POP-ZERO the risk at θ₁ = 0 (its own branch) equals its limit θ₁ → 0
 REF-GD       gradient-descent iterates against steps taken with the reference gradient
 REF-GF       gradient-flow end points against an independent integration (scipy Radau)
 REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with ILL_POSED
@@ -362,6 +363,27 @@ def test_REF_POP_SI_single_index_population_risk_matches_adaptive_quadrature(pro
     difference = np.abs(np.r_[value, gradient] - exact)
     target(float(np.max(difference / allowed)), label="REF-POP-SI error / allowed")
     assert np.all(difference <= allowed), (difference, own, reference_error)
+
+
+@settings(max_examples=max(5, examples_for("trajectory") // 2), deadline=None)
+@given(population_problems(linear=False), st.sampled_from([1e-300, 1e-200, 1e-100]))
+def test_REF_POP_ZERO_the_risk_is_continuous_into_theta1_equal_zero(problem, scale):
+    """At θ₁ = 0 the risk takes its own branch (a ≡ 0: one fixed point for every x); it must
+    equal the limit θ₁ → 0, which REF-POP-SI pins down to ‖θ₁‖ = 1e-31 (the narrow-range
+    rule). Moving θ₁ by ‖δ‖ ≤ 3e-100 changes R and ∇R by ≤ ‖∇²R‖·‖δ‖, far below rounding;
+    so the two must agree within both rules' error estimates (10× their sum, as REF-POP-SI)
+    plus float64 summation."""
+    activation, population, xi, theta = problem
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ(activation), population, xi)
+    at_zero = np.r_[np.zeros(theta.size - 1), theta[-1]]
+    nearby = np.r_[scale * theta[:-1] / np.max(np.abs(theta[:-1])), theta[-1]]
+    value_0, gradient_0 = risk.value_and_gradient(at_zero)
+    own_0 = max(risk.quadrature_error.value, risk.quadrature_error.gradient)
+    value_1, gradient_1 = risk.value_and_gradient(nearby)
+    own_1 = max(risk.quadrature_error.value, risk.quadrature_error.gradient)
+    allowed = 10 * (own_0 + own_1) + 1e3 * EPS * (1 + np.abs(np.r_[value_1, gradient_1]))
+    difference = np.abs(np.r_[value_0, gradient_0] - np.r_[value_1, gradient_1])
+    assert np.all(difference <= allowed), (difference, allowed)
 
 
 @st.composite

@@ -367,28 +367,34 @@ class PopulationRisk(RiskInterface):
     def _uniform(self, theta, order):
         """(R, ∇R) for X ~ U[l, h] (d = 1) by Gauss–Legendre with ``order`` points per panel:
         in u where θ₁ ≠ 0 (panels as for the Gaussian law, the teacher saturating where
-        |ξx| = :data:`SATURATION`), in x when θ₁ = 0 (one fixed point for every x)."""
+        |ξx| = :data:`SATURATION`); in x, with y(θ₁x) from the solver, where the u-range is
+        narrow (θ₁ → 0: a = u − θ₂σ(u) at nodes u a few ulps apart cancels to noise, 12 % off
+        at θ₁ = 1e-300) and at θ₁ = 0 — so the risk is continuous into θ₁ = 0."""
         low, high = self.population.low, self.population.high
         theta1, theta2, xi = float(theta[0]), float(theta[-1]), float(self.xi[0])
-        if theta1 != 0.0:
-            u_ends = self._u_interval(theta2, theta1 * low, theta1 * high)
-            u_low, u_high = min(u_ends), max(u_ends)
+        u_ends = self._u_interval(theta2, theta1 * low, theta1 * high)
+        u_low, u_high = min(u_ends), max(u_ends)
+        teacher_turns = []  # x-panel ends resolving the teacher's transition |ξx| ≤ SATURATION
+        if xi != 0.0 and (high - low) / OUTER_PANELS > FEATURE_PANEL / abs(xi):
+            reach = SATURATION / abs(xi)
+            teacher_turns = list(_split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi)))
+        if u_high - u_low >= NARROW_U_RANGE * max(1.0, abs(u_low), abs(u_high)):
             points = list(np.linspace(u_low, u_high, OUTER_PANELS + 1))
             if (u_high - u_low) / OUTER_PANELS > FEATURE_PANEL:
                 points += list(_split(-SATURATION, SATURATION, FEATURE_PANEL))
-            if xi != 0.0 and (high - low) / OUTER_PANELS > FEATURE_PANEL / abs(xi):
-                reach = SATURATION / abs(xi)
-                points += self._u_points(
-                    theta2, theta1 * _split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi)))
+            if teacher_turns:
+                points += self._u_points(theta2, theta1 * np.asarray(teacher_turns))
             u, panel_weights = _legendre_panels(
                 np.unique([p for p in points if u_low <= p <= u_high]), order)
             y, a, gap, factor = self._nodes_in_u(theta2, u)
             x = a / theta1
             weights = panel_weights * gap / (abs(theta1) * (high - low))
         else:
-            x, panel_weights = _legendre_panels(np.linspace(low, high, OUTER_PANELS + 1), order)
-            u0 = self._u_interval(theta2, 0.0, 0.0)[0]
-            y, _, _, factor = self._nodes_in_u(theta2, np.full(x.size, u0))
+            breaks = np.unique([p for p in [*np.linspace(low, high, OUTER_PANELS + 1), *teacher_turns]
+                                if low <= p <= high])
+            x, panel_weights = _legendre_panels(breaks, order)
+            result = self.model.solve_offsets(theta1 * x, theta2).raise_for_status()
+            y, factor = result.value, self.model.jacobian_factor(result, theta2)
             weights = panel_weights / (high - low)
         target = self.model.activation.f(xi * x)
         return self._assemble(weights, y, factor, target, target * target, x[:, None],
