@@ -39,7 +39,8 @@ class RunStatus(enum.Enum):
 def sphere(theta: np.ndarray) -> np.ndarray:
     """C(θ) = ‖θ₁‖² + (θ₂ − 1)² = ‖θ − e‖², e = (0, 1)  (T3.1, GD-RADIUS)."""
     theta = np.atleast_2d(theta)
-    return np.sum(theta[:, :-1] ** 2, axis=1) + (theta[:, -1] - 1.0) ** 2
+    with np.errstate(over="ignore"):  # beyond 1.8e308 the true C is inf, and inf is the answer
+        return np.sum(theta[:, :-1] ** 2, axis=1) + (theta[:, -1] - 1.0) ** 2
 
 
 @dataclass
@@ -63,8 +64,9 @@ class Trajectory:
 
     @property
     def distance_to_truth(self) -> np.ndarray:
-        """r(t) = ‖θ(t) − (ξ, 0)‖²."""
-        return np.sum((self.theta - self.truth) ** 2, axis=1)
+        """r(t) = ‖θ(t) − (ξ, 0)‖² (inf where it exceeds the float64 range)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # a NaN truth (no teacher) gives NaN
+            return np.sum((self.theta - self.truth) ** 2, axis=1)
 
     @property
     def singular_gap(self) -> np.ndarray:
@@ -117,7 +119,8 @@ class Trajectory:
                           "message", "kind", "info"} - set(fields))
         if missing:
             raise bad(f"missing {missing}")
-        if fields["format_version"].shape != () or int(fields["format_version"]) != TRAJECTORY_FORMAT:
+        version = fields["format_version"]
+        if version.shape != () or version.dtype.kind not in "iu" or int(version) != TRAJECTORY_FORMAT:
             raise bad(f"format version {fields['format_version']!r}, this version reads {TRAJECTORY_FORMAT}")
         arrays = {}
         for key in ("t", "theta", "risk", "grad_norm", "truth"):

@@ -232,9 +232,9 @@ class WellConditioned(Theorem):
                               f"β undefined (λ_min = 0); sign kept: {same_side}; {flow.status}")
         # β is a bound on the exact flow; the integrated |1−θ₂| errs by the ODE allowance
         allowance = _ode_drift_allowance(problem, flow, 1.0)
-        return verdict_of({"sign": sign, "beta": one_sided(beta - allowance, np.abs(gap).min(), scale=beta)},
-                          constants,
-                          f"min |1−θ₂| = {np.abs(gap).min():.4g} vs β = {beta:.4g}; sign kept: {same_side}")
+        closest = float(flow.singular_gap.min())
+        return verdict_of({"sign": sign, "beta": one_sided(beta - allowance, closest, scale=beta)},
+                          constants, f"min |1−θ₂| = {closest:.4g} vs β = {beta:.4g}; sign kept: {same_side}")
 
 
 def _pl_constant(theta, lam_min):
