@@ -272,6 +272,10 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
             break
         except _BudgetExhausted:
             exhausted.append((method, limit))
+        except ValueError as error:  # an implicit method's finite-difference Jacobian met the NaN
+            status, reason = failure[-1] if failure else (RunStatus.SOLVER_FAILED, "")
+            return _record(risk, np.zeros(1), theta0[None, :], status,
+                           f"{method} could not continue ({error}); last failure: {reason}", "flow", {})
     else:
         spent = "; ".join(f"more than {limit} gradient evaluations with {name}"
                           for name, limit in exhausted)
@@ -280,7 +284,9 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     if exhausted:
         info["stiff_fallback_from"] = ", ".join(name for name, _ in exhausted)
-    times, thetas = solution.t, solution.y.T
+    times, thetas = solution.t, np.reshape(solution.y, (theta0.size, -1)).T
+    if not times.size:  # failed before the first record: the start is the record
+        times, thetas = np.zeros(1), theta0[None, :]
     if solution.status == 1:
         event_time, event_state = min((float(times[0]), states[0]) for times, states
                                       in zip(solution.t_events, solution.y_events) if times.size)
@@ -295,6 +301,13 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
         status, message = RunStatus.SOLVER_FAILED, solution.message
         if failure:  # the solver gave up on a region it could not evaluate
             status, message = failure[-1][0], f"{solution.message}; last failure: {failure[-1][1]}"
+    finite = np.all(np.isfinite(thetas), axis=1)
+    if not finite.all():  # an explicit method can step through NaN stages and "complete"
+        kept = int(np.argmin(finite))
+        times, thetas = (times[:kept], thetas[:kept]) if kept else (np.zeros(1), theta0[None, :])
+        status = failure[0][0] if failure else RunStatus.NON_FINITE
+        message = (f"θ became non-finite after t = {times[-1]:.6g}"
+                   + (f"; first failure: {failure[0][1]}" if failure else ""))
     return _record(risk, times, thetas, status, message, "flow", info)
 
 

@@ -1,0 +1,94 @@
+"""DYN-HOSTILE: gradient flow and descent on a risk that fails somewhere (a user's risk).
+
+R(θ) = ‖θ − c‖² — whose flow θ(t) = c + (θ₀ − c)e^{−2t} and descent θₖ = c + (θ₀ − c)(1 − 2η)ᵏ
+are known exactly — except on a region θ₂ ≥ τ where the risk fails: it raises a typed
+error (as a model does past its contraction limit), returns a NaN gradient, or an infinite
+value. Whatever the failure and wherever it starts, the run returns a Trajectory (never an
+exception) whose status names the failure, every record before the last is in the healthy
+region and on the exact path, and a flow out of evaluations says so (SOLVER_FAILED).
+"""
+
+import numpy as np
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import deqverify as dv
+from deqverify.theorems.checking import examples_for
+from deqverify.theorems.strategies import finite_floats
+
+FAILURES = {"raise": dv.RunStatus.ILL_POSED, "nan-gradient": dv.RunStatus.NON_FINITE,
+            "inf-value": dv.RunStatus.NON_FINITE}
+
+
+class FailingQuadratic:
+    """‖θ − c‖², failing (``mode``) where θ₂ ≥ τ."""
+
+    model = None
+
+    def __init__(self, centre, threshold, mode):
+        self.centre, self.threshold, self.mode = np.asarray(centre), threshold, mode
+        self.dim = self.centre.size - 1
+
+    def value_and_gradient(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        value, gradient = float(np.sum((theta - self.centre) ** 2)), 2.0 * (theta - self.centre)
+        if theta[-1] >= self.threshold:
+            if self.mode == "raise":
+                raise dv.ConvergenceError(f"no fixed point at θ₂ = {theta[-1]:.6g}")
+            if self.mode == "nan-gradient":
+                gradient = np.full_like(gradient, np.nan)
+            else:
+                value = np.inf
+        return value, gradient
+
+    def gradient(self, theta):
+        return self.value_and_gradient(theta)[1]
+
+
+@st.composite
+def hostile_problems(draw):
+    d = draw(st.integers(1, 3))
+    centre = np.r_[[draw(finite_floats(-2.0, 2.0)) for _ in range(d)], draw(finite_floats(-1.0, 3.0))]
+    theta0 = np.r_[[draw(finite_floats(-2.0, 2.0)) for _ in range(d)], draw(finite_floats(-1.0, 3.0))]
+    threshold = draw(finite_floats(-1.0, 3.0))
+    return FailingQuadratic(centre, threshold, draw(st.sampled_from(sorted(FAILURES)))), theta0
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(hostile_problems(), finite_floats(0.01, 0.4), st.integers(1, 40))
+def test_DYN_HOSTILE_descent_stops_with_the_failure_named(problem, step, steps):
+    risk, theta0 = problem
+    run = dv.gradient_descent(risk, theta0, step, steps)
+    exact = risk.centre + (theta0 - risk.centre) * (1 - 2 * step) ** run.t[:, None]
+    hit = np.flatnonzero(exact[:, -1] >= risk.threshold)
+    event(f"descent: {run.status}")
+    if run.status is dv.RunStatus.COMPLETED:
+        assert run.t[-1] == steps and not hit.size
+    else:  # stopped at the first iterate in the failing region, recorded with NaN
+        assert run.status is FAILURES[risk.mode] and str(int(run.t[-1])) in run.message
+        assert hit.size and hit[0] == run.t.size - 1 and np.isnan(run.risk[-1])
+    healthy = run.theta[:-1] if run.status is not dv.RunStatus.COMPLETED else run.theta
+    assert np.all(healthy[:, -1] < risk.threshold)
+    np.testing.assert_allclose(run.theta, exact, rtol=1e-12, atol=1e-12)  # a few roundings per step
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(hostile_problems(), finite_floats(0.1, 3.0), st.sampled_from([None, 12]))
+def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evaluations):
+    risk, theta0 = problem
+    options = {} if max_evaluations is None else {"max_evaluations": max_evaluations, "method": "Radau"}
+    run = dv.gradient_flow(risk, theta0, t_max, n_records=6, **options)
+    event(f"flow: {run.status}")
+    start_fails = theta0[-1] >= risk.threshold
+    if run.status is dv.RunStatus.COMPLETED:
+        exact = risk.centre + (theta0 - risk.centre) * np.exp(-2 * run.t)[:, None]
+        np.testing.assert_allclose(run.theta, exact, rtol=1e-6, atol=1e-8)  # rtol 1e-10 integration
+        if risk.mode != "inf-value":  # the flow reads the gradient only: an inf value does not stop it
+            assert np.all(run.theta[:, -1] < risk.threshold)
+        return
+    if start_fails and risk.mode == "raise":
+        assert run.status is dv.RunStatus.ILL_POSED and run.t.size == 1
+        return
+    assert run.status in (FAILURES[risk.mode], dv.RunStatus.SOLVER_FAILED), (run.status, run.message)
+    assert np.all(np.isfinite(run.theta)) and run.message  # never a NaN record; the reason is stated
+    assert np.all(run.theta[:-1, -1] < risk.threshold)  # every record before the last is healthy
