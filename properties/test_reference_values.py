@@ -10,7 +10,7 @@ REF-FP       fixed points and per-sample statuses, any Newton settings, offsets 
              together with θ₂L down to −1e300; Picard and Anderson at loose tolerances, and
              where they are slowest (local rate near q = θ₂L ∈ [0.9, 0.99])
 REF-BATCH    a batch equals its rows solved alone (bitwise); an overflowing sample is
-             flagged alone, in any chunk
+             flagged alone, in any chunk; so is a non-finite offset, for every activation
 REF-JAC      the IFT output Jacobian
 REF-EMP      empirical risk value and gradient, any block size; a failed sample in any
              block makes the risk raise
@@ -220,6 +220,27 @@ def test_REF_BATCH_an_overflowing_sample_is_flagged_alone(offsets, contraction, 
     mixed = np.insert(offsets, position, 1.7e308)
     clean = model.solve_offsets(offsets, contraction)
     result = model.solve_offsets(mixed, contraction)
+    assert result.status is dv.Status.NON_FINITE
+    assert np.isnan(result.value[position]) and not result.converged[position]
+    others = np.arange(mixed.size) != position
+    np.testing.assert_array_equal(result.value[others], clean.value)
+    np.testing.assert_array_equal(result.converged[others], clean.converged)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(st.sampled_from(SMOOTH + ("relu", "identity")),
+       hnp.arrays(np.float64, st.integers(1, 20), elements=finite_floats(-30.0, 30.0)),
+       finite_floats(-0.99, 0.99), st.sampled_from([np.inf, -np.inf, np.nan]), st.booleans())
+def test_REF_BATCH_a_non_finite_offset_is_flagged_alone(activation, offsets, contraction, bad, at_end):
+    """θ₁ᵀx = ±inf or NaN (an overflowing input row), for every activation — the closed-form
+    ones (ReLU, identity) included: that sample alone is NaN, not converged, the status is
+    NON_FINITE, and every other sample is bitwise what it is without it."""
+    model = _model(activation)
+    theta2 = contraction / model.activation.lipschitz
+    position = offsets.size if at_end else 0
+    mixed = np.insert(offsets, position, bad)
+    clean = model.solve_offsets(offsets, theta2)
+    result = model.solve_offsets(mixed, theta2)
     assert result.status is dv.Status.NON_FINITE
     assert np.isnan(result.value[position]) and not result.converged[position]
     others = np.arange(mixed.size) != position
