@@ -1,13 +1,17 @@
 """FP-1 and FP-2 as Hypothesis properties over generated well-posed problems."""
 
 import numpy as np
-from hypothesis import given, target
+import pytest
+from hypothesis import given, settings, target
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import deqverify as dv
 from deqverify import reference as ref
 from deqverify.core import solve
 from deqverify.theorems.fixed_point import jacobian_allowance
-from deqverify.theorems.strategies import fixed_point_problems
+from deqverify.theorems.checking import examples_for
+from deqverify.theorems.strategies import finite_floats, fixed_point_problems
 
 EPS = np.finfo(float).eps
 ROUNDING_K = 8  # float64 root of g is fixed to ≈ 2 eps·scale/(1 − θ₂σ'); 8 leaves a factor 4
@@ -101,3 +105,36 @@ def test_FP2_ift_gradient_matches_central_differences(problem):
     fine_error = np.max(np.abs(fine - jacobian))
     assert fine_error <= np.max(np.abs(coarse - jacobian)) / 4 * 1.25 + rounding
     assert np.max(np.abs((4 * fine - coarse) / 3 - jacobian)) <= 0.1 * fine_error + rounding
+
+
+SINE = dv.Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False)
+"""A user's non-monotone activation: uniqueness needs |θ₂|·L < 1, not θ₂·L < 1."""
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(st.sampled_from(["sigmoid", "tanh", "softplus", "relu", "sine"]), finite_floats(0.5, 1.5),
+       st.booleans(), hnp.arrays(np.float64, st.integers(1, 8), elements=finite_floats(-5.0, 5.0)))
+def test_REF_FP_LIMIT_past_the_uniqueness_limit_a_typed_refusal_inside_it_the_root(name, gain, negative, offsets):
+    """FP-3's limit, θ₂·L < 1 for a nondecreasing σ and |θ₂|·L < 1 otherwise: at or past it
+    the solver refuses with a typed error naming the limit (ReLU: no fixed point where
+    θ₁ᵀx > 0); inside it every sample converges to a root of y = σ(a + θ₂y), certified by
+    g(y) = y − σ(a + θ₂y) within the solver's rounding floor and g' = 1 − θ₂σ' > 0 there."""
+    activation = SINE if name == "sine" else dv.get_activation(name)
+    theta2 = (-gain if negative else gain) / activation.lipschitz
+    past = gain >= 1.0 and (not negative or not activation.monotone)
+    model = dv.SingleIndexDEQ(activation)
+    if past:
+        with pytest.raises((dv.NonContractiveError, dv.NoFixedPointError), match="θ₂"):
+            model.solve_offsets(offsets, theta2).raise_for_status()
+        return
+    result = model.solve_offsets(offsets, theta2)
+    assert result.converged.all(), result.status
+    y = result.value
+    u = offsets + theta2 * y
+    slope = activation.df(u)
+    assert np.all(1.0 - theta2 * slope > 0)
+    # |g(y)| = |g(y) − g(y*)| ≤ sup|g'|·|y − y*| ≤ (1 + |θ₂|L)·(atol + rtol|y|), the solver's
+    # promise, plus the rounding of evaluating g (a few ulps of each term)
+    tolerance = model.settings.atol + model.settings.rtol * np.abs(y)
+    floor = 8 * EPS * (np.abs(y) + np.abs(activation.f(u)) + np.abs(slope) * (np.abs(offsets) + np.abs(theta2 * y)))
+    assert np.all(np.abs(y - activation.f(u)) <= (1 + abs(theta2) * activation.lipschitz) * tolerance + floor)
