@@ -6,6 +6,7 @@ REF-VEC-SING  near-singular I − W (σ_min down to 1e-14): the closed-form fixe
 REF-VEC-GF    gradient flow on the vector model: the records against scipy's Radau on an
               independent closed-form gradient (written here, not the core's adjoint); every
               record keeps σ_min(I − W) above the flow's event margin
+REF-VEC-GF-EDGE a nonlinear vector flow driven to ‖W‖₂L = 1 stops on its event, never past it
 """
 
 import mpmath
@@ -105,3 +106,36 @@ def test_REF_VEC_GF_vector_flow_matches_an_independent_integration(k, seed, t_ma
                             theta0, method="Radau", t_eval=run.t, rtol=1e-10, atol=1e-12)
     assert independent.success
     assert np.all(np.abs(run.theta - independent.y.T) <= 1e-6 * (1 + np.abs(independent.y.T)))
+
+
+@settings(max_examples=max(5, examples_for("trajectory") // 4), deadline=None)
+@given(k=st.integers(1, 2), activation=st.sampled_from(["tanh", "sigmoid", "softplus"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_REF_VEC_GF_EDGE_a_flow_driven_to_the_contraction_limit_never_passes_it(k, activation, seed):
+    """With U, b, v frozen only W can move, and targets beyond what any contraction reaches
+    (σ's saturation, or softplus's 10) drive ‖W‖₂L towards 1. Whatever the integrator manages
+    within a budget of 1 000 gradients per method, the run is honest: it ends on its event
+    ‖W‖₂L = 1 − margin (SINGULAR_APPROACH) or inside; it never records a state past the
+    margin or a non-finite one; a failure says why (the flow stiffens like 1/(1 − ‖W‖₂L))."""
+    rng = np.random.default_rng(seed)
+    d, n = 2, 8
+    X = rng.standard_normal((n, d))
+    model = dv.VectorDEQ(k, activation, frozen=("U", "b", "v"))
+    lipschitz = model.activation.lipschitz
+    W = rng.standard_normal((k, k))
+    W *= 0.5 / (np.linalg.norm(W, 2) * lipschitz)
+    theta0 = np.concatenate([W.ravel(), 0.1 * rng.standard_normal(k * d), np.full(k, 0.3), np.full(k, 1.0 / k)])
+    level = 10.0 if activation == "softplus" else 0.999
+    run = dv.gradient_flow(dv.EmpiricalRisk(model, X, np.full(n, level)), theta0, 15.0, n_records=4,
+                           max_evaluations=1000)
+    event(f"REF-VEC-GF-EDGE: {run.status}")
+    assert np.all(np.isfinite(run.theta)) and run.message
+    gains = [np.linalg.norm(theta[:k * k].reshape(k, k), 2) * lipschitz for theta in run.theta]
+    assert np.all(run.theta[:, k * k:] == theta0[k * k:])  # frozen parts never move
+    if run.status is dv.RunStatus.SINGULAR_APPROACH:
+        assert all(gain < 1.0 - FLOW_MARGIN for gain in gains[:-1])
+        # the event's root is located to solve_ivp's event tolerance (4·eps relative in t),
+        # which moves ‖W‖₂L by far less than 1e-9
+        assert abs(gains[-1] - (1.0 - FLOW_MARGIN)) <= 1e-9, gains[-1]
+    else:
+        assert all(gain < 1.0 - FLOW_MARGIN for gain in gains)

@@ -265,13 +265,19 @@ class VectorDEQ:
         def matrix(theta):
             return theta[:k * k].reshape(k, k)
 
+        # a trial state an integrator built from a NaN stage is not finite: NaN there (no
+        # crossing), where the SVD would raise LinAlgError and end the whole flow
         if self.is_linear:
             def event(_, theta):
+                if not np.all(np.isfinite(theta[:k * k])):
+                    return np.nan
                 return np.linalg.svd(np.eye(k) - matrix(theta), compute_uv=False)[-1] - FLOW_MARGIN
         elif not self.allow_noncontractive:
             lipschitz = self.activation.lipschitz
 
             def event(_, theta):
+                if not np.all(np.isfinite(theta[:k * k])):
+                    return np.nan
                 return 1.0 - np.linalg.norm(matrix(theta), 2) * lipschitz - FLOW_MARGIN
         else:
             return []
