@@ -268,3 +268,14 @@ def test_quadrature_error_at_a_covariance_of_1e300_is_a_number_or_inf_never_nan(
     assert np.isfinite(value) and not np.any(np.isnan(gradient))
     assert not np.isnan(claim.value) and not np.isnan(claim.gradient), claim
     assert claim.value >= 0 and claim.gradient >= 0
+
+
+def test_a_steep_teacher_whose_transition_lies_outside_the_uniform_range_is_integrated():
+    """U[1, 2] with ξ = 100: the teacher's transition |ξx| ≤ 40 lies left of the range, so
+    there is nothing to refine; the refinement asked numpy for −22 panel ends (a bare
+    ValueError) before (found by REF-POP-SI)."""
+    risk = dv.PopulationRisk(dv.SingleIndexDEQ("sigmoid"), dv.UniformPopulation(1.0, 2.0), [100.0])
+    theta = np.array([0.05, 0.0])
+    value, gradient = risk.value_and_gradient(theta)
+    exact, error = quadrature.uniform_risk(theta, 1.0, 2.0, [100.0], "sigmoid")
+    assert np.all(np.abs(np.r_[value, gradient] - exact) <= 10 * (risk.quadrature_error.gradient + error))

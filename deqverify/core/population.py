@@ -377,7 +377,9 @@ class PopulationRisk(RiskInterface):
         teacher_turns = []  # x-panel ends resolving the teacher's transition |ξx| ≤ SATURATION
         if xi != 0.0 and (high - low) / OUTER_PANELS > FEATURE_PANEL / abs(xi):
             reach = SATURATION / abs(xi)
-            teacher_turns = list(_split(max(-reach, low), min(reach, high), FEATURE_PANEL / abs(xi)))
+            start, stop = max(-reach, low), min(reach, high)
+            if start < stop:  # the transition lies (partly) in [l, h]; elsewhere σ(ξx) is flat
+                teacher_turns = list(_split(start, stop, FEATURE_PANEL / abs(xi)))
         if u_high - u_low >= NARROW_U_RANGE * max(1.0, abs(u_low), abs(u_high)):
             points = list(np.linspace(u_low, u_high, OUTER_PANELS + 1))
             if (u_high - u_low) / OUTER_PANELS > FEATURE_PANEL:
