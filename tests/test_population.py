@@ -6,6 +6,7 @@ import pytest
 
 import deqverify as dv
 from deqverify import reference as ref
+from deqverify.reference import quadrature
 from deqverify.reference.population import (
     gaussian_single_index_risk,
     linear_population_risk,
