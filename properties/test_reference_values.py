@@ -342,8 +342,10 @@ def population_problems(draw, linear: bool):
         xi = xi * 10.0 ** draw(st.sampled_from([0, 0, 1, 2, 3]))
     if linear:
         theta2 = draw(st.one_of(finite_floats(-3.0, 0.9), finite_floats(1.1, 3.0)))
-    else:
-        theta2 = draw(finite_floats(-3.0, 0.9)) / bracket.lipschitz(activation)
+    else:  # θ₂L down to −10⁸ too: the population's panel ends then come from newton_scalar's
+        # pre-activation path (θ₂L < −10), which no other property reaches
+        gain = draw(st.one_of(finite_floats(-3.0, 0.9), finite_floats(1.0, 8.0).map(lambda e: -10.0 ** e)))
+        theta2 = gain / bracket.lipschitz(activation)
     return activation, population, xi, np.r_[theta1, theta2]
 
 
