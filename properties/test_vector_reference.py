@@ -7,6 +7,8 @@ REF-VEC-GF    gradient flow on the vector model: the records against scipy's Rad
               independent closed-form gradient (written here, not the core's adjoint); every
               record keeps σ_min(I − W) above the flow's event margin
 REF-VEC-GF-EDGE a nonlinear vector flow driven to ‖W‖₂L = 1 stops on its event, never past it
+REF-VEC-SINGULAR-JACOBIAN a sample whose Newton Jacobian is exactly singular (no fixed point)
+              fails alone, unconverged; the others converge as they do alone
 """
 
 import mpmath
@@ -139,3 +141,32 @@ def test_REF_VEC_GF_EDGE_a_flow_driven_to_the_contraction_limit_never_passes_it(
         assert abs(gains[-1] - (1.0 - FLOW_MARGIN)) <= 1e-9, gains[-1]
     else:
         assert all(gain < 1.0 - FLOW_MARGIN for gain in gains)
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(k=st.integers(2, 4), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12))
+def test_REF_VEC_SINGULAR_JACOBIAN_a_sample_without_a_fixed_point_fails_alone(k, seed, n):
+    """ReLU with W₀₀ = 1 (opted out of the contraction check): where p₀ = (Ux + b)₀ > 0 the
+    first equation z₀ = relu(z₀ + …) has no solution and Newton's Jacobian I − diag(s)W is
+    exactly singular (s₀ = 1). Those samples must end unconverged, never converged to a
+    made-up value; every other sample (p₀ < 0: z₀ = 0, s₀ = 0) converges as it does alone, to
+    within both answers' certified bounds (a 1-row product may round differently in BLAS)."""
+    rng = np.random.default_rng(seed)
+    W = rng.uniform(-0.2, 0.2, (k, k))
+    W[0, :] = 0.0
+    W[0, 0] = 1.0
+    U, b = rng.standard_normal((k, 2)), rng.standard_normal(k) * 0.3
+    X = rng.standard_normal((n, 2))
+    # 40 iterations: a sample with a root converges in a few Newton steps; the others only
+    # need to stay unconverged, which every extra iteration (30 halvings each) just repeats
+    model = dv.VectorDEQ(k, "relu", settings=dv.NewtonSettings(max_iter=40), allow_noncontractive=True)
+    params = dv.VectorParams(W, U, b, np.ones(k))
+    result = model.fixed_point(params, X)
+    no_root = (X @ U.T + b)[:, 0] > 0
+    assert not np.any(result.converged[no_root])
+    for i in np.flatnonzero(~no_root):
+        alone = model.fixed_point(params, X[i:i + 1])
+        assert alone.converged[0] == result.converged[i]
+        if alone.converged[0]:
+            gap = np.linalg.norm(alone.value[0] - result.value[i])
+            assert gap <= alone.error_bound[0] + result.error_bound[i], (gap, alone.error_bound, result.error_bound[i])
