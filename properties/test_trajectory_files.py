@@ -152,7 +152,8 @@ def test_FILE_TRAJ_HOSTILE_reaches_every_refusal():
     run = dv.Trajectory(np.arange(3.0), np.ones((3, 2)), np.ones(3), np.ones(3), np.zeros(2),
                         dv.RunStatus.COMPLETED)
     fields = _saved_fields(run)
-    for damage in [("drop", "t"), ("retype", ("theta", "str")), ("reshape", "risk"), ("non-finite", "t"),
+    for damage in [("drop", "t"), ("retype", ("theta", "str")), ("reshape", "risk"), ("reshape", "truth"),
+                   ("non-finite", "t"),
                    ("reverse", "t"), ("replace", ("status", "sorta")), ("replace", ("kind", "x")),
                    ("replace", ("info", "[1, 2]")), ("replace", ("format_version", 99))]:
         with tempfile.TemporaryDirectory() as folder:
