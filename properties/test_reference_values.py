@@ -213,13 +213,18 @@ def test_REF_BATCH_an_overflowing_sample_is_flagged_alone(offsets, contraction, 
     alone is NaN and not converged, the batch status says NON_FINITE, and every other
     sample is bitwise what it is without it — also when the batch spans several chunks and
     the bad sample sits in the last one."""
-    model = dv.SingleIndexDEQ("softplus")
     if many_chunks:
         offsets = np.tile(offsets, solve.CHUNK_SIZE // offsets.size + 2)
+    assert_flagged_alone(dv.SingleIndexDEQ("softplus"), offsets, contraction, 1.7e308, at_end)
+
+
+def assert_flagged_alone(model, offsets, theta2, bad, at_end):
+    """The offset ``bad`` inserted first or last: that sample alone is NaN and unconverged,
+    the status NON_FINITE, every other sample bitwise what it is without it."""
     position = offsets.size if at_end else 0
-    mixed = np.insert(offsets, position, 1.7e308)
-    clean = model.solve_offsets(offsets, contraction)
-    result = model.solve_offsets(mixed, contraction)
+    mixed = np.insert(offsets, position, bad)
+    clean = model.solve_offsets(offsets, theta2)
+    result = model.solve_offsets(mixed, theta2)
     assert result.status is dv.Status.NON_FINITE
     assert np.isnan(result.value[position]) and not result.converged[position]
     others = np.arange(mixed.size) != position
@@ -236,16 +241,7 @@ def test_REF_BATCH_a_non_finite_offset_is_flagged_alone(activation, offsets, con
     ones (ReLU, identity) included: that sample alone is NaN, not converged, the status is
     NON_FINITE, and every other sample is bitwise what it is without it."""
     model = _model(activation)
-    theta2 = contraction / model.activation.lipschitz
-    position = offsets.size if at_end else 0
-    mixed = np.insert(offsets, position, bad)
-    clean = model.solve_offsets(offsets, theta2)
-    result = model.solve_offsets(mixed, theta2)
-    assert result.status is dv.Status.NON_FINITE
-    assert np.isnan(result.value[position]) and not result.converged[position]
-    others = np.arange(mixed.size) != position
-    np.testing.assert_array_equal(result.value[others], clean.value)
-    np.testing.assert_array_equal(result.converged[others], clean.converged)
+    assert_flagged_alone(model, offsets, contraction / model.activation.lipschitz, bad, at_end)
 
 
 @settings(max_examples=examples_for("pointwise"))
