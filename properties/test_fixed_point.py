@@ -12,6 +12,7 @@ from deqverify.core import solve
 from deqverify.theorems.fixed_point import jacobian_allowance
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.strategies import finite_floats, fixed_point_problems
+from deqverify.theorems.spec import SINE
 
 EPS = np.finfo(float).eps
 ROUNDING_K = 8  # float64 root of g is fixed to ≈ 2 eps·scale/(1 − θ₂σ'); 8 leaves a factor 4
@@ -105,10 +106,6 @@ def test_FP2_ift_gradient_matches_central_differences(problem):
     fine_error = np.max(np.abs(fine - jacobian))
     assert fine_error <= np.max(np.abs(coarse - jacobian)) / 4 * 1.25 + rounding
     assert np.max(np.abs((4 * fine - coarse) / 3 - jacobian)) <= 0.1 * fine_error + rounding
-
-
-SINE = dv.Activation("sine", np.sin, np.cos, lambda z: -np.sin(z), lipschitz=1.0, monotone=False)
-"""A user's non-monotone activation: uniqueness needs |θ₂|·L < 1, not θ₂·L < 1."""
 
 
 @settings(max_examples=examples_for("pointwise"), deadline=None)

@@ -6,6 +6,11 @@ error (as a model does past its contraction limit), returns a NaN gradient, or a
 value. Whatever the failure and wherever it starts, the run returns a Trajectory (never an
 exception) whose status names the failure, every record before the last is in the healthy
 region and on the exact path, and a flow out of evaluations says so (SOLVER_FAILED).
+
+DYN-EDGE: the same known flow, carried by a DEQ model, stops on the model's own event where
+the path leaves the model's well-posed set — θ₂L < 1 for a nondecreasing σ, |θ₂|L < 1 for
+any other σ (both sides), |1 − θ₂| > 0 on the starting side for the linear DEQ — and nowhere
+else.
 """
 
 import numpy as np
@@ -13,8 +18,10 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import deqverify as dv
+from deqverify.core.models import SINGULAR_MARGIN
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.strategies import finite_floats
+from deqverify.theorems.spec import SINE
 
 FAILURES = {"raise": dv.RunStatus.ILL_POSED, "nan-gradient": dv.RunStatus.NON_FINITE,
             "inf-value": dv.RunStatus.NON_FINITE}
@@ -100,3 +107,74 @@ def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evalu
     assert run.status in (FAILURES[risk.mode], dv.RunStatus.SOLVER_FAILED), (run.status, run.message)
     assert np.all(np.isfinite(run.theta)) and run.message  # never a NaN record; the reason is stated
     assert np.all(run.theta[:-1, -1] < risk.threshold)  # every record before the last is healthy
+
+
+class ModelledQuadratic:
+    """‖θ − c‖² carried by a scalar DEQ model: its flow θ(t) = c + (θ₀ − c)e^{−2t} is known,
+    and only the model's events (``flow_events``) can stop it."""
+
+    truth = None
+
+    def __init__(self, centre, model):
+        self.centre, self.model = np.asarray(centre), model
+        self.dim = self.centre.size - 1
+
+    def value_and_gradient(self, theta):
+        return float(np.sum((theta - self.centre) ** 2)), 2.0 * (np.asarray(theta) - self.centre)
+
+    def gradient(self, theta):
+        return self.value_and_gradient(theta)[1]
+
+
+def stopping_values(model, theta2_start) -> list[float]:
+    """The values of θ₂ at which the model's events fire: θ₂L = 1 − margin for every σ and
+    θ₂L = −(1 − margin) for a non-monotone one; θ₂ = 1 ∓ margin on the linear DEQ's side."""
+    if model.is_linear:
+        return [1.0 - SINGULAR_MARGIN if theta2_start < 1.0 else 1.0 + SINGULAR_MARGIN]
+    lip = model.activation.lipschitz
+    return [(1.0 - SINGULAR_MARGIN) / lip] + ([] if model.activation.monotone else [-(1.0 - SINGULAR_MARGIN) / lip])
+
+
+@st.composite
+def modelled_flows(draw):
+    """A model (linear, monotone σ, the non-monotone SINE), a start inside its well-posed set
+    and a centre anywhere, so the exact path crosses an edge, on either side, or none."""
+    name = draw(st.sampled_from(["identity", "sigmoid", "tanh", "relu", "sine"]))
+    model = (dv.LinearDEQ() if name == "identity" else
+             dv.SingleIndexDEQ(SINE if name == "sine" else dv.get_activation(name)))
+    lip = 1.0 if model.is_linear else model.activation.lipschitz
+    low = -3.0 if model.is_linear or model.activation.monotone else -0.99
+    start = draw(st.one_of(finite_floats(low, 0.99), finite_floats(1.01, 3.0) if model.is_linear else st.nothing()))
+    d = draw(st.integers(1, 2))
+    theta0 = np.r_[[draw(finite_floats(-2.0, 2.0)) for _ in range(d)], start / lip]
+    centre = np.r_[[draw(finite_floats(-2.0, 2.0)) for _ in range(d)], draw(finite_floats(-4.0, 4.0)) / lip]
+    return ModelledQuadratic(centre, model), theta0
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(modelled_flows(), finite_floats(0.2, 4.0))
+# the two edges a short derandomised run may miss: the non-monotone σ's second event (a path
+# pulled towards θ₂L = −∞) and a linear DEQ's flow reaching θ₂ = 1 from above
+@example(problem=(ModelledQuadratic([0.5, -3.0], dv.SingleIndexDEQ(SINE)), np.array([0.0, 0.5])), t_max=2.0)
+@example(problem=(ModelledQuadratic([0.0, 0.0], dv.LinearDEQ()), np.array([0.0, 2.0])), t_max=3.0)
+def test_DYN_EDGE_a_flow_stops_where_it_leaves_the_models_well_posed_set(problem, t_max):
+    risk, theta0 = problem
+    run = dv.gradient_flow(risk, theta0, t_max, n_records=6)
+    event(f"DYN-EDGE: {run.status}")
+    edges = stopping_values(risk.model, theta0[-1])
+    end = risk.centre[-1] + (theta0[-1] - risk.centre[-1]) * np.exp(-2 * t_max)  # θ₂(t_max) on the exact path
+    crossings = [b for b in edges if min(theta0[-1], end) < b < max(theta0[-1], end)]
+    # ODE tolerances (rtol 1e-10) put θ₂(t_max) within ~1e-9 of the path: an edge that close
+    # to the end may or may not be reached, and both outcomes are then right
+    near = any(abs(end - b) < 1e-7 for b in edges)
+    if run.status is dv.RunStatus.COMPLETED:
+        assert not crossings or near, (crossings, run.theta[-1])
+        exact = risk.centre + (theta0 - risk.centre) * np.exp(-2 * run.t)[:, None]
+        np.testing.assert_allclose(run.theta, exact, rtol=1e-6, atol=1e-8)  # rtol 1e-10 integration
+        return
+    assert run.status is dv.RunStatus.SINGULAR_APPROACH, (run.status, run.message)
+    assert crossings or near, (theta0, risk.centre, run.theta[-1])
+    # the event's root is located to ~eps in t, so θ₂ is off by |θ₂'|·δt ≪ 1e-9
+    assert min(abs(run.theta[-1, -1] - b) for b in edges) <= 1e-9
+    for b in edges:  # every record before the stop on the start's side
+        assert np.all((run.theta[:-1, -1] - b) * (theta0[-1] - b) > 0), run.theta[:, -1]

@@ -24,6 +24,7 @@ REF-GF-EDGE  a flow driven towards θ₂L = 1 stops on its event, every record b
              well-posed side
 REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
 REF-SAMPLE   Gaussian and uniform draws have the law's moments (6 standard errors)
+REF-LAW      the laws' stated moments (uniform E[X²], Gaussian λ_min and λ_max) against mpmath
 REF-VEC-DIAG a diagonal vector DEQ equals k scalar DEQs (bracketed roots), ‖W‖₂L up to 20
              (the non-contractive path) and batches over several chunks
 """
@@ -41,6 +42,7 @@ from deqverify.reference import bracket, quadrature
 from deqverify.reference.population import linear_population_risk
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.fixed_point import jacobian_allowance
+from deqverify.core.data import PSD_TOLERANCE
 from deqverify.core.models import SINGULAR_MARGIN
 from deqverify.core.vector_solve import chunk_rows, rounding_floor
 from deqverify.theorems.draws import contractions, covariances, far_contractions
@@ -635,6 +637,41 @@ def test_REF_SAMPLE_uniform_draws_have_the_stated_moments(low, width, seed):
     assert X.min() >= low and X.max() <= high
     assert abs(X.mean() - (low + high) / 2) <= SAMPLE_SIGMAS * width / np.sqrt(12 * SAMPLE_SIZE)
     assert abs(X.var() - width ** 2 / 12) <= SAMPLE_SIGMAS * width ** 2 / np.sqrt(180 * SAMPLE_SIZE)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(st.one_of(finite_floats(-1e3, 1e3), finite_floats(-1e8, 1e8)), finite_floats(1e-6, 1e3))
+@example(low=1e8, width=1e-6)  # a narrow law far from 0: b³ − a³ cancels all its digits
+def test_REF_LAW_the_uniform_laws_second_moment_against_mpmath(low, width):
+    """REF-LAW: E[X²] of U[a, b] and its λ_min = λ_max (d = 1), against (a² + ab + b²)/3 in
+    mpmath from the same floats a, b: a few roundings, so 4 eps relative."""
+    import mpmath
+
+    law = dv.UniformPopulation(low, low + width)
+    with ref.working_precision(40):
+        a, b = ref.to_mp(law.low), ref.to_mp(law.high)
+        exact = ref.to_float((a * a + a * b + b * b) / 3)
+    for value in (law.second_moment[0, 0], law.lambda_min, law.lambda_max):
+        assert abs(value - exact) <= 4 * EPS * exact, (value, exact, mpmath.mpf(value) / exact - 1)
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(st.integers(1, 4).flatmap(lambda d: covariances(d)))
+def test_REF_LAW_the_gaussian_laws_extreme_eigenvalues_against_mpmath(Sigma):
+    """REF-LAW: λ_min and λ_max of N(0, Σ) against mpmath's symmetric eigensolver at 40 digits;
+    eigenvalues below the law's PSD tolerance are 0 (rank-deficient). LAPACK's eigh is
+    backward stable: each eigenvalue within a small multiple of eps·‖Σ‖₂."""
+    import mpmath
+
+    law = dv.GaussianPopulation(Sigma)
+    with ref.working_precision(40):
+        exact = sorted(ref.to_float(v) for v in mpmath.eigsy(mpmath.matrix(law.Sigma.tolist()), eigvals_only=True))
+    allowance = 16 * law.Sigma.shape[0] * EPS * max(abs(exact[0]), abs(exact[-1]))
+    assert abs(law.lambda_max - exact[-1]) <= allowance
+    if law.rank_deficient:
+        assert law.lambda_min == 0.0 and abs(exact[0]) <= PSD_TOLERANCE * exact[-1] + allowance
+    else:
+        assert abs(law.lambda_min - exact[0]) <= allowance
 
 
 @settings(max_examples=examples_for("trajectory"), deadline=None)

@@ -94,9 +94,11 @@ class UniformPopulation:
 
     @property
     def second_moment(self) -> np.ndarray:
-        """E[X²] = (b³ − a³)/(3(b − a)) as a 1×1 matrix."""
+        """E[X²] = (b³ − a³)/(3(b − a)) = (a² + ab + b²)/3 as a 1×1 matrix. The second form has
+        no cancellation (a² + b² ≥ 2|ab|); the first loses all digits for a narrow law far from 0
+        (b³ − a³ at a = 1e8, b − a = 1e-6 is 3e10 computed from terms of 1e24)."""
         a, b = self.low, self.high
-        return np.array([[(b ** 3 - a ** 3) / (3 * (b - a))]])
+        return np.array([[(a * a + a * b + b * b) / 3.0]])
 
     @property
     def lambda_min(self) -> float:

@@ -152,9 +152,6 @@ class DEQModel:
         """θ = (θ₁, θ₂) validated: flat, finite, length d + 1."""
         return as_theta(theta, dim)
 
-    def parameter_count(self, dim: int) -> int:
-        return dim + 1
-
     def check_parameters(self, theta: np.ndarray) -> None:
         """Typed IllPosedError unless y is unique at θ (FP-1, FP-3)."""
         self.check_well_posed(theta[-1])

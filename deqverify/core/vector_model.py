@@ -23,7 +23,7 @@ from deqverify.core.errors import (
 )
 from deqverify.core.solve import SolveSummary
 from deqverify.core.validation import as_count, as_data, as_vector
-from deqverify.core.vector_params import PARTS, VectorParams, parameter_count
+from deqverify.core.vector_params import PARTS, VectorParams
 from deqverify.core.vector_solve import (
     chunk_rows,
     finish_vector,
@@ -123,9 +123,6 @@ class VectorDEQ:
         flat.flags.writeable = False
         self._last_validated = (flat, params)
         return flat
-
-    def parameter_count(self, dim: int) -> int:
-        return parameter_count(self.width, dim)
 
     def analyse(self, W: np.ndarray) -> WeightAnalysis:
         """q (nonlinear DEQ), or A = I − W and its singular values (linear DEQ), for this W.
