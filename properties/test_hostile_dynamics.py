@@ -13,6 +13,9 @@ any other σ (both sides), |1 − θ₂| > 0 on the starting side for the linear
 else.
 """
 
+import contextlib
+import io
+
 import numpy as np
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
@@ -65,7 +68,15 @@ def hostile_problems(draw):
 @given(hostile_problems(), finite_floats(0.01, 0.4), st.integers(1, 40))
 def test_DYN_HOSTILE_descent_stops_with_the_failure_named(problem, step, steps):
     risk, theta0 = problem
+    bar = io.StringIO()
+    with contextlib.redirect_stderr(bar):
+        shown = dv.gradient_descent(risk, theta0, step, steps, progress=True)
     run = dv.gradient_descent(risk, theta0, step, steps)
+    # the progress bar shows the run and changes nothing in it
+    assert shown.status is run.status and np.array_equal(shown.theta, run.theta, equal_nan=True)
+    assert bar.getvalue().endswith("\r")  # cleared at the end
+    if run.t[-1] > 0:  # the last count shown is the last step taken
+        assert bar.getvalue().rsplit("] ", 1)[-1].startswith(f"{int(run.t[-1])}/{steps}")
     exact = risk.centre + (theta0 - risk.centre) * (1 - 2 * step) ** run.t[:, None]
     # the region is judged on the iterates the descent evaluated (the closed form may round
     # to the other side of θ₂ = τ); they follow the closed form to rounding (checked below)
@@ -82,17 +93,23 @@ def test_DYN_HOSTILE_descent_stops_with_the_failure_named(problem, step, steps):
 
 
 @settings(max_examples=examples_for("trajectory"), deadline=None)
-@given(hostile_problems(), finite_floats(0.1, 3.0), st.sampled_from([None, 12]))
-# the regimes a short derandomised run may not draw: a start that raises, and a flow pushed
-# into a NaN region that the integrator cannot step around
+@given(hostile_problems(), finite_floats(0.1, 3.0), st.sampled_from([None, 12]), st.booleans())
+# the regimes a short derandomised run may not draw: a start that raises, a flow pushed into
+# a NaN region that the integrator cannot step around, one pushed into a raising region (its
+# NaN trial stages once renamed the failure NON_FINITE)
+@example(problem=(FailingQuadratic([0.0, 2.0], -0.5, "raise"), np.array([0.0, -1.0])), t_max=1.0,
+         max_evaluations=None, late_records=False)
 @example(problem=(FailingQuadratic([0.0, 0.0], -1.0, "raise"), np.array([0.0, 0.5])), t_max=1.0,
-         max_evaluations=None)
+         max_evaluations=None, late_records=False)
 @example(problem=(FailingQuadratic([0.0, 3.0], 0.6, "nan-gradient"), np.array([0.0, 0.5])), t_max=3.0,
-         max_evaluations=None)
-def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evaluations):
+         max_evaluations=None, late_records=True)
+def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evaluations, late_records):
+    """``late_records``: records asked only from t_max/2 on, so a flow can fail before its
+    first record (the start is then recorded)."""
     risk, theta0 = problem
     options = {} if max_evaluations is None else {"max_evaluations": max_evaluations, "method": "Radau"}
-    run = dv.gradient_flow(risk, theta0, t_max, n_records=6, **options)
+    records = {"t_eval": np.linspace(t_max / 2, t_max, 3)} if late_records else {"n_records": 6}
+    run = dv.gradient_flow(risk, theta0, t_max, **records, **options)
     event(f"flow: {run.status}")
     start_fails = theta0[-1] >= risk.threshold
     if run.status is dv.RunStatus.COMPLETED:
@@ -107,6 +124,8 @@ def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evalu
     assert run.status in (FAILURES[risk.mode], dv.RunStatus.SOLVER_FAILED), (run.status, run.message)
     assert np.all(np.isfinite(run.theta)) and run.message  # never a NaN record; the reason is stated
     assert np.all(run.theta[:-1, -1] < risk.threshold)  # every record before the last is healthy
+    if late_records and run.t[0] < t_max / 2:  # failed before the first record asked for
+        assert run.t.tolist() == [0.0] and np.array_equal(run.theta[0], theta0)
 
 
 class ModelledQuadratic:

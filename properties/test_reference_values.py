@@ -23,6 +23,7 @@ REF-EDGE     descent that reaches the ill-posed set θ₂L ≥ 1 ends there with
 REF-GF-EDGE  a flow driven towards θ₂L = 1 stops on its event, every record before it on the
              well-posed side
 REF-ACT      σ, σ', σ'' (vector, fused and scalar paths) against mpmath
+REF-SLOPE-FLOOR  γ = min σ′ on an interval (A-act): closed forms, and a user's σ on a grid
 REF-SAMPLE   Gaussian and uniform draws have the law's moments (6 standard errors)
 REF-LAW      the laws' stated moments (uniform E[X²], Gaussian λ_min and λ_max) against mpmath
 REF-VEC-DIAG a diagonal vector DEQ equals k scalar DEQs (bracketed roots), ‖W‖₂L up to 20
@@ -46,6 +47,7 @@ from deqverify.core.data import PSD_TOLERANCE
 from deqverify.core.models import SINGULAR_MARGIN
 from deqverify.core.vector_solve import chunk_rows, rounding_floor
 from deqverify.theorems.draws import contractions, covariances, far_contractions
+from deqverify.theorems.spec import SINE
 from deqverify.theorems.strategies import finite_floats
 
 EPS = np.finfo(float).eps
@@ -520,7 +522,7 @@ def test_REF_ACT_activation_values_and_derivatives_match_mpmath(name, z):
     fused_value, fused_slope = activation.value_and_slope(array)
     candidates = {
         "f": (activation.f(array)[0], exact[0]), "value_and_slope[0]": (fused_value[0], exact[0]),
-        "value_scalar": (activation.value_scalar(z), exact[0]),
+        "value_scalar": (activation.value_scalar(z), exact[0]), "f(scalar)": (activation.f(z), exact[0]),
         "df": (activation.df(array)[0], exact[1]), "value_and_slope[1]": (fused_slope[0], exact[1]),
         "slope_scalar": (activation.slope_scalar(z), exact[1]),
     }
@@ -528,6 +530,29 @@ def test_REF_ACT_activation_values_and_derivatives_match_mpmath(name, z):
         assert abs(value - truth) <= 8 * EPS * abs(truth) + 1e-300, (label, value, truth)
     curvature = activation.d2f(array)[0]
     assert abs(curvature - exact[2]) <= 16 * EPS * (abs(exact[2]) + exact[1]) + 1e-300, (curvature, exact[2])
+
+
+@settings(max_examples=examples_for("pointwise"))
+@given(st.sampled_from(["sigmoid", "tanh", "softplus", "relu", "identity", "sine"]),
+       st.one_of(finite_floats(-40.0, 40.0), finite_floats(-1e3, 1e3)), finite_floats(0.0, 20.0), st.booleans())
+@example(name="sine", lo=3.0, width=0.2, swapped=False)  # an interior minimum, cos(π) = −1
+def test_REF_SLOPE_FLOOR_the_slope_floor_is_the_minimum_of_the_slope(name, lo, width, swapped):
+    """γ = min_{[lo, hi]} σ′ (A-act), either argument order. Each built-in's σ′ is monotone or
+    peaks once at 0, so γ = min(σ′(lo), σ′(hi)), to a few ulps. A user's σ without a closed-form
+    floor (sine) is minimised on a grid of 4097 points, spacing h = (hi − lo)/4096: at most
+    h²/8·max|σ‴| = h²/8 above the true minimum — −1 where [lo, hi] holds an odd multiple
+    of π, else min(cos lo, cos hi)."""
+    activation = SINE if name == "sine" else dv.get_activation(name)
+    hi = lo + width
+    floor = activation.slope_floor(hi, lo) if swapped else activation.slope_floor(lo, hi)
+    if name != "sine":
+        exact = min(activation.slope_scalar(lo), activation.slope_scalar(hi))
+        # σ′ by another path: ulps apart, or (σ′ subnormal, e.g. sigmoid′(710)) TINY absolute
+        assert abs(floor - exact) <= 4 * EPS * exact + TINY, (floor, exact)
+        return
+    trough = np.ceil((lo - np.pi) / (2 * np.pi)) * 2 * np.pi + np.pi  # the first odd multiple of π ≥ lo
+    exact = -1.0 if trough <= hi else min(np.cos(lo), np.cos(hi))
+    assert exact - 4 * EPS <= floor <= exact + (width / 4096) ** 2 / 8 + 4 * EPS, (floor, exact)
 
 
 @st.composite

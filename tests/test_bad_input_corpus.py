@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import deqverify as dv
+from deqverify.core.splitting import proximal_map
 from deqverify.reference import bracket
 
 RNG = np.random.default_rng(11)
@@ -185,8 +186,24 @@ for label, build, fragment in (
         ("vector-params-nonsquare", lambda: dv.VectorParams(np.ones((2, 3)), np.ones((2, 2)), np.zeros(2), np.ones(2)), "square"),
         ("vector-flat-length", lambda: dv.VectorParams.from_flat(np.ones(5), 2, 2), "length"),
         ("vector-flat-nan", lambda: dv.VectorParams.from_flat(np.r_[np.nan, np.ones(11)], 2, 2), "NaN"),
+        ("vector-method", lambda: dv.VectorDEQ(2, "tanh", method="bisect"), "method"),
+        ("vector-settings-mismatch", lambda: dv.VectorDEQ(2, "tanh", "newton", dv.PicardSettings()), "settings"),
+        ("vector-allow-noncontractive-string", lambda: dv.VectorDEQ(2, allow_noncontractive="yes"), "allow_noncontractive"),
+        ("vector-params-U-rows", lambda: dv.VectorParams(np.eye(2), np.ones((3, 2)), np.zeros(2), np.ones(2)), "U must"),
+        ("vector-params-b-length", lambda: dv.VectorParams(np.eye(2), np.ones((2, 2)), np.zeros(3), np.ones(2)), "b must"),
+        ("vector-parts-missing", lambda: dv.VectorParams.from_parts(W=np.eye(2), U=np.ones((2, 2))), "missing parts"),
+        ("risk-no-teacher", lambda: empirical("tanh").reached_pre_activations(), "no teacher"),
+        ("population-linear-truth", lambda: dv.PopulationRisk(dv.LinearDEQ(), dv.GaussianPopulation(np.eye(2)),
+                                                              [1, 0]).hessian_at_truth(), "line of minimisers"),
+        ("picard-beyond-its-limit", lambda: dv.SingleIndexDEQ("tanh", "picard").fixed_point([0.4, -0.3, -1.0], X0),
+         "|θ₂|·L"),
+        ("prox-unknown", lambda: proximal_map(dv.get_activation("sigmoid"), np.zeros(2), 0.5), "no proximal form"),
 ):
     case(f"build-{label}", build, Error(dv.DEQError, fragment))
+
+PARTS = {"W": 0.1 * np.eye(2), "U": np.arange(6.0).reshape(2, 3), "b": np.array([1.0, -1.0]), "v": np.ones(2)}
+case("vector-parts-value", lambda: dv.VectorParams.from_parts(**PARTS).flat,
+     Value(lambda: np.concatenate([PARTS[name].ravel() for name in "WUbv"]), rtol=0.0, atol=0.0))
 
 # -- dynamics ----------------------------------------------------------------------------------
 for label, call, fragment in (

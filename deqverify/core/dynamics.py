@@ -245,6 +245,10 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
         # An ill-posed or non-finite trial stage returns NaN: the integrator then rejects the
         # step and retries a shorter one (a probe past the contraction limit is not the
         # trajectory); if it cannot get past, solve_ivp fails and the failure is reported.
+        # A trial state built from such a NaN stage is not finite: NaN again, and not a failure
+        # of its own (the risk is not asked; the first failure keeps its name).
+        if not np.all(np.isfinite(theta)):
+            return np.full_like(theta, np.nan)
         try:
             gradient = risk.gradient(theta)
         except DEQError as error:
@@ -284,7 +288,8 @@ def gradient_flow(risk, theta0, t_max: float, rtol: float = 1e-10, atol: float =
     info = {"nfev": int(solution.nfev), "rtol": rtol, "atol": atol, "method": method}
     if exhausted:
         info["stiff_fallback_from"] = ", ".join(name for name, _ in exhausted)
-    times, thetas = solution.t, np.reshape(solution.y, (theta0.size, -1)).T
+    # solve_ivp leaves t and y as empty lists when it fails before the first t_eval point
+    times, thetas = np.asarray(solution.t, dtype=float), np.reshape(solution.y, (theta0.size, -1)).T
     if not times.size:  # failed before the first record: the start is the record
         times, thetas = np.zeros(1), theta0[None, :]
     if solution.status == 1:

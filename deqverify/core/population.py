@@ -180,9 +180,6 @@ class PopulationRisk(RiskInterface):
                 raise InvalidInputError(
                     f"population risk for the {model.activation.name} DEQ is not implemented; "
                     "use EmpiricalRisk on a large sample")
-            if not isinstance(population, (GaussianPopulation, UniformPopulation)):
-                raise InvalidInputError(
-                    "single-index population risk needs a GaussianPopulation or UniformPopulation")
 
     @property
     def dim(self) -> int:

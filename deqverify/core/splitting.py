@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from deqverify.core.activations import Activation
-from deqverify.core.errors import InvalidInputError, UncheckableError
+from deqverify.core.errors import UncheckableError
 from deqverify.core.solve import Status
 
 EPS = float(np.finfo(np.float64).eps)
@@ -141,19 +141,16 @@ def steps_needed(factor: float) -> int:
 
 def iterate_contraction(step: Callable[[np.ndarray], np.ndarray], start: np.ndarray,
                         factor: float, rounding: Callable[[np.ndarray], np.ndarray], *,
-                        norm: float = 2, tolerance: float = 1e-13, max_iter: int | None = None) -> SplittingResult:
+                        norm: float = 2, tolerance: float = 1e-13) -> SplittingResult:
     """z ← T(z) from ``start`` until ‖T(z) − z‖ ≤ tolerance·(1 + ‖z‖) + 2δ for every row.
 
     ``factor`` is the contraction factor c of T in the ``norm`` (2 or inf); ``rounding(z)``
-    is δ per row; ``max_iter`` defaults to :func:`steps_needed`. The error bound is only a
-    certificate where c < 1 (else it is inf)."""
-    max_iter = steps_needed(factor) if max_iter is None else max_iter
-    if not (isinstance(max_iter, int) and max_iter > 0):
-        raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
+    is δ per row; at most :func:`steps_needed` (c) steps. The error bound is only a certificate
+    where c < 1 (else it is inf)."""
     z = np.array(start, dtype=float)
     norms, deltas = [], []
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(max_iter):
+        for _ in range(steps_needed(factor)):
             nxt = step(z)
             difference = np.linalg.norm(nxt - z, ord=norm, axis=1)
             delta = rounding(z)
