@@ -388,6 +388,12 @@ class PopulationRisk(RiskInterface):
             y, a, gap, factor = self._nodes_in_u(theta2, u)
             x = a / theta1
             weights = panel_weights * gap / (abs(theta1) * (high - low))
+            # the range's ends u(θ₁l), u(θ₁h) are roots within the solver's rounding floor,
+            # ≈ 4 eps·|u| each: the rule covers a law whose mass is off by both over the range's
+            # width, × (max/min of the density gap): up to 1e-11 relative near the switch to
+            # the narrow rule, negligible elsewhere
+            ends = (8 * EPS * max(1.0, abs(u_low), abs(u_high)) / (u_high - u_low)
+                    * float(np.max(gap) / np.min(gap)))
         else:
             breaks = np.unique([p for p in [*np.linspace(low, high, OUTER_PANELS + 1), *teacher_turns]
                                 if low <= p <= high])
@@ -395,9 +401,12 @@ class PopulationRisk(RiskInterface):
             result = self.model.solve_offsets(theta1 * x, theta2).raise_for_status()
             y, factor = result.value, self.model.jacobian_factor(result, theta2)
             weights = panel_weights / (high - low)
+            ends = 0.0  # the range [l, h] is exact in x
         target = self.model.activation.f(xi * x)
-        return self._assemble(weights, y, factor, target, target * target, x[:, None],
-                              (x * target)[:, None])
+        value, gradient, (value_rounding, gradient_rounding) = self._assemble(
+            weights, y, factor, target, target * target, x[:, None], (x * target)[:, None])
+        return value, gradient, (value_rounding + ends * abs(value),
+                                 gradient_rounding + ends * float(np.max(np.abs(gradient))))
 
     # -- moments at the truth (SI-HESS) -----------------------------------------------------
     def feature_moment(self, weight) -> np.ndarray:
