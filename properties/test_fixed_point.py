@@ -135,3 +135,47 @@ def test_REF_FP_LIMIT_past_the_uniqueness_limit_a_typed_refusal_inside_it_the_ro
     tolerance = model.settings.atol + model.settings.rtol * np.abs(y)
     floor = 8 * EPS * (np.abs(y) + np.abs(activation.f(u)) + np.abs(slope) * (np.abs(offsets) + np.abs(theta2 * y)))
     assert np.all(np.abs(y - activation.f(u)) <= (1 + abs(theta2) * activation.lipschitz) * tolerance + floor)
+
+
+SETTINGS = {"newton": dv.NewtonSettings, "picard": dv.PicardSettings, "anderson": dv.AndersonSettings}
+REBUILD = {name: getattr(dv, name) for name in ("LinearDEQ", "SingleIndexDEQ", "VectorDEQ", *(s.__name__ for s in SETTINGS.values()))}
+
+
+@st.composite
+def configured_models(draw):
+    """Any model a user can build from the built-ins: scalar or vector, any method, default or
+    own settings, a vector model's allow_noncontractive and frozen parts."""
+    method = draw(st.sampled_from(sorted(SETTINGS)))
+    settings = draw(st.one_of(st.none(), st.builds(SETTINGS[method], rtol=finite_floats(1e-14, 1e-6),
+                                                   atol=finite_floats(1e-14, 1e-6), max_iter=st.integers(50, 5000))))
+    activation = draw(st.sampled_from(["sigmoid", "tanh", "softplus", "relu", "identity"]))
+    kind = draw(st.sampled_from(["linear", "single-index", "vector"]))
+    if kind == "linear":
+        return dv.LinearDEQ()
+    if kind == "single-index":
+        return dv.SingleIndexDEQ(activation, method, settings)
+    return dv.VectorDEQ(draw(st.integers(1, 3)), activation, method, settings,
+                        allow_noncontractive=draw(st.booleans()),
+                        frozen=tuple(draw(st.lists(st.sampled_from(["W", "U", "b", "v"]), unique=True, max_size=3))))
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(configured_models(), st.integers(0, 2**32 - 1))
+def test_REPR_a_models_repr_is_the_call_that_rebuilds_it(model, seed):
+    """REPR: eval(repr(model)) builds a model with the same options (method, settings,
+    allow_noncontractive, frozen), which solves a batch bitwise like the original — so a
+    report or a stored counterexample that prints a model can be run again."""
+    rebuilt = eval(repr(model), REBUILD)  # noqa: S307 (our own repr, built-in names only)
+    assert type(rebuilt) is type(model) and repr(rebuilt) == repr(model)
+    for option in ("method", "settings", "allow_noncontractive", "frozen", "width"):
+        assert getattr(rebuilt, option, None) == getattr(model, option, None), option
+    rng = np.random.default_rng(seed)
+    if isinstance(model, dv.VectorDEQ):
+        k = model.width
+        params = dv.VectorParams(0.3 * np.eye(k) / k, rng.standard_normal((k, 2)), rng.standard_normal(k), np.ones(k))
+        X = rng.standard_normal((5, 2))
+        first, second = model.fixed_point(params, X), rebuilt.fixed_point(params, X)
+    else:
+        theta, X = np.r_[rng.standard_normal(2), 0.3], rng.standard_normal((5, 2))
+        first, second = model.fixed_point(theta, X), rebuilt.fixed_point(theta, X)
+    assert np.array_equal(first.value, second.value) and first.status == second.status

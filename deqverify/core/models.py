@@ -59,7 +59,9 @@ class DEQModel:
             )
 
     def __repr__(self):
-        return f"{type(self).__name__}(activation={self.activation.name!r}, method={self.method!r})"
+        """The call that rebuilds this model (built-in σ): settings only where not the default."""
+        settings = "" if self.settings == solve.DEFAULT_SETTINGS[self.method] else f", settings={self.settings!r}"
+        return f"{type(self).__name__}(activation={self.activation.name!r}, method={self.method!r}{settings})"
 
     @property
     def is_linear(self) -> bool:

@@ -83,7 +83,7 @@ class NewtonSettings(_ValidatedSettings):
     rtol: float = 1e-14
     atol: float = 1e-14
     max_iter: int = 100
-    method: str = field(default="newton", init=False)
+    method: str = field(default="newton", init=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class PicardSettings(_ValidatedSettings):
     rtol: float = 1e-14
     atol: float = 1e-14
     max_iter: int = 100_000
-    method: str = field(default="picard", init=False)
+    method: str = field(default="picard", init=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class AndersonSettings(_ValidatedSettings):
     rtol: float = 1e-14
     atol: float = 1e-14
     max_iter: int = 1_000
-    method: str = field(default="anderson", init=False)
+    method: str = field(default="anderson", init=False, repr=False)
 
 
 SolverSettings = NewtonSettings | PicardSettings | AndersonSettings

@@ -92,7 +92,11 @@ class VectorDEQ:
         self._last_validated: tuple[np.ndarray, VectorParams] | None = None
 
     def __repr__(self):
-        extra = f", frozen={self.frozen!r}" if self.frozen else ""
+        """The call that rebuilds this model (built-in σ): options only where not the default."""
+        extra = "".join([
+            f", settings={self.settings!r}" if self.settings != solve.DEFAULT_SETTINGS[self.method] else "",
+            ", allow_noncontractive=True" if self.allow_noncontractive else "",
+            f", frozen={self.frozen!r}" if self.frozen else ""])
         return (f"VectorDEQ(width={self.width}, activation={self.activation.name!r}, "
                 f"method={self.method!r}{extra})")
 
