@@ -1,5 +1,7 @@
 """FP-1 and FP-2 as Hypothesis properties over generated well-posed problems."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, target
@@ -179,3 +181,27 @@ def test_REPR_a_models_repr_is_the_call_that_rebuilds_it(model, seed):
         theta, X = np.r_[rng.standard_normal(2), 0.3], rng.standard_normal((5, 2))
         first, second = model.fixed_point(theta, X), rebuilt.fixed_point(theta, X)
     assert np.array_equal(first.value, second.value) and first.status == second.status
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(st.sampled_from(["identity", "softplus", "sigmoid", "tanh", "relu"]),
+       st.one_of(finite_floats(-50.0, 50.0), finite_floats(-1.7e308, 1.7e308),
+                 st.sampled_from([1.7e308, -1.7e308, 1e308, -1e308])),
+       st.one_of(finite_floats(-3.0, 0.99), finite_floats(-1e6, -10.0)))
+def test_REF_FP_SCALAR_the_one_sample_path_agrees_with_the_batched_solver(name, a, gain):
+    """``newton_scalar`` (the Python-float path of risks with few samples) against ``newton``
+    on one sample, out to offsets at the float limit where y, u or the bracket overflow:
+    both converge to the same root within the tolerance of each (or its rounding floor), or
+    neither converges; never a converged answer that the other refutes."""
+    activation = dv.get_activation(name)
+    theta2 = gain / activation.lipschitz
+    y, converged, _ = solve.newton_scalar(a, theta2, activation)
+    batched = solve.newton(np.array([a]), theta2, activation)
+    assert converged == bool(batched.converged[0]), (y, batched.value, batched.status)
+    if converged:
+        reference = float(batched.value[0])
+        assert math.isfinite(y)
+        # each stops within atol + rtol|y| of the root, or within its rounding floor (≈ 4 eps
+        # of the terms of g over g' ≥ 1 − θ₂L⁺): 16 eps·(|y| + |a| + |θ₂y|) covers both floors
+        allowed = 2 * (1e-14 + 1e-14 * abs(reference)) + 16 * EPS * (abs(reference) + abs(a) + abs(theta2 * reference))
+        assert abs(y - reference) <= allowed, (y, reference)

@@ -40,6 +40,7 @@ from deqverify.core.errors import (
     NonContractiveError,
 )
 
+FLOAT_MAX = float(np.finfo(np.float64).max)
 EPS = float(np.finfo(np.float64).eps)
 ROUNDING_FLOOR_FACTOR = 4.0
 """Rounding of g(y) = y − σ(a + θ₂y) is below eps·(|y| + |σ| + σ'·(|a| + |θ₂y|)); the floor
@@ -201,10 +202,10 @@ def contraction_factor(theta2: float, activation: Activation) -> float:
 
 
 def _rounding_floor(y, s, ds, a, theta2):
-    """Absolute float64 noise in evaluating g(y) = y − σ(a + θ₂y)."""
-    return ROUNDING_FLOOR_FACTOR * EPS * (
-        np.abs(y) + np.abs(s) + ds * (np.abs(a) + np.abs(theta2 * y))
-    )
+    """Absolute float64 noise in evaluating g(y) = y − σ(a + θ₂y), each term scaled by eps
+    before the sum (a sum of terms near the float limit would overflow)."""
+    unit = ROUNDING_FLOOR_FACTOR * EPS
+    return unit * np.abs(y) + unit * np.abs(s) + unit * ds * np.abs(a) + unit * ds * np.abs(theta2 * y)
 
 
 def finish(y, done, iterations, a, theta2, activation, method) -> FixedPointResult:
@@ -507,7 +508,9 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
     f, df = activation.value_scalar, activation.slope_scalar
     y = f(a)
     reach = (y - f(a + theta2 * y)) / m
-    lo, hi = min(y, y - reach), max(y, y - reach)
+    # a root is a finite float, so the bracket is clipped to them: g's sign at an overflowed
+    # u = a + θ₂y still bisects, where an infinite end would leave every midpoint infinite
+    lo, hi = max(min(y, y - reach), -FLOAT_MAX), min(max(y, y - reach), FLOAT_MAX)
     last_step = step_before_last = 2.0 * (hi - lo)
     for iterations in range(1, settings.max_iter + 1):
         u = a + theta2 * y
@@ -515,10 +518,14 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
         g = y - s
         slope = 1.0 - theta2 * ds
         step = g / slope
-        floor = ROUNDING_FLOOR_FACTOR * EPS * (abs(y) + abs(s) + ds * (abs(a) + abs(theta2 * y)))
+        unit = ROUNDING_FLOOR_FACTOR * EPS  # each term scaled before the sum, as _rounding_floor
+        floor = unit * abs(y) + unit * abs(s) + unit * ds * abs(a) + unit * ds * abs(theta2 * y)
         tolerance = max(settings.atol + settings.rtol * abs(y), floor / slope)
-        if abs(step) <= tolerance or (error_factor and error_factor * (g / m) ** 2 <= tolerance):
-            y -= step
+        # g or its rounding floor overflowed (u or σ(u) near the float limit): no test, the
+        # sign of g still bisects
+        if math.isfinite(g) and math.isfinite(tolerance) and (abs(step) <= tolerance or
+                                 (error_factor and error_factor * (g / m) * (g / m) <= tolerance)):
+            y -= step  # (g/m)·(g/m): a float's ** raises OverflowError where * gives inf
             return y, math.isfinite(y), iterations
         if g > 0:
             hi = min(hi, y)
@@ -527,9 +534,9 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
         step_before_last = last_step
         if lo <= y - step <= hi and abs(step) <= 0.5 * step_before_last:
             y, last_step = y - step, abs(step)
-        else:
-            y, last_step = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        if not math.isfinite(y):
+        else:  # halves of each end: lo + hi overflows for two ends near the float limit
+            y, last_step = 0.5 * lo + 0.5 * hi, 0.5 * (hi - lo)
+        if not math.isfinite(y):  # a NaN offset: the bracket is NaN from the start
             return math.nan, False, iterations
     return y, False, settings.max_iter
 

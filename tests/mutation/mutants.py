@@ -93,7 +93,8 @@ MUTANTS = [
      "            hi = max(hi, y)",
      "scalar Newton bracket update wrong"),
     ("solve-scalar-last-step", "core/solve.py",
-     "            y -= step\n            return y, math.isfinite(y), iterations",
+     "            y -= step  # (g/m)·(g/m): a float's ** raises OverflowError where * gives inf\n"
+     "            return y, math.isfinite(y), iterations",
      "            return y, math.isfinite(y), iterations",
      "scalar Newton returns before its last step"),
     ("solve-monotone-bound", "core/solve.py",
@@ -177,8 +178,8 @@ MUTANTS = [
      "        return values @ v, values @ v, (values * values) @ v",
      "E[W·σ] replaced by E[σ]"),
     ("data-uniform-moment", "core/data.py",
-     "        return np.array([[(b ** 3 - a ** 3) / (3 * (b - a))]])",
-     "        return np.array([[(b ** 3 - a ** 3) / (2 * (b - a))]])",
+     "        return np.array([[(a * a + a * b + b * b) / 3.0]])",
+     "        return np.array([[(a * a + a * b + b * b) / 2.0]])",
      "uniform second moment wrong"),
     # -- dynamics -----------------------------------------------------------------------------
     ("dyn-gd-step", "core/dynamics.py",
