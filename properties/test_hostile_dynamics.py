@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import deqverify as dv
 from deqverify.core.models import SINGULAR_MARGIN
+from deqverify.core.vector_model import FLOW_MARGIN
 from deqverify.theorems.checking import examples_for
 from deqverify.theorems.strategies import finite_floats
 from deqverify.theorems.spec import SINE
@@ -134,9 +135,9 @@ class ModelledQuadratic:
 
     truth = None
 
-    def __init__(self, centre, model):
+    def __init__(self, centre, model, dim=None):
         self.centre, self.model = np.asarray(centre), model
-        self.dim = self.centre.size - 1
+        self.dim = self.centre.size - 1 if dim is None else dim
 
     def value_and_gradient(self, theta):
         return float(np.sum((theta - self.centre) ** 2)), 2.0 * (np.asarray(theta) - self.centre)
@@ -197,3 +198,63 @@ def test_DYN_EDGE_a_flow_stops_where_it_leaves_the_models_well_posed_set(problem
     assert min(abs(run.theta[-1, -1] - b) for b in edges) <= 1e-9
     for b in edges:  # every record before the stop on the start's side
         assert np.all((run.theta[:-1, -1] - b) * (theta0[-1] - b) > 0), run.theta[:, -1]
+
+
+def vector_event(model, theta, theta0) -> float:
+    """The vector model's well-posedness margin at θ, computed here: σ_min(I − W) signed by
+    det(I − W) relative to the start (linear: a path through the singular set changes its
+    sign), 1 − ‖W‖₂L (nonlinear), +inf where non-contractive W is allowed (no event)."""
+    k = model.width
+    W, W0 = theta[:k * k].reshape(k, k), theta0[:k * k].reshape(k, k)
+    if model.is_linear:
+        side = np.sign(np.linalg.det(np.eye(k) - W) * np.linalg.det(np.eye(k) - W0))
+        return side * np.linalg.svd(np.eye(k) - W, compute_uv=False)[-1] - FLOW_MARGIN
+    if model.allow_noncontractive:
+        return np.inf
+    return 1.0 - np.linalg.norm(W, 2) * model.activation.lipschitz - FLOW_MARGIN
+
+
+@settings(max_examples=examples_for("trajectory"), deadline=None)
+@given(st.integers(1, 3), st.sampled_from(["identity", "tanh", "sigmoid"]), st.booleans(),
+       st.integers(0, 2**32 - 1), finite_floats(0.2, 3.0), st.sampled_from(["DOP853", "LSODA", "Radau"]))
+# a linear path through the singular set (det(I − W) changes sign): an unsigned σ_min(I − W)
+# touches 0 only at one instant, and the integrator stepped over it
+@example(k=2, activation="identity", allow=False, seed=3, t_max=3.0, method="DOP853")
+def test_DYN_EDGE_a_vector_flow_stops_where_its_path_leaves_the_models_set(k, activation, allow, seed, t_max, method):
+    """DYN-EDGE for vector models: the known path θ(t) = c + (θ₀ − c)e^{−2t} carried by a
+    VectorDEQ. Its first exit from the well-posed set (σ_min(I − W) > margin, or ‖W‖₂L < 1 −
+    margin; none under allow_noncontractive) is located here by bisection of the margin along
+    the exact path; the flow must stop there (SINGULAR_APPROACH) or complete having no exit."""
+    from scipy.optimize import brentq
+
+    model = dv.VectorDEQ(k, activation, allow_noncontractive=allow and activation != "identity")
+    rng = np.random.default_rng(seed)
+    d = 2
+    lip = model.activation.lipschitz
+    W0 = rng.standard_normal((k, k))
+    W0 *= rng.uniform(0.0, 0.9) / (np.linalg.norm(W0, 2) * lip)
+    theta0 = np.concatenate([W0.ravel(), rng.standard_normal(k * d + 2 * k)])
+    centre = theta0 + rng.standard_normal(theta0.size) * rng.uniform(0.5, 3.0)
+    risk = ModelledQuadratic(centre, model, dim=d)
+    run = dv.gradient_flow(risk, theta0, t_max, n_records=5, method=method)
+    event(f"DYN-EDGE vector: {run.status}")
+
+    def path(t):
+        return centre + (theta0 - centre) * np.exp(-2 * t)
+
+    grid = np.linspace(0.0, t_max, 2001)
+    margins = np.array([vector_event(model, path(t), theta0) for t in grid])
+    below = np.flatnonzero(margins <= 0)
+    exit_time = brentq(lambda t: vector_event(model, path(t), theta0), grid[below[0] - 1], grid[below[0]]) if below.size else None
+    # an exit within ODE-tolerance reach of t_max may or may not be seen (rtol 1e-10)
+    near = exit_time is not None and t_max - exit_time < 1e-6
+    if run.status is dv.RunStatus.COMPLETED:
+        assert exit_time is None or near, (exit_time, t_max)
+        np.testing.assert_allclose(run.theta, np.array([path(t) for t in run.t]), rtol=1e-6, atol=1e-8)
+        return
+    assert run.status is dv.RunStatus.SINGULAR_APPROACH and exit_time is not None, (run.status, run.message)
+    # stopped on the margin (the event's root, to ~eps in t) and at the path's first exit:
+    # no grid point before the stop is outside (a tangential exit makes t itself ill-conditioned)
+    assert abs(vector_event(model, run.theta[-1], theta0)) <= 1e-8, vector_event(model, run.theta[-1], theta0)
+    assert not np.any(margins[grid < run.t[-1] - 1e-6] <= 0), (run.t[-1], exit_time)
+    assert all(vector_event(model, theta, theta0) > 0 for theta in run.theta[:-1])

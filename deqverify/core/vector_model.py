@@ -259,8 +259,9 @@ class VectorDEQ:
 
     # -- dynamics -----------------------------------------------------------------------
     def flow_events(self, theta0: np.ndarray, dim: int) -> list:
-        """Terminal ``solve_ivp`` events: σ_min(I − W) − margin (linear) or
-        1 − ‖W‖₂L − margin (nonlinear, unless non-contractive W is allowed)."""
+        """Terminal ``solve_ivp`` events: s₀·sign(det(I − W))·σ_min(I − W) − margin (linear; s₀
+        the sign at the start) or 1 − ‖W‖₂L − margin (nonlinear, unless non-contractive W is
+        allowed)."""
         k = self.width
 
         def matrix(theta):
@@ -269,10 +270,16 @@ class VectorDEQ:
         # a trial state an integrator built from a NaN stage is not finite: NaN there (no
         # crossing), where the SVD would raise LinAlgError and end the whole flow
         if self.is_linear:
+            side = np.linalg.slogdet(np.eye(k) - matrix(np.asarray(theta0, dtype=float)))[0]
+
             def event(_, theta):
+                # σ_min ≥ 0 touches 0 only at the instant a path crosses the singular set: a
+                # step can jump that. Signed by det(I − W) relative to the start, it changes
+                # sign there instead (the scalar DEQ's s₀(1 − θ₂) for k = 1)
                 if not np.all(np.isfinite(theta[:k * k])):
                     return np.nan
-                return np.linalg.svd(np.eye(k) - matrix(theta), compute_uv=False)[-1] - FLOW_MARGIN
+                A = np.eye(k) - matrix(theta)
+                return side * np.linalg.slogdet(A)[0] * np.linalg.svd(A, compute_uv=False)[-1] - FLOW_MARGIN
         elif not self.allow_noncontractive:
             lipschitz = self.activation.lipschitz
 
