@@ -191,9 +191,11 @@ class DEQModel:
             return float(error @ error), gradient, summary
 
     def _squared_error_sums_scalar(self, theta, theta2, X, targets):
-        try:
-            return self._squared_error_sums_python(theta, theta2, X, targets)
-        except OverflowError:  # Python floats raise where numpy returns inf: same answer
+        try:  # an overflow anywhere (Python floats raise, numpy is told to): the batched path,
+            # whose answer is then inf or flagged
+            with np.errstate(over="raise"):
+                return self._squared_error_sums_python(theta, theta2, X, targets)
+        except (OverflowError, FloatingPointError):
             return self._squared_error_sums_batched(theta, theta2, X, targets)
 
     def _squared_error_sums_python(self, theta, theta2, X, targets):
