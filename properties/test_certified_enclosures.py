@@ -11,6 +11,10 @@ CERT-RISK    the certified enclosures of the empirical risk and its IFT gradient
              ladder's rounding gap of the box (planted: a box that drops its radius fails)
 CERT-VEC     every certified vector enclosure (Krawczyk) contains the mpmath twin's root,
              and the float64 answer is within the solver's certified bound of the box
+CERT-VEC-RISK the certified enclosures of the vector DEQ's empirical risk and its gradient
+             (adjoint by ball Gaussian elimination) contain the mpmath twin's at 40 digits,
+             frozen parts at 0, and the float64 gradient is within the ladder's rounding gap
+             (planted: an adjoint solved with W instead of Wᵀ fails)
 
 Skipped (with the reason) where python-flint is not installed; ``tox -e certify`` runs them.
 """
@@ -31,6 +35,7 @@ from deqverify import certify  # noqa: E402
 from deqverify import reference as ref  # noqa: E402
 from deqverify.core.activations import get_activation  # noqa: E402
 from deqverify.certify.risk import empirical_risk  # noqa: E402
+from deqverify.certify.vector_risk import vector_empirical_risk  # noqa: E402
 from deqverify.reference import vector_twin  # noqa: E402
 from deqverify.reference.proofs import GRADIENT_GAP  # noqa: E402
 from deqverify.reference.twin import risk_and_gradient  # noqa: E402
@@ -175,3 +180,52 @@ def test_CERT_VEC_krawczyk_enclosures_contain_the_root(activation, k, scale, see
                 assert mpmath.mpf(enclosure.low) <= component <= mpmath.mpf(enclosure.high)
         outside = [max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)]
         assert math.hypot(*outside) <= bound + 4 * EPS * max(1.0, float(np.abs(z).max()))
+
+
+def vector_risk_property():
+    """CERT-VEC-RISK as a callable Hypothesis test (the planted-adjoint test runs it too)."""
+
+    @settings(max_examples=examples_for("trajectory"), deadline=None)
+    @given(activation=st.sampled_from(ACTIVATIONS), k=st.integers(1, 4), scale=finite_floats(0.05, 0.9),
+           frozen=st.lists(st.sampled_from(["W", "U", "b", "v"]), unique=True, max_size=2),
+           seed=st.integers(0, 2**32 - 1))
+    def run(activation, k, scale, frozen, seed):
+        rng = np.random.default_rng(seed)
+        W = rng.standard_normal((k, k))
+        W *= scale / (np.linalg.norm(W, 2) * get_activation(activation).lipschitz)
+        params = dv.VectorParams(W, rng.standard_normal((k, 2)), rng.standard_normal(k) * 0.3,
+                                 rng.standard_normal(k))
+        X, targets = rng.standard_normal((4, 2)) * 2, rng.standard_normal(4)
+        model = dv.VectorDEQ(k, activation, frozen=tuple(frozen))
+        enclosure = vector_empirical_risk(model, params, X, targets)
+        if not enclosure.certified:  # only ReLU's kink may refuse (a pre-activation box at 0)
+            assert activation == "relu" and "holds 0" in enclosure.reason, enclosure.reason
+            return
+        with ref.working_precision(40):
+            value, parts = vector_twin.risk_and_gradient(W, params.U, params.b, params.v, X, targets,
+                                                         get_activation(activation))
+            exact = [value] + [0 if name in frozen else entry for name in "WUbv"
+                               for row in parts[name].tolist() for entry in row]
+            for truth, (low, high) in zip(exact, [enclosure.value, *enclosure.gradient]):
+                assert mpmath.mpf(low) <= truth <= mpmath.mpf(high), (truth, low, high)
+        nearest, _ = enclosure.gradient_distance(dv.EmpiricalRisk(model, X, targets).gradient(params.flat))
+        assert nearest <= GRADIENT_GAP * np.max(np.abs(enclosure.gradient)) + 1e-300, (nearest, enclosure)
+
+    return run
+
+
+def test_CERT_VEC_RISK_enclosures_contain_the_exact_risk_and_gradient():
+    vector_risk_property()()
+
+
+def test_CERT_VEC_RISK_catches_a_gradient_built_on_the_wrong_orientation_of_W(monkeypatch):
+    """Planted: each sample's gradient built from Wᵀ in place of W."""
+    from deqverify.certify import vector_risk
+
+    def untransposed(W, *rest):
+        return original(np.ascontiguousarray(W.T), *rest)
+
+    original = vector_risk._gradient_parts
+    monkeypatch.setattr(vector_risk, "_gradient_parts", untransposed)
+    with pytest.raises(AssertionError):
+        vector_risk_property()()

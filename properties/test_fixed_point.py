@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, target
+from hypothesis import example, given, settings, target
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -186,13 +186,14 @@ def test_REPR_a_models_repr_is_the_call_that_rebuilds_it(model, seed):
 @settings(max_examples=examples_for("pointwise"), deadline=None)
 @given(st.sampled_from(["identity", "softplus", "sigmoid", "tanh", "relu"]),
        st.one_of(finite_floats(-50.0, 50.0), finite_floats(-1.7e308, 1.7e308),
-                 st.sampled_from([1.7e308, -1.7e308, 1e308, -1e308])),
+                 st.sampled_from([1.7e308, -1.7e308, 1e308, -1e308, math.inf, -math.inf, math.nan])),
        st.one_of(finite_floats(-3.0, 0.99), finite_floats(-1e6, -10.0)))
+@example(name="tanh", a=math.nan, gain=0.5)  # a NaN offset: the bracket is NaN, so is every midpoint
 def test_REF_FP_SCALAR_the_one_sample_path_agrees_with_the_batched_solver(name, a, gain):
     """``newton_scalar`` (the Python-float path of risks with few samples) against ``newton``
-    on one sample, out to offsets at the float limit where y, u or the bracket overflow:
-    both converge to the same root within the tolerance of each (or its rounding floor), or
-    neither converges; never a converged answer that the other refutes."""
+    on one sample, out to offsets at the float limit where y, u or the bracket overflow, and
+    past it (±inf, NaN): both converge to the same root within the tolerance of each (or its
+    rounding floor), or neither converges; never a converged answer that the other refutes."""
     activation = dv.get_activation(name)
     theta2 = gain / activation.lipschitz
     y, converged, _ = solve.newton_scalar(a, theta2, activation)

@@ -223,3 +223,66 @@ def test_verify_certify_on_statements_without_a_proof_is_a_usage_error(capsys):
     assert main(["verify", "--certify", "--theorem", "T3.1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ("has a proof" in err or "pip install" in err), err
+
+
+def _vector_problem(activation, frozen=()):
+    """A vector empirical risk (k = 2, d = 2) at a contraction, with two more points."""
+    from deqverify.theorems.base import Problem
+    rng = np.random.default_rng(7)
+    model = dv.VectorDEQ(2, activation, frozen=frozen)
+    risk = dv.EmpiricalRisk(model, rng.standard_normal((5, 2)), rng.standard_normal(5))
+    flat = [dv.VectorParams(0.4 * np.array([[0.5, -0.3], [0.2, 0.6]]) * scale, rng.standard_normal((2, 2)),
+                            rng.standard_normal(2), rng.standard_normal(2)).flat for scale in (1.0, -1.5, 0.1)]
+    return Problem(model, risk, flat[0], points=np.array(flat[1:]), step=0.05, steps=3)
+
+
+@needs_flint
+@pytest.mark.parametrize("theorem_id, activation", [("VEC-ORTH", "identity"), ("VEC-RADIUS", "identity"),
+                                                    ("VEC-SCALE", "identity"), ("VEC-BAL", "relu"),
+                                                    ("VEC-BAL", "identity")])
+def test_the_ladder_decides_the_vector_identities_by_proof(theorem_id, activation):
+    """The symmetry identities of the vector DEQ are CERTIFIED on the correct risk (their exact
+    defects enclose 0); a gradient 1e-6 off in one entry is a VIOLATION by proof."""
+    import dataclasses
+
+    from deqverify.reference.ladder import Classification, classify
+    problem = _vector_problem(activation)
+    good = classify(theorem_id, problem)
+    assert good.classification is Classification.CERTIFIED and good.kind == "proof", good
+    assert 0 < good.radius < 1e-12 and "holds 0" in good.details
+
+    def nudged(theta, g):
+        g = g.copy()
+        g[4] *= 1 + 1e-6  # ∂R/∂U₀₀
+        return g
+
+    bad = classify(theorem_id, dataclasses.replace(problem, risk=WrappedRisk(problem.risk, nudged)))
+    assert bad.classification is Classification.VIOLATION and bad.kind == "proof", bad
+
+
+@needs_flint
+def test_a_smooth_activation_breaks_the_balance_by_proof():
+    """VEC-BAL needs a positively homogeneous σ: for tanh the exact defect's enclosure
+    excludes 0 — a proved counterexample, the ablation A-homogeneous as a certificate."""
+    from deqverify.reference.proofs import Classification, decide_by_proof
+    result = decide_by_proof("VEC-BAL", _vector_problem("tanh"))
+    assert result.classification is Classification.VIOLATION and "excludes 0" in result.details, result
+
+
+@needs_flint
+def test_vector_risk_enclosures_refuse_what_they_cannot_prove():
+    from deqverify.certify.vector_risk import vector_empirical_risk
+    model = dv.VectorDEQ(1, "relu", frozen=("U",))
+    params = dv.VectorParams(np.array([[0.5]]), np.array([[1.0]]), np.array([0.0]), np.array([2.0]))
+    # x = 0 puts the pre-activation exactly on ReLU's kink: no derivative to enclose
+    kink = vector_empirical_risk(model, params, [[0.0]], [1.0])
+    assert not kink.certified and "holds 0" in kink.reason and np.isnan(kink.value[0])
+    nan_row = vector_empirical_risk(model, params, [[1.0], [np.nan]], [1.0, 0.0])
+    assert not nan_row.certified and "sample 1" in nan_row.reason
+    assert "target" in vector_empirical_risk(model, params, [[1.0]], [np.nan]).reason
+    proved = vector_empirical_risk(model, params, [[1.0]], [1.0])
+    assert proved.certified and np.abs(proved.gradient[1]).max() < 1e-320  # U is frozen: 0 (outward-rounded)
+    with pytest.raises(dv.DEQError, match="one target per row"):
+        vector_empirical_risk(model, params, [[1.0], [2.0]], [1.0])
+    with pytest.raises(dv.DEQError, match="VectorParams"):
+        vector_empirical_risk(model, params.flat, [[1.0]], [1.0])

@@ -44,7 +44,7 @@ LADDERED = ("VEC-REDUCE", "VEC-FP-1", "VEC-FP-2", "VEC-ORTH", "VEC-CONS", "VEC-R
 
 @pytest.mark.parametrize("theorem_id", LADDERED)
 def test_a_correct_vector_model_is_classed_as_rounding(theorem_id):
-    """Held in mpmath; with the [certify] extra VEC-FP-1 is decided by proof instead."""
+    """Held in mpmath; with the [certify] extra the statements with a proof are decided by it."""
     result = classify(theorem_id, _problem(theorem_id))
     held = (Classification.ROUNDING, Classification.CERTIFIED) if theorem_id in CERTIFIABLE else (
         Classification.ROUNDING,)
@@ -68,11 +68,15 @@ def test_a_dropped_symmetry_is_a_violation_in_mpmath(theorem_id, dropped):
     ("VEC-RADIUS", ReadoutOffByOnePpm), ("VEC-SCALE", ReadoutOffByOnePpm),
 ])
 def test_a_wrong_float64_gradient_is_a_violation_though_the_claim_holds(theorem_id, model_class):
-    """The mpmath defect is rounding (the twin is right), but the implementation's gradient is
-    off beyond rounding: an implementation error."""
+    """The exact defect holds (the twin's, or a proved enclosure's), but the implementation's
+    gradient is off beyond rounding: an implementation error — said by the mpmath rung ("off
+    by") or, for the identities with a proof and the [certify] extra, by the proof."""
     result = classify(theorem_id, with_model(_problem(theorem_id, empirical=True), model_class))
     assert result.classification is Classification.VIOLATION, result
-    assert "off by" in result.details
+    if result.kind == "proof":
+        assert theorem_id in CERTIFIABLE and "implementation error" in result.details, result
+    else:
+        assert "off by" in result.details, result
 
 
 def test_the_open_question_has_no_ladder():

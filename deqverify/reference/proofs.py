@@ -3,9 +3,11 @@
 * FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
   of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
   is beyond it from *every* point.
-* LIN-ORTH and GD-RADIUS (identities; scalar empirical risks and linear population risks):
-  the exact defect at the float64 θ — ⟨∇R, θ − e⟩, and C(θ − η∇R) − C(θ) − η²‖∇R‖² for one exact step — is
-  enclosed from a proved enclosure of ∇R (:mod:`deqverify.certify.risk`).
+* LIN-ORTH and GD-RADIUS (scalar empirical risks and linear population risks), VEC-ORTH,
+  VEC-BAL, VEC-RADIUS and VEC-SCALE (vector empirical risks) — identities: the exact defect
+  at the float64 θ (:mod:`deqverify.reference.proof_defects`; the step statements for one
+  exact step from θ₀) is enclosed from a proved enclosure of ∇R
+  (:mod:`deqverify.certify.risk`, :mod:`deqverify.certify.vector_risk`).
   CERTIFIED when that enclosure holds 0 *and* the implementation's float64 gradient is
   within :data:`GRADIENT_GAP` (relative) of every point of the gradient's enclosure;
   VIOLATION when the defect's enclosure excludes 0, or the float64 gradient is beyond the
@@ -25,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from deqverify.core.errors import DEQError
+from deqverify.reference.proof_defects import SCALAR_IDENTITIES, VECTOR_IDENTITIES, scalar_defect, vector_defect
 
-CERTIFIABLE = ("FP-1", "VEC-FP-1", "LIN-ORTH", "GD-RADIUS")
+CERTIFIABLE = ("FP-1", "VEC-FP-1", *SCALAR_IDENTITIES, *VECTOR_IDENTITIES)
 CERTIFIED_ROWS = 6
 """Samples the ladder certifies (as many as the mpmath rungs rerun); ``rows=None`` takes all."""
 GRADIENT_GAP = 1e-11
@@ -115,30 +118,25 @@ def _fp1_allowance(model, theta, x, y) -> float:
     return max(1e-13, 8 * np.finfo(float).eps * cond) * max(1.0, abs(y))
 
 
-def _identity_defect(theorem_id, theta, gradient_balls, step):
-    """The exact defect as a ball: ⟨G, θ − e⟩ (LIN-ORTH), or C(θ − ηG) − C(θ) − η²‖G‖²
-    (GD-RADIUS, C(θ) = ‖θ₁‖² + (θ₂ − 1)²) with θ exact and G the gradient's enclosure."""
-    from flint import arb
-    offset = [arb(float(v)) for v in theta[:-1]] + [arb(float(theta[-1])) - 1]
-    if theorem_id == "LIN-ORTH":
-        return sum((g * v for g, v in zip(gradient_balls, offset)), arb(0))
-    eta = arb(float(step))
-    moved = [v - eta * g for v, g in zip(offset, gradient_balls)]
-    return (sum((v * v for v in moved), arb(0)) - sum((v * v for v in offset), arb(0))
-            - eta * eta * sum((g * g for g in gradient_balls), arb(0)))
-
-
 def _risk_enclosure(risk):
     """θ ↦ the proved enclosure of ``risk`` (duck-typed, so a wrapper around a risk is decided
-    too): an empirical risk of a built-in activation, or a linear population risk; else None."""
+    too): an empirical risk of a built-in activation (scalar or vector), or a scalar linear
+    population risk; else None."""
     from flint import arb
 
     from deqverify.certify.risk import empirical_risk, linear_population_risk
-    name = getattr(getattr(getattr(risk, "model", None), "activation", None), "name", None)
+    from deqverify.certify.vector_risk import vector_empirical_risk
+    model = getattr(risk, "model", None)
+    name = getattr(getattr(model, "activation", None), "name", None)
     if not isinstance(name, str):
         return None
+    vector = hasattr(model, "width")
     if hasattr(risk, "X") and hasattr(risk, "targets"):
+        if vector:
+            return lambda theta: vector_empirical_risk(model, model.params(theta, risk.dim), risk.X, risk.targets)
         return lambda theta: empirical_risk(theta, risk.X, risk.targets, name)
+    if vector:
+        return None
     population = getattr(risk, "population", None)
     if name != "identity" or population is None:
         return None
@@ -151,31 +149,44 @@ def _risk_enclosure(risk):
 
 
 def _identity_claim(theorem_id, problem):
-    """LIN-ORTH at every point of the problem, GD-RADIUS for one exact step from θ₀."""
+    """LIN-ORTH, VEC-ORTH and VEC-BAL at every point of the problem; GD-RADIUS, VEC-RADIUS and
+    VEC-SCALE for one exact step from θ₀."""
+    from flint import ctx
+
+    from deqverify.certify.scalar import PRECISION
     risk = problem.risk
     enclose = _risk_enclosure(risk)
-    if enclose is None:
+    if enclose is None or (theorem_id in VECTOR_IDENTITIES) != hasattr(risk.model, "width"):
         return None
-    points = problem.all_points() if theorem_id == "LIN-ORTH" else [problem.theta0]
+    pointwise = theorem_id in ("LIN-ORTH", "VEC-ORTH", "VEC-BAL")
+    points = problem.all_points() if pointwise else [problem.theta0]
+
+    def defects(theta, balls):
+        if theorem_id in SCALAR_IDENTITIES:
+            return scalar_defect(theorem_id, theta, balls, problem.step)
+        return vector_defect(theorem_id, theta, balls, problem.step, risk.model.width, risk.dim)
+
     radius, worst, claims = 0.0, math.inf, []
     for theta in points:
         enclosure = enclose(theta)
         if not enclosure.certified:
             return None
-        defect = _identity_defect(theorem_id, theta, enclosure.balls()[1], problem.step)
+        with ctx.workprec(PRECISION):
+            balls = defects(theta, enclosure.balls()[1])
         near, far = enclosure.gradient_distance(risk.gradient(theta))
         allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
         radius = max(radius, enclosure.gradient_radius)
-        if not defect.contains(0):
-            return LadderResult(Classification.VIOLATION, {}, "proof", -1.0,
-                                f"the exact defect's enclosure {defect.str(5)} excludes 0 at θ = {theta}", radius)
+        for defect in balls:
+            if not defect.contains(0):
+                return LadderResult(Classification.VIOLATION, {}, "proof", -1.0,
+                                    f"the exact defect's enclosure {defect.str(5)} excludes 0 at θ = {theta}", radius)
         if near > allowed:
             return LadderResult(Classification.VIOLATION, {}, "proof", (allowed - near) / allowed,
                                 f"the float64 gradient is {near:.3g} from every point of the certified "
                                 f"enclosure of ∇R at θ = {theta}, beyond {GRADIENT_GAP:g} relative "
                                 f"({allowed:.3g}): an implementation error", radius)
         worst = min(worst, (allowed - far) / allowed)
-        claims.append(defect.rad())
+        claims.append(max(defect.rad() for defect in balls))
     if worst < 0:
         return None
     return LadderResult(Classification.CERTIFIED, {}, "proof", worst,
