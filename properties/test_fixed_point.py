@@ -187,17 +187,24 @@ def test_REPR_a_models_repr_is_the_call_that_rebuilds_it(model, seed):
 @given(st.sampled_from(["identity", "softplus", "sigmoid", "tanh", "relu"]),
        st.one_of(finite_floats(-50.0, 50.0), finite_floats(-1.7e308, 1.7e308),
                  st.sampled_from([1.7e308, -1.7e308, 1e308, -1e308, math.inf, -math.inf, math.nan])),
-       st.one_of(finite_floats(-3.0, 0.99), finite_floats(-1e6, -10.0)))
-@example(name="tanh", a=math.nan, gain=0.5)  # a NaN offset: the bracket is NaN, so is every midpoint
-def test_REF_FP_SCALAR_the_one_sample_path_agrees_with_the_batched_solver(name, a, gain):
+       st.one_of(finite_floats(-3.0, 0.99), finite_floats(-1e6, -10.0)), st.sampled_from([None, 1, 2, 3]))
+@example(name="tanh", a=math.nan, gain=0.5, max_iter=None)  # a NaN offset: the bracket is NaN, so is every midpoint
+@example(name="sigmoid", a=30.0, gain=-3.0, max_iter=1)  # Newton needs more than one step here
+def test_REF_FP_SCALAR_the_one_sample_path_agrees_with_the_batched_solver(name, a, gain, max_iter):
     """``newton_scalar`` (the Python-float path of risks with few samples) against ``newton``
     on one sample, out to offsets at the float limit where y, u or the bracket overflow, and
     past it (±inf, NaN): both converge to the same root within the tolerance of each (or its
-    rounding floor), or neither converges; never a converged answer that the other refutes."""
+    rounding floor), or neither converges; never a converged answer that the other refutes.
+    With an iteration budget of 1–3 (``max_iter``) the one-sample path may run out: then it
+    says so (not converged, the whole budget used); what it calls converged is still the root."""
     activation = dv.get_activation(name)
     theta2 = gain / activation.lipschitz
-    y, converged, _ = solve.newton_scalar(a, theta2, activation)
+    budget = solve.NewtonSettings() if max_iter is None else solve.NewtonSettings(max_iter=max_iter)
+    y, converged, used = solve.newton_scalar(a, theta2, activation, budget)
     batched = solve.newton(np.array([a]), theta2, activation)
+    if max_iter is not None and not converged:
+        assert used == max_iter or not math.isfinite(a), (used, max_iter)
+        return
     assert converged == bool(batched.converged[0]), (y, batched.value, batched.status)
     if converged:
         reference = float(batched.value[0])

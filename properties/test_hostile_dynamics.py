@@ -139,17 +139,26 @@ def test_DYN_HOSTILE_flow_stops_with_the_failure_named(problem, t_max, max_evalu
 
 
 class ModelledQuadratic:
-    """‖θ − c‖² carried by a scalar DEQ model: its flow θ(t) = c + (θ₀ − c)e^{−2t} is known,
-    and only the model's events (``flow_events``) can stop it."""
+    """‖θ − c‖² carried by a DEQ model: its flow θ(t) = c + (θ₀ − c)e^{−2t} is known, and only
+    the model's events (``flow_events``) can stop it — or, with ``poisoned_after`` = t_p, a NaN
+    gradient wherever θ is further along the segment θ₀ → c than the path is at t_p."""
 
     truth = None
 
-    def __init__(self, centre, model, dim=None):
+    def __init__(self, centre, model, dim=None, start=None, poisoned_after=None):
         self.centre, self.model = np.asarray(centre), model
         self.dim = self.centre.size - 1 if dim is None else dim
+        self.start, self.poisoned_after = start, poisoned_after
 
     def value_and_gradient(self, theta):
-        return float(np.sum((theta - self.centre) ** 2)), 2.0 * (np.asarray(theta) - self.centre)
+        theta = np.asarray(theta)
+        gradient = 2.0 * (theta - self.centre)
+        if self.poisoned_after is not None:
+            direction = self.centre - self.start
+            progress = (theta - self.start) @ direction / (direction @ direction)  # 1 − e^{−2t} on the path
+            if progress > 1 - np.exp(-2 * self.poisoned_after):
+                gradient = np.full_like(gradient, np.nan)
+        return float(np.sum((theta - self.centre) ** 2)), gradient
 
     def gradient(self, theta):
         return self.value_and_gradient(theta)[1]
@@ -225,15 +234,22 @@ def vector_event(model, theta, theta0) -> float:
 
 @settings(max_examples=examples_for("trajectory"), deadline=None)
 @given(st.integers(1, 3), st.sampled_from(["identity", "tanh", "sigmoid"]), st.booleans(),
-       st.integers(0, 2**32 - 1), finite_floats(0.2, 3.0), st.sampled_from(["DOP853", "LSODA", "Radau"]))
+       st.integers(0, 2**32 - 1), finite_floats(0.2, 3.0), st.sampled_from(["DOP853", "LSODA", "Radau"]),
+       st.booleans())
 # a linear path through the singular set (det(I − W) changes sign): an unsigned σ_min(I − W)
 # touches 0 only at one instant, and the integrator stepped over it
-@example(k=2, activation="identity", allow=False, seed=3, t_max=3.0, method="DOP853")
-def test_DYN_EDGE_a_vector_flow_stops_where_its_path_leaves_the_models_set(k, activation, allow, seed, t_max, method):
+@example(k=2, activation="identity", allow=False, seed=3, t_max=3.0, method="DOP853", poisoned=False)
+# LSODA evaluates the events at the NaN states it steps through (their SVD once raised)
+@example(k=2, activation="tanh", allow=False, seed=1, t_max=1.0, method="LSODA", poisoned=True)
+@example(k=2, activation="identity", allow=False, seed=0, t_max=2.0, method="LSODA", poisoned=True)
+def test_DYN_EDGE_a_vector_flow_stops_where_its_path_leaves_the_models_set(k, activation, allow, seed, t_max,
+                                                                          method, poisoned):
     """DYN-EDGE for vector models: the known path θ(t) = c + (θ₀ − c)e^{−2t} carried by a
     VectorDEQ. Its first exit from the well-posed set (σ_min(I − W) > margin, or ‖W‖₂L < 1 −
     margin; none under allow_noncontractive) is located here by bisection of the margin along
-    the exact path; the flow must stop there (SINGULAR_APPROACH) or complete having no exit."""
+    the exact path; the flow must stop there (SINGULAR_APPROACH) or complete having no exit.
+    ``poisoned``: the gradient is NaN beyond the path's point at t_max/2; a flow that gets
+    there first must end NON_FINITE or SOLVER_FAILED with every record finite and on the path."""
     from scipy.optimize import brentq
 
     model = dv.VectorDEQ(k, activation, allow_noncontractive=allow and activation != "identity")
@@ -244,9 +260,10 @@ def test_DYN_EDGE_a_vector_flow_stops_where_its_path_leaves_the_models_set(k, ac
     W0 *= rng.uniform(0.0, 0.9) / (np.linalg.norm(W0, 2) * lip)
     theta0 = np.concatenate([W0.ravel(), rng.standard_normal(k * d + 2 * k)])
     centre = theta0 + rng.standard_normal(theta0.size) * rng.uniform(0.5, 3.0)
-    risk = ModelledQuadratic(centre, model, dim=d)
+    poison = t_max / 2 if poisoned else None
+    risk = ModelledQuadratic(centre, model, dim=d, start=theta0, poisoned_after=poison)
     run = dv.gradient_flow(risk, theta0, t_max, n_records=5, method=method)
-    event(f"DYN-EDGE vector: {run.status}")
+    event(f"DYN-EDGE vector: {run.status}{' (poisoned)' if poisoned else ''}")
 
     def path(t):
         return centre + (theta0 - centre) * np.exp(-2 * t)
@@ -257,6 +274,17 @@ def test_DYN_EDGE_a_vector_flow_stops_where_its_path_leaves_the_models_set(k, ac
     exit_time = brentq(lambda t: vector_event(model, path(t), theta0), grid[below[0] - 1], grid[below[0]]) if below.size else None
     # an exit within ODE-tolerance reach of t_max may or may not be seen (rtol 1e-10)
     near = exit_time is not None and t_max - exit_time < 1e-6
+    if poisoned and (exit_time is None or exit_time > poison - 1e-6):  # the NaN region comes first
+        assert run.status in (dv.RunStatus.NON_FINITE, dv.RunStatus.SOLVER_FAILED, dv.RunStatus.SINGULAR_APPROACH), (
+            run.status, run.message)
+        assert np.all(np.isfinite(run.theta)) and run.message
+        np.testing.assert_allclose(run.theta, np.array([path(t) for t in run.t]), rtol=1e-6, atol=1e-8)
+        if method != "Radau":  # the records before the NaN region are kept (Radau's LU raises
+            # inside solve_ivp, which then returns nothing: only the start is left)
+            reached = max(t for t in np.linspace(0.0, t_max, 5) if t < poison - 1e-9)
+            assert run.t[-1] >= reached, (run.t, reached)
+        if run.status is not dv.RunStatus.SINGULAR_APPROACH:  # (an exit right at t_max/2 may win)
+            return
     if run.status is dv.RunStatus.COMPLETED:
         assert exit_time is None or near, (exit_time, t_max)
         np.testing.assert_allclose(run.theta, np.array([path(t) for t in run.t]), rtol=1e-6, atol=1e-8)
