@@ -14,7 +14,8 @@ CERT-VEC     every certified vector enclosure (Krawczyk) contains the mpmath twi
 CERT-VEC-RISK the certified enclosures of the vector DEQ's empirical risk and its gradient
              (adjoint by ball Gaussian elimination) contain the mpmath twin's at 40 digits,
              frozen parts at 0, and the float64 gradient is within the ladder's rounding gap
-             (planted: an adjoint solved with W instead of Wᵀ fails)
+             (planted: an adjoint solved with W instead of Wᵀ fails); so does the closed-form
+             enclosure of the linear vector population risk on N(0, Σ)
 
 Skipped (with the reason) where python-flint is not installed; ``tox -e certify`` runs them.
 """
@@ -35,12 +36,12 @@ from deqverify import certify  # noqa: E402
 from deqverify import reference as ref  # noqa: E402
 from deqverify.core.activations import get_activation  # noqa: E402
 from deqverify.certify.risk import empirical_risk  # noqa: E402
-from deqverify.certify.vector_risk import vector_empirical_risk  # noqa: E402
+from deqverify.certify.vector_risk import linear_vector_population_risk, vector_empirical_risk  # noqa: E402
 from deqverify.reference import vector_twin  # noqa: E402
 from deqverify.reference.proofs import GRADIENT_GAP  # noqa: E402
 from deqverify.reference.twin import risk_and_gradient  # noqa: E402
 from deqverify.theorems.checking import examples_for  # noqa: E402
-from deqverify.theorems.draws import far_contractions, finite_floats  # noqa: E402
+from deqverify.theorems.draws import covariances, far_contractions, finite_floats  # noqa: E402
 from deqverify.theorems.fixed_point import NEWTON_TOLERANCE, ROUNDING_K  # noqa: E402
 
 EPS = float(np.finfo(float).eps)
@@ -229,3 +230,28 @@ def test_CERT_VEC_RISK_catches_a_gradient_built_on_the_wrong_orientation_of_W(mo
     monkeypatch.setattr(vector_risk, "_gradient_parts", untransposed)
     with pytest.raises(AssertionError):
         vector_risk_property()()
+
+
+@settings(max_examples=examples_for("pointwise") // 2, deadline=None)
+@given(k=st.integers(1, 4), scale=finite_floats(0.0, 0.95), Sigma=st.integers(1, 3).flatmap(covariances),
+       frozen=st.lists(st.sampled_from(["W", "U", "b", "v"]), unique=True, max_size=2),
+       seed=st.integers(0, 2**32 - 1))
+def test_CERT_VEC_RISK_the_linear_population_enclosure_contains_the_closed_form(k, scale, Sigma, frozen, seed):
+    rng = np.random.default_rng(seed)
+    d = Sigma.shape[0]
+    W = rng.standard_normal((k, k))
+    W *= scale / np.linalg.norm(W, 2)
+    params = dv.VectorParams(W, rng.standard_normal((k, d)), rng.standard_normal(k), rng.standard_normal(k))
+    xi = rng.standard_normal(d)
+    model = dv.VectorDEQ(k, "identity", frozen=tuple(frozen))
+    enclosure = linear_vector_population_risk(model, params, Sigma, xi)
+    assert enclosure.certified, enclosure.reason  # ‖W‖₂ ≤ 0.95: A is invertible
+    with ref.working_precision(40):
+        value, parts = vector_twin.linear_population_risk_and_gradient(W, params.U, params.b, params.v, Sigma, xi)
+        exact = [value] + [0 if name in frozen else entry for name in "WUbv" for row in parts[name].tolist()
+                           for entry in row]
+        for truth, (low, high) in zip(exact, [enclosure.value, *enclosure.gradient]):
+            assert mpmath.mpf(low) <= truth <= mpmath.mpf(high), (truth, low, high)
+    risk = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi)
+    nearest, _ = enclosure.gradient_distance(risk.gradient(params.flat))
+    assert nearest <= GRADIENT_GAP * np.max(np.abs(enclosure.gradient)) + 1e-300, (nearest, enclosure)

@@ -1,13 +1,13 @@
 """``deqverify verify --certify``: the pointwise statements decided by proof on generated problems.
 
 For each statement with a proof (:data:`deqverify.reference.proofs.CERTIFIABLE`: FP-1,
-VEC-FP-1, LIN-ORTH, GD-RADIUS), Hypothesis draws problems that satisfy every assumption
+VEC-FP-1, LIN-ORTH, GD-RADIUS, VEC-ORTH, VEC-BAL, VEC-RADIUS, VEC-SCALE), Hypothesis draws problems that satisfy every assumption
 (the same strategies as ``verify``) and :func:`~deqverify.reference.proofs.decide_by_proof`
 decides each one on *all* its samples: CERTIFIED (held, with a proof), VIOLATION (a proved
 counterexample: the enclosure excludes the claim) or uncertified (the proof could not be
 completed — a statement outside the proof's reach, such as a population risk, or a sample
 whose box did not contract; never a false certificate). Trajectory statements other than
-GD-RADIUS's one exact step are not proved: a flow's error is not enclosed.
+the one exact step of GD-RADIUS, VEC-RADIUS and VEC-SCALE are not proved: a flow's error is not enclosed.
 """
 
 from __future__ import annotations

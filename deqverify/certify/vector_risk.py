@@ -5,6 +5,8 @@ at uᵢ = Wzᵢ + Uxᵢ + b and the adjoint (I − SW)ᵀwᵢ = 2eᵢv,
 
     ∇_W R = (1/n)Σ (Swᵢ)zᵢᵀ,  ∇_U R = (1/n)Σ (Swᵢ)xᵢᵀ,  ∇_b R = (1/n)Σ Swᵢ,  ∇_v R = (1/n)Σ 2eᵢzᵢ.
 
+The linear vector DEQ on N(0, Σ) has a closed form (:func:`linear_vector_population_risk`).
+
 Every zᵢ comes from a proved enclosure (:func:`deqverify.certify.vector_fixed_point`), each
 σ'(uᵢ) is enclosed on the pre-activation box, and the adjoint is Arb's solve of the ball
 system: Gaussian elimination in ball arithmetic encloses the solution of every point system
@@ -81,8 +83,40 @@ def vector_empirical_risk(model, params, X, targets, answers=None) -> RiskEnclos
             value += loss
             total = parts if total is None else {name: total[name] + parts[name] for name in PARTS}
         n = arb(len(roots))
-        balls = []
-        for name in PARTS:
-            entries = [total[name][i, j] / n for i in range(total[name].nrows()) for j in range(total[name].ncols())]
-            balls += [arb(0)] * len(entries) if name in model.frozen else entries
-        return RiskEnclosure(_floats(value / n, value / n), np.array([_floats(g, g) for g in balls]), True)
+        return _enclosure(model, value / n, {name: total[name] / n for name in PARTS})
+
+
+def _enclosure(model, value, parts) -> RiskEnclosure:
+    """The RiskEnclosure of R and its gradient parts (arb matrices), frozen parts set to 0."""
+    from flint import arb
+    balls = []
+    for name in PARTS:
+        entries = [parts[name][i, j] for i in range(parts[name].nrows()) for j in range(parts[name].ncols())]
+        balls += [arb(0)] * len(entries) if name in model.frozen else entries
+    return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in balls]), True)
+
+
+def linear_vector_population_risk(model, params, Sigma, xi) -> RiskEnclosure:
+    """Proved enclosures of the linear vector DEQ's population risk on X ~ N(0, Σ) with teacher
+    ξᵀx, in closed form: with A = I − W, a = A⁻ᵀv, p = Uᵀa, c = aᵀb and r = p − ξ,
+
+        R = rᵀΣr + c²,  ∇_U = 2a(Σr)ᵀ,  ∇_b = 2c·a,  ∇_v = q,  ∇_W = a·qᵀ,  q = A⁻¹(2UΣr + 2c·b)
+
+    (both solves in ball arithmetic). Uncertified where A is not provably invertible."""
+    from flint import arb_mat
+    W, U, b, v = (np.asarray(getattr(params, name), dtype=float) for name in PARTS)
+    k = W.shape[0]
+    with _precision():
+        A = arb_mat([[(1 if i == j else 0) - _matrix(W)[i, j] for j in range(k)] for i in range(k)])
+        Ub, bb, S = _matrix(U), _column(b), _matrix(Sigma)
+        try:
+            a = A.transpose().solve(_column(v))
+            c = (a.transpose() * bb)[0, 0]
+            residual = Ub.transpose() * a - _column(xi)
+            weighted = S * residual
+            q = A.solve(2 * (Ub * weighted) + 2 * c * bb)
+        except ZeroDivisionError:
+            return _uncertified(params.flat.size, "I − W is not provably invertible")
+        value = (residual.transpose() * weighted)[0, 0] + c * c
+        parts = {"W": a * q.transpose(), "U": 2 * a * weighted.transpose(), "b": 2 * c * a, "v": q}
+        return _enclosure(model, value, parts)

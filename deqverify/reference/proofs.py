@@ -120,12 +120,12 @@ def _fp1_allowance(model, theta, x, y) -> float:
 
 def _risk_enclosure(risk):
     """θ ↦ the proved enclosure of ``risk`` (duck-typed, so a wrapper around a risk is decided
-    too): an empirical risk of a built-in activation (scalar or vector), or a scalar linear
-    population risk; else None."""
+    too): an empirical risk of a built-in activation (scalar or vector), or a linear population
+    risk (scalar; vector on a Gaussian law); else None."""
     from flint import arb
 
     from deqverify.certify.risk import empirical_risk, linear_population_risk
-    from deqverify.certify.vector_risk import vector_empirical_risk
+    from deqverify.certify.vector_risk import linear_vector_population_risk, vector_empirical_risk
     model = getattr(risk, "model", None)
     name = getattr(getattr(model, "activation", None), "name", None)
     if not isinstance(name, str):
@@ -135,9 +135,12 @@ def _risk_enclosure(risk):
         if vector:
             return lambda theta: vector_empirical_risk(model, model.params(theta, risk.dim), risk.X, risk.targets)
         return lambda theta: empirical_risk(theta, risk.X, risk.targets, name)
-    if vector:
-        return None
     population = getattr(risk, "population", None)
+    if vector:
+        if name != "identity" or not hasattr(population, "Sigma"):
+            return None
+        return lambda theta: linear_vector_population_risk(model, model.params(theta, risk.dim), population.Sigma,
+                                                           risk.xi)
     if name != "identity" or population is None:
         return None
     if hasattr(population, "low"):  # U[l, h]: E[x²] = (l² + lh + h²)/3, exactly as a ball
