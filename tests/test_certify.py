@@ -286,3 +286,51 @@ def test_vector_risk_enclosures_refuse_what_they_cannot_prove():
         vector_empirical_risk(model, params, [[1.0], [2.0]], [1.0])
     with pytest.raises(dv.DEQError, match="VectorParams"):
         vector_empirical_risk(model, params.flat, [[1.0]], [1.0])
+
+
+REFERENCED_CHECKS = ("forward-accuracy", "gradient-ift", "vec-forward-accuracy", "vec-gradient-ift")
+
+
+def _notes():
+    from planted_bugs import Correct
+
+    from deqverify.conformance.calls import Harness
+    from deqverify.conformance.checks import CHECKS
+    return {check_id: CHECKS[check_id].run(Harness(Correct(), "correct")) for check_id in REFERENCED_CHECKS}
+
+
+@needs_flint
+def test_the_checkers_references_are_certified():
+    """Each reference the accuracy checks compare against is proved: the note gives the
+    proved distance from the reference to the exact value, far below every threshold."""
+    import re
+    for check_id, result in _notes().items():
+        assert result.status == "passed", result
+        radius = re.search(r"reference certified \(radius ([^)]+)\)", result.note)
+        # the reference is proved 10⁴× more accurate than the threshold it judges others by
+        assert radius and float(radius.group(1)) < 1e-4 * result.threshold, (check_id, result.note)
+
+
+@needs_flint
+def test_a_reference_off_by_a_millionth_shows_in_its_certificate(monkeypatch):
+    """Planted: the bracketed reference (scalar) and the built-in reference (vector) shifted
+    by 1e-6 relative — the certificate's radius reports it (the enclosure is of the exact
+    root, not of the reference)."""
+    import re
+
+    from deqverify.conformance.checks import accuracy, vector
+    bracketed, built_in = accuracy.reference_y, vector.reference_Z
+    monkeypatch.setattr(accuracy, "reference_y", lambda *a: bracketed(*a) * (1 + 1e-6))
+    monkeypatch.setattr(vector, "reference_Z", lambda *a, **k: (built_in(*a, **k)[0] * (1 + 1e-6), None))
+    for check_id, result in _notes().items():
+        if check_id.endswith("gradient-ift"):
+            continue
+        radius = re.search(r"reference certified \(radius ([^)]+)\)", result.note)
+        assert radius and float(radius.group(1)) > 1e-7, (check_id, result.note)
+
+
+def test_without_the_extra_no_certificate_is_claimed(monkeypatch):
+    from deqverify.conformance.checks import certified_reference
+    monkeypatch.setattr(certified_reference, "available", lambda: False)
+    for result in _notes().values():
+        assert result.status == "passed" and "certified" not in result.note, result.note

@@ -24,6 +24,7 @@ from deqverify.conformance.checks.base import (
     snippet,
     with_twin,
 )
+from deqverify.conformance.checks.certified_reference import ReferenceCertificates, join_notes
 from deqverify.core.activations import get_activation
 
 class ForwardAccuracy(Check):
@@ -32,12 +33,14 @@ class ForwardAccuracy(Check):
     def run(self, h):
         """Easy well-posed problems (θ₂L ∈ {−0.5, 0.5, 0.9}; linear θ₂ ∈ {0.3, −0.6})
         against bracketed roots, and edge samples against mpmath. Every sample is due."""
-        worst, example = 0.0, ""
+        worst, example, certificates = 0.0, "", ReferenceCertificates()
         cases = [(a, c, problem(a, c)) for a in smooth(h) for c in (-0.5, 0.5, 0.9)]
         if "identity" in h.capabilities.activations:
             cases += [("identity", theta2, linear_problem(theta2, seed)) for seed, theta2 in enumerate(LINEAR_DUE)]
         for activation, _, (theta, X, _) in cases:
-            error = due_error(h.forward(theta, X, activation), reference_y(theta, X, activation))
+            truth = reference_y(theta, X, activation)
+            certificates.fixed_points(theta, X, activation, truth)
+            error = due_error(h.forward(theta, X, activation), truth)
             if error > worst:
                 worst, example = error, snippet(h.name, "fixed_point", theta, X[:3], activation,
                                                 reference_y(theta, X[:3], activation).tolist())
@@ -48,8 +51,8 @@ class ForwardAccuracy(Check):
             error = due_error(h.forward(theta, X, activation), truth)
             if error > worst:
                 worst, example = error, snippet(h.name, "fixed_point", theta, X, activation, truth.tolist())
-        return self.result(worst, "relative to max(1, |y|), vs bracketed roots and mpmath; a "
-                           "raise or NaN counts as +inf", example)
+        return self.result(worst, join_notes("relative to max(1, |y|), vs bracketed roots and mpmath; a "
+                                             "raise or NaN counts as +inf", certificates.note()), example)
 
     @staticmethod
     def _edges(h):
@@ -96,10 +99,12 @@ class GradientIFT(Check):
 
     def run(self, h):
         """∇R against the IFT gradient from bracketed roots, and against mpmath at θ₂L = 0.9."""
-        worst, example, notes = 0.0, "", []
+        worst, example, notes, certificates = 0.0, "", [], ReferenceCertificates()
         for activation, theta, X, targets in gradient_cases(h):
             answer = h.gradient(theta, X, targets, activation)
-            error = gradient_error(answer, reference_gradient(theta, X, targets, activation))
+            exact = reference_gradient(theta, X, targets, activation)
+            certificates.scalar_gradient(theta, X, targets, activation, exact)
+            error = gradient_error(answer, exact)
             if error > self.threshold:
                 notes.append(f"{activation}: {describe_error(answer, error)}"
                              f"{forward_flag_note(h, theta, X, activation)}")
@@ -118,7 +123,7 @@ class GradientIFT(Check):
                                                 exact.tolist(), targets)
         notes.insert(0, "max |g − g_IFT| / max |g_IFT| (bracketed roots; mpmath at θ₂L = 0.9); "
                         "a raise or NaN counts as +inf")
-        return self.result(worst, "; ".join(notes), example)
+        return self.result(worst, join_notes(*notes, certificates.note()), example)
 
 
 class LinOrth(Check):

@@ -14,6 +14,7 @@ import numpy as np
 
 from deqverify import reference as ref
 from deqverify.conformance.checks.base import DUE_THRESHOLD, RNG_SEED, Check, describe_error
+from deqverify.conformance.checks.certified_reference import ReferenceCertificates, join_notes
 from deqverify.conformance.checks.resources import (
     MAX_EXPONENT,
     MEMORY_FACTOR,
@@ -124,13 +125,14 @@ class VecForwardAccuracy(VectorCheck):
     def run_vector(self, h, activations):
         """‖W‖₂L ∈ {0.5, 0.9}, k ∈ {3, 8}, against the certified built-in solver; edge samples
         at ‖W‖₂L = 0.999 against mpmath. Every sample is due."""
-        worst, notes = 0.0, []
+        worst, notes, certificates = 0.0, [], ReferenceCertificates()
         for activation in activations:
             for q in (0.5, 0.9):
                 for k in (3, 8):
                     params, X, _ = vector_problem(activation, q, k=k, seed=k)
-                    worst = max(worst, due(h.forward_vector(params, X, activation),
-                                           reference_Z(params, X, activation)[0]))
+                    truth = reference_Z(params, X, activation)[0]
+                    certificates.vector_fixed_points(_values(params), X, activation, truth)
+                    worst = max(worst, due(h.forward_vector(params, X, activation), truth))
             params, X, _ = vector_problem(activation, 0.999, k=3, n=3, seed=7, spread=3.0)
             with ref.working_precision(40):
                 truth = np.array([[ref.to_float(v) for v in vector_twin.fixed_point(
@@ -138,7 +140,7 @@ class VecForwardAccuracy(VectorCheck):
             edge = due(h.forward_vector(params, X, activation), truth)
             notes.append(f"{activation} edge ‖W‖₂L = 0.999: {edge:.2g}")
             worst = max(worst, edge)
-        return self.result(worst, "‖z − z*‖/max(1, ‖z*‖); " + "; ".join(notes))
+        return self.result(worst, join_notes("‖z − z*‖/max(1, ‖z*‖)", *notes, certificates.note()))
 
 
 class VecHonestStatus(VectorCheck):
@@ -172,15 +174,17 @@ class VecGradient(VectorCheck):
     def run_vector(self, h, activations):
         """∇R of R = mean((vᵀz − t)²) against the built-in adjoint ((I − SW)ᵀw = ∂ℓ/∂z) at
         ‖W‖₂L ∈ {0.5, 0.9}: a Jacobian-free, truncated or transposed backward fails."""
-        worst, notes = 0.0, []
+        worst, notes, certificates = 0.0, [], ReferenceCertificates()
         for activation in activations:
             for q in (0.5, 0.9):
                 params, X, targets = vector_problem(activation, q, k=4, seed=11)
-                error = gradient_error(h.gradient_vector(params, X, targets, activation),
-                                       reference_gradient(params, X, targets, activation))
+                exact = reference_gradient(params, X, targets, activation)
+                values = _values(params)
+                certificates.vector_gradient(VectorDEQ(values.width, activation), values, X, targets, exact)
+                error = gradient_error(h.gradient_vector(params, X, targets, activation), exact)
                 notes.append(f"{activation} q={q}: {error:.2g}")
                 worst = max(worst, error)
-        return self.result(worst, "max |g − g*|/max |g*|; " + "; ".join(notes))
+        return self.result(worst, join_notes("max |g − g*|/max |g*|", *notes, certificates.note()))
 
 
 def identity_defects(params, gradient, activation) -> float:
