@@ -1,4 +1,11 @@
-"""FP-1 and FP-2 as Hypothesis properties over generated well-posed problems."""
+"""FP-1 and FP-2 as Hypothesis properties over generated well-posed problems, and the solver's
+own contracts:
+
+REF-FP-LIMIT   past FP-3's limit a typed refusal, inside it the root (any σ, monotone or not)
+REF-FP-SCALAR  the one-sample Newton path agrees with the batched solver, to and past the
+               float limit and under an iteration budget
+REPR           a model's repr is the call that rebuilds it
+"""
 
 import math
 
