@@ -14,7 +14,11 @@ from deqverify.reference import vector_twin
 pytest.importorskip("flint", reason="python-flint is the [certify] extra")
 from deqverify import certify  # noqa: E402
 
-K, SAMPLES = 16, 50
+K, SAMPLES = 16, 1000
+TARGET_SECONDS_PER_SAMPLE = 2e-3
+"""Issue 22's target for a k = 16 tanh batch of 1 000 samples: read off ``extra_info``
+(``meets_target``), never asserted — an absolute time on a shared machine is noise; the
+asserted target is the same-run ratio to the mpmath twin."""
 
 
 def vector_batch():
@@ -29,7 +33,7 @@ def test_vector_certificate_k16_per_sample(benchmark):
     params, X = vector_batch()
     answers = dv.VectorDEQ(K, "tanh").fixed_point(params, X).value
     boxes = benchmark.pedantic(certify.vector_fixed_point, args=(params, X, "tanh", answers),
-                               rounds=3, iterations=1)
+                               rounds=2, iterations=1)
     assert all(e.certified for box in boxes for e in box)
     tanh = dv.get_activation("tanh")
 
@@ -42,6 +46,7 @@ def test_vector_certificate_k16_per_sample(benchmark):
     per_sample = benchmark.stats.stats.median / SAMPLES
     benchmark.extra_info.update(seconds_per_sample=per_sample, mpmath_twin_seconds_per_sample=twin_per_sample,
                                 ratio_to_twin=per_sample / twin_per_sample,
+                                meets_target=per_sample <= TARGET_SECONDS_PER_SAMPLE,
                                 widest_radius=max(e.radius for box in boxes for e in box))
     assert per_sample <= twin_per_sample  # a proof at 128 bits costs less than a 50-digit solve
 
