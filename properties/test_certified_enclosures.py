@@ -4,6 +4,9 @@ CERT-FP      every certified scalar enclosure contains the root mpmath finds at 
              (plus the digits θ₂ ≪ 0 cancels: the twin adds them), and the float64 solver's
              answer lies within FP-1's allowance of it (θ₂L from 0.99 down to −1e300, offsets
              |θ₁ᵀx| up to 270, every built-in activation)
+CERT-SPECTRUM the enclosures of λ_min and λ_max of a symmetric matrix (Ostrowski + Gershgorin,
+             Rayleigh quotients) contain mpmath's eigenvalues at 50 digits, multiple and zero
+             eigenvalues included (planted: a Gershgorin disc without its radius fails)
 CERT-ROOTS   enclose_roots finds every root of a multi-root sample: its count, positions and
              stability classes match an independent sign-change count on a 30-digit grid
 CERT-RISK    the certified enclosures of the empirical risk and its IFT gradient contain the
@@ -255,3 +258,46 @@ def test_CERT_VEC_RISK_the_linear_population_enclosure_contains_the_closed_form(
     risk = dv.PopulationRisk(model, dv.GaussianPopulation(Sigma), xi)
     nearest, _ = enclosure.gradient_distance(risk.gradient(params.flat))
     assert nearest <= GRADIENT_GAP * np.max(np.abs(enclosure.gradient)) + 1e-300, (nearest, enclosure)
+
+
+def spectrum_property():
+    """CERT-SPECTRUM as a callable Hypothesis test (the planted-disc test runs it too)."""
+    from flint import arb, ctx
+
+    from deqverify.certify.spectrum import extreme_eigenvalues
+
+    @settings(max_examples=examples_for("pointwise"), deadline=None)
+    @given(Sigma=st.integers(1, 5).flatmap(covariances), shift=st.sampled_from([0.0, -1.0, 3.0]),
+           repeated=st.booleans())
+    def run(Sigma, shift, repeated):
+        A = (np.eye(len(Sigma)) * 2.0 if repeated else Sigma) + shift * np.eye(len(Sigma))
+        with ctx.workprec(128):
+            low, high = extreme_eigenvalues(A)
+            with ref.working_precision(50):
+                values = sorted(mpmath.eigsy(mpmath.matrix(A.tolist()), eigvals_only=True))
+                # mpmath's eigenvalue to 45 digits, as a ball of that width
+                exact = [arb(mpmath.nstr(v, 45)).union(arb(mpmath.nstr(v, 45)) + arb(0, 1e-40)) for v in values]
+        assert low.overlaps(exact[0]) and high.overlaps(exact[-1]), (low, high, values[0], values[-1])
+        assert float(low.rad()) <= 1e-12 * max(1.0, abs(float(values[-1])))  # tight, not merely true
+
+    return run
+
+
+def test_CERT_SPECTRUM_enclosures_contain_the_extreme_eigenvalues():
+    spectrum_property()()
+
+
+def test_CERT_SPECTRUM_catches_a_disc_without_its_radius(monkeypatch):
+    """Planted: Gershgorin's discs as their centres (the off-diagonal spread dropped)."""
+    from flint import arb
+
+    from deqverify.certify import spectrum
+
+    def centres(B):
+        k = B.nrows()
+        return (min((arb(B[i, i].lower()) for i in range(k)), key=lambda b: b.mid()),
+                max((arb(B[i, i].upper()) for i in range(k)), key=lambda b: b.mid()))
+
+    monkeypatch.setattr(spectrum, "_gershgorin", centres)
+    with pytest.raises(AssertionError):
+        spectrum_property()()

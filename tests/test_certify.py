@@ -334,3 +334,52 @@ def test_without_the_extra_no_certificate_is_claimed(monkeypatch):
     monkeypatch.setattr(certified_reference, "available", lambda: False)
     for result in _notes().values():
         assert result.status == "passed" and "certified" not in result.note, result.note
+
+
+def _drawn(theorem_id, count=8):
+    """The first ``count`` generated problems of a statement (seeded)."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    from deqverify.theorems.strategies import problems
+    drawn = []
+
+    @seed(0)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(problems(theorem_id))
+    def collect(problem):
+        drawn.append(problem)
+
+    collect()
+    return drawn
+
+
+@needs_flint
+@pytest.mark.parametrize("theorem_id", ["PL", "MON-LIP"])
+def test_the_inequalities_are_proved_or_left_open_never_refuted(theorem_id):
+    """PL and MON-LIP hold: some generated problems are proved, none is refuted; a problem
+    left open is an equality (or near-equality) case whose slack's enclosure holds 0."""
+    from deqverify.reference.proofs import Classification, decide_by_proof
+    results = [decide_by_proof(theorem_id, problem, rows=None) for problem in _drawn(theorem_id)]
+    assert any(r is not None and r.classification is Classification.CERTIFIED for r in results), results
+    assert not any(r is not None and r.classification is Classification.VIOLATION for r in results), results
+
+
+@needs_flint
+@pytest.mark.parametrize("theorem_id, planted", [
+    ("PL", "λ_min(Σ) taken as λ_max(Σ)"), ("MON-LIP", "m taken 100× too large")])
+def test_a_wrong_constant_in_the_proof_is_refuted(monkeypatch, theorem_id, planted):
+    """Planted: the proof's constant made too strong — the claim is then false, and the proof
+    must say VIOLATION (with the enclosure that excludes it), not CERTIFIED."""
+    from deqverify.certify import spectrum
+    from deqverify.reference.proofs import Classification, decide_by_proof
+    true_bounds = spectrum.extreme_eigenvalues
+
+    def planted_bounds(matrix):
+        low, high = true_bounds(matrix)
+        return (high, high) if theorem_id == "PL" else (100 * low, high)
+
+    monkeypatch.setattr(spectrum, "extreme_eigenvalues", planted_bounds)
+    results = [decide_by_proof(theorem_id, problem, rows=None) for problem in _drawn(theorem_id, 20)]
+    refuted = [r for r in results if r is not None and r.classification is Classification.VIOLATION]
+    assert refuted and "below 0" in refuted[0].details, (planted, results)

@@ -14,7 +14,7 @@ with that sample's reason.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class RiskEnclosure:
     gradient: np.ndarray
     certified: bool
     reason: str = ""
+    exact: tuple | None = field(default=None, repr=False, compare=False)
+    """(R, [∂R/∂θⱼ]) as the Arb balls the bounds were rounded from (128 bits), when kept."""
 
     @property
     def gradient_radius(self) -> float:
@@ -49,9 +51,18 @@ class RiskEnclosure:
         return float(np.max(nearest)), float(np.max(farthest))
 
     def balls(self):
-        """(R, [∂R/∂θⱼ]) as Arb balls (for identities built on them)."""
+        """(R, [∂R/∂θⱼ]) as Arb balls (for identities built on them): the 128-bit balls where
+        kept, else the float64 bounds (wider by their outward rounding)."""
+        if self.exact is not None:
+            return self.exact
         from flint import arb
         return hull(arb(self.value[0]), arb(self.value[1])), [hull(arb(lo), arb(hi)) for lo, hi in self.gradient]
+
+
+def proved(value, gradient) -> RiskEnclosure:
+    """The certified RiskEnclosure of the balls R and [∂R/∂θⱼ], keeping them."""
+    return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in gradient]), True,
+                         exact=(value, list(gradient)))
 
 
 def _uncertified(size: int, reason: str) -> RiskEnclosure:
@@ -102,9 +113,7 @@ def empirical_risk(theta, X, targets, activation: str, answers=None) -> RiskEncl
                 gradient[j] += weight * arb(float(feature))
             gradient[-1] += weight * y
         n = arb(X.shape[0])
-        value, gradient = value / n, [g / n for g in gradient]
-        bounds = np.array([_floats(g, g) for g in gradient])
-        return RiskEnclosure(_floats(value, value), bounds, True)
+        return proved(value / n, [g / n for g in gradient])
 
 
 def linear_population_risk(theta, second_moment, xi) -> RiskEnclosure:
@@ -124,4 +133,4 @@ def linear_population_risk(theta, second_moment, xi) -> RiskEnclosure:
         Sigma_r = [sum((s * r for s, r in zip(row, residual)), arb(0)) for row in Sigma]
         value = sum((r * s for r, s in zip(residual, Sigma_r)), arb(0))
         gradient = [2 * s / gap for s in Sigma_r] + [2 * sum((p * s for p, s in zip(phi, Sigma_r)), arb(0)) / gap]
-        return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in gradient]), True)
+        return proved(value, gradient)

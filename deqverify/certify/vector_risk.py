@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from deqverify.certify.balls import down, hull, slope_bounds, up
-from deqverify.certify.risk import RiskEnclosure, _uncertified
-from deqverify.certify.scalar import _floats, _precision
+from deqverify.certify.risk import RiskEnclosure, _uncertified, proved
+from deqverify.certify.scalar import _precision
 from deqverify.certify.vector import _column, _matrix, vector_fixed_point
 from deqverify.core.errors import InvalidInputError
 from deqverify.core.validation import _as_float_array
@@ -93,7 +93,7 @@ def _enclosure(model, value, parts) -> RiskEnclosure:
     for name in PARTS:
         entries = [parts[name][i, j] for i in range(parts[name].nrows()) for j in range(parts[name].ncols())]
         balls += [arb(0)] * len(entries) if name in model.frozen else entries
-    return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in balls]), True)
+    return proved(value, balls)
 
 
 def linear_vector_population_risk(model, params, Sigma, xi) -> RiskEnclosure:

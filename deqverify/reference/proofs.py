@@ -1,5 +1,8 @@
 """Claims decided by proof (ball arithmetic, the [certify] extra) before the mpmath rungs.
 
+* PL and MON-LIP (inequalities with constants from eigenvalues): both sides and the
+  eigenvalues enclosed (:mod:`deqverify.reference.proof_inequalities`); CERTIFIED when the
+  slack's enclosure is ≥ 0 everywhere, VIOLATION when one is below 0.
 * FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
   of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
   is beyond it from *every* point.
@@ -28,8 +31,10 @@ import numpy as np
 
 from deqverify.core.errors import DEQError
 from deqverify.reference.proof_defects import SCALAR_IDENTITIES, VECTOR_IDENTITIES, scalar_defect, vector_defect
+from deqverify.reference.proof_inequalities import monotone_lipschitz, polyak_lojasiewicz
 
-CERTIFIABLE = ("FP-1", "VEC-FP-1", *SCALAR_IDENTITIES, *VECTOR_IDENTITIES)
+INEQUALITIES = {"PL": polyak_lojasiewicz, "MON-LIP": monotone_lipschitz}
+CERTIFIABLE = ("FP-1", "VEC-FP-1", *SCALAR_IDENTITIES, *VECTOR_IDENTITIES, *INEQUALITIES)
 CERTIFIED_ROWS = 6
 """Samples the ladder certifies (as many as the mpmath rungs rerun); ``rows=None`` takes all."""
 GRADIENT_GAP = 1e-11
@@ -72,6 +77,8 @@ def decide_by_proof(theorem_id: str, problem, rows: int | None = CERTIFIED_ROWS)
     try:
         if theorem_id in ("FP-1", "VEC-FP-1"):
             return _fixed_point_claim(theorem_id, problem, rows)
+        if theorem_id in INEQUALITIES:
+            return _inequality_claim(theorem_id, problem)
         return _identity_claim(theorem_id, problem)
     except (DEQError, ValueError):
         return None  # no ball activation, or the float64 solve itself refused
@@ -196,3 +203,17 @@ def _identity_claim(theorem_id, problem):
                         f"the exact defect's enclosure holds 0 (radius ≤ {float(max(claims)):.2g}) and the "
                         f"float64 gradient is within {GRADIENT_GAP:g} of a certified ∇R (widest radius "
                         f"{radius:.2g})", radius)
+
+
+def _inequality_claim(theorem_id, problem):
+    """PL or MON-LIP: both sides enclosed (:mod:`deqverify.reference.proof_inequalities`)."""
+    from flint import ctx
+
+    from deqverify.certify.scalar import PRECISION
+    with ctx.workprec(PRECISION):
+        outcome = INEQUALITIES[theorem_id](problem)
+    if outcome is None or outcome[0] is None:
+        return None
+    proved, margin, details, radius = outcome
+    return LadderResult(Classification.CERTIFIED if proved else Classification.VIOLATION, {}, "proof", margin,
+                        details, radius)

@@ -1,0 +1,124 @@
+"""The inequalities decided by proof (:mod:`deqverify.reference.proofs`): each side enclosed
+by ball arithmetic at the exact float64 inputs, with the constants' eigenvalues enclosed by
+:func:`deqverify.certify.spectrum.extreme_eigenvalues`.
+
+* PL (linear DEQ): ‖∇R(θ)‖² − 4λ_min(Σ)(1 + ‖φ‖²)/C(θ)·R(θ) ≥ 0 at every point. R is the
+  statement's risk (φ − ξ)ᵀΣ(φ − ξ): a population's Σ, or an empirical risk's Σ̂ = XᵀX/n with
+  its teacher ξ — not the float64 targets, whose rounding puts the exact least-squares
+  minimum slightly above 0, where the inequality (about R, not R − R*) fails by ~eps².
+* MON-LIP: (‖U‖₂/m)·‖x − x′‖₂ − ‖z*(x) − z*(x′)‖₂ ≥ 0 for every pair of inputs, with the
+  roots from Krawczyk enclosures around the splitting solver's answers.
+
+Each returns (verdict, margin, details, radius) — verdict True (proved), False (a proved
+counterexample: the enclosure excludes the claim) or None (no proof either way).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Outcome = tuple  # (bool | None, float, str, float)
+
+
+def _arb(value):
+    from flint import arb
+    return arb(float(value))
+
+
+def _norm(terms):
+    """√(Σ tᵢ²) of balls, with the sum's lower end kept ≥ 0 (a ball around 0 squares to one
+    that reaches below 0, whose square root is undefined)."""
+    from flint import arb
+    total = sum((t * t for t in terms), arb(0))
+    return arb(max(total.lower(), 0)).union(arb(total.upper())).sqrt()
+
+
+def _decide(slacks, scales, what: str, radius: float) -> Outcome:
+    """From the claim's slack balls (claim holds iff slack ≥ 0) and their scales."""
+    margins = [float(s.mid()) / max(float(c.mid()), np.finfo(float).tiny) for s, c in zip(slacks, scales)]
+    if any(s < 0 for s in slacks):
+        index = next(i for i, s in enumerate(slacks) if s < 0)
+        return False, margins[index], f"{what}: the slack's enclosure {slacks[index].str(5)} is below 0", radius
+    if all(s >= 0 for s in slacks):
+        return True, min(margins), f"{what}: every slack's enclosure is ≥ 0", radius
+    return None, min(margins), f"{what}: a slack's enclosure straddles 0", radius
+
+
+def _second_moment(risk):
+    """Σ as balls: the population's, or XᵀX/n of an empirical risk (exact to 128 bits)."""
+    from flint import arb, arb_mat
+    population = getattr(risk, "population", None)
+    if population is not None and hasattr(population, "low"):
+        low, high = _arb(population.low), _arb(population.high)
+        return [[(low * low + low * high + high * high) / 3]]
+    if population is not None:
+        return [[_arb(v) for v in row] for row in np.asarray(population.Sigma)]
+    X = arb_mat([[arb(float(v)) for v in row] for row in np.asarray(risk.X)])
+    moment = X.transpose() * X / arb(risk.X.shape[0])
+    return [[moment[i, j] for j in range(moment.ncols())] for i in range(moment.nrows())]
+
+
+def polyak_lojasiewicz(problem) -> Outcome | None:
+    """PL at every point of a linear DEQ problem with a teacher (see the module)."""
+    from flint import arb
+
+    from deqverify.certify.risk import linear_population_risk
+    from deqverify.certify.spectrum import extreme_eigenvalues
+    risk = problem.risk
+    if not getattr(getattr(risk, "model", None), "is_linear", False) or getattr(risk, "xi", None) is None:
+        return None
+    Sigma = _second_moment(risk)
+    bounds = extreme_eigenvalues(Sigma)
+    if bounds is None:
+        return None
+    lam = bounds[0]
+    slacks, scales, radius = [], [], 0.0
+    for theta in problem.all_points():
+        enclosure = linear_population_risk(theta, Sigma, risk.xi)
+        if not enclosure.certified:
+            return None
+        value, gradient = enclosure.balls()
+        gap = 1 - _arb(theta[-1])
+        phi_squared = sum(((_arb(v) / gap) ** 2 for v in theta[:-1]), arb(0))
+        C = sum((_arb(v) ** 2 for v in theta[:-1]), arb(0)) + gap ** 2
+        rhs = 4 * lam * (1 + phi_squared) / C * value
+        lhs = sum((g * g for g in gradient), arb(0))
+        slacks.append(lhs - rhs)
+        scales.append(lhs + abs(rhs))
+        radius = max(radius, enclosure.gradient_radius)
+    return _decide(slacks, scales, f"‖∇R‖² − μR with λ_min(Σ) ∈ {lam.str(5)}", radius)
+
+
+def monotone_lipschitz(problem) -> Outcome | None:
+    """MON-LIP over the pairs of a problem's inputs (see the module)."""
+    from flint import arb
+
+    from deqverify import certify
+    from deqverify.certify.spectrum import extreme_eigenvalues
+    from deqverify.core.splitting import monotone_roots
+    from deqverify.theorems.wellposed import _pairs, batch
+    params, offsets = batch(problem)
+    W, U = np.asarray(params.W), np.asarray(params.U)
+    k = W.shape[0]
+    symmetric = [[(1 if i == j else 0) - (_arb(W[i, j]) + _arb(W[j, i])) / 2 for j in range(k)] for i in range(k)]
+    gram = [[sum((_arb(U[r, i]) * _arb(U[r, j]) for r in range(k)), arb(0)) for j in range(U.shape[1])]
+            for i in range(U.shape[1])]
+    m_bounds, gram_bounds = extreme_eigenvalues(symmetric), extreme_eigenvalues(gram)
+    if m_bounds is None or gram_bounds is None or not m_bounds[0] > 0:
+        return None
+    constant = arb(max(gram_bounds[1].lower(), 0)).union(arb(gram_bounds[1].upper())).sqrt() / m_bounds[0]
+    answers, _ = monotone_roots(problem.model, params, offsets)
+    boxes = certify.vector_fixed_point(params, problem.X, problem.model.activation.name, answers)
+    if not all(e.certified for box in boxes for e in box):
+        return None
+    radius = max(e.radius for box in boxes for e in box)
+    slacks, scales = [], []
+    for (box, other), (x, x_other) in zip(zip(*_pairs(np.array(boxes, dtype=object))), zip(*_pairs(problem.X))):
+        apart = _norm([arb(a.low).union(arb(a.high)) - arb(b.low).union(arb(b.high)) for a, b in zip(box, other)])
+        distance = _norm([_arb(u) - _arb(v) for u, v in zip(x, x_other)])
+        slacks.append(constant * distance - apart)
+        scales.append(constant * distance + apart)
+    if not slacks:
+        return None
+    return _decide(slacks, scales, f"(‖U‖₂/m)‖Δx‖ − ‖Δz*‖ with ‖U‖₂/m ∈ {constant.str(5)}", radius)
+
