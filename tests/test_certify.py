@@ -355,7 +355,7 @@ def _drawn(theorem_id, count=8):
 
 
 @needs_flint
-@pytest.mark.parametrize("theorem_id", ["PL", "MON-LIP"])
+@pytest.mark.parametrize("theorem_id", ["PL", "MON-LIP", "SI-RSI"])
 def test_the_inequalities_are_proved_or_left_open_never_refuted(theorem_id):
     """PL and MON-LIP hold: some generated problems are proved, none is refuted; a problem
     left open is an equality (or near-equality) case whose slack's enclosure holds 0."""
@@ -367,19 +367,27 @@ def test_the_inequalities_are_proved_or_left_open_never_refuted(theorem_id):
 
 @needs_flint
 @pytest.mark.parametrize("theorem_id, planted", [
-    ("PL", "λ_min(Σ) taken as λ_max(Σ)"), ("MON-LIP", "m taken 100× too large")])
+    ("PL", "λ_min(Σ) taken as λ_max(Σ)"), ("MON-LIP", "m taken 100× too large"),
+    ("SI-RSI", "the gradient's enclosure with its sign flipped")])
 def test_a_wrong_constant_in_the_proof_is_refuted(monkeypatch, theorem_id, planted):
-    """Planted: the proof's constant made too strong — the claim is then false, and the proof
-    must say VIOLATION (with the enclosure that excludes it), not CERTIFIED."""
-    from deqverify.certify import spectrum
+    """Planted: the proof's constant made too strong (or its gradient turned around) — the
+    claim is then false, and the proof must say VIOLATION (with the enclosure that excludes
+    it), not CERTIFIED."""
+    from deqverify.certify import risk, spectrum
     from deqverify.reference.proofs import Classification, decide_by_proof
-    true_bounds = spectrum.extreme_eigenvalues
+    true_bounds, true_risk = spectrum.extreme_eigenvalues, risk.empirical_risk
 
     def planted_bounds(matrix):
         low, high = true_bounds(matrix)
         return (high, high) if theorem_id == "PL" else (100 * low, high)
 
+    def turned_around(*args, **kwargs):
+        enclosure = true_risk(*args, **kwargs)
+        value, gradient = enclosure.exact
+        return risk.proved(value, [-g for g in gradient])
+
     monkeypatch.setattr(spectrum, "extreme_eigenvalues", planted_bounds)
+    monkeypatch.setattr(risk, "empirical_risk", turned_around)
     results = [decide_by_proof(theorem_id, problem, rows=None) for problem in _drawn(theorem_id, 20)]
     refuted = [r for r in results if r is not None and r.classification is Classification.VIOLATION]
-    assert refuted and "below 0" in refuted[0].details, (planted, results)
+    assert refuted and ("is below 0" in refuted[0].details or "is ≤ 0" in refuted[0].details), (planted, results)

@@ -1,7 +1,7 @@
 """``deqverify verify --certify``: the pointwise statements decided by proof on generated problems.
 
 For each statement with a proof (:data:`deqverify.reference.proofs.CERTIFIABLE`: FP-1,
-VEC-FP-1, LIN-ORTH, GD-RADIUS, VEC-ORTH, VEC-BAL, VEC-RADIUS, VEC-SCALE, PL, MON-LIP), Hypothesis draws problems that satisfy every assumption
+VEC-FP-1, LIN-ORTH, GD-RADIUS, VEC-ORTH, VEC-BAL, VEC-RADIUS, VEC-SCALE, PL, MON-LIP, SI-RSI), Hypothesis draws problems that satisfy every assumption
 (the same strategies as ``verify``) and :func:`~deqverify.reference.proofs.decide_by_proof`
 decides each one on *all* its samples: CERTIFIED (held, with a proof), VIOLATION (a proved
 counterexample: the enclosure excludes the claim) or uncertified (the proof could not be

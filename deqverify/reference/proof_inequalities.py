@@ -8,6 +8,10 @@ by ball arithmetic at the exact float64 inputs, with the constants' eigenvalues 
   minimum slightly above 0, where the inequality (about R, not R − R*) fails by ~eps².
 * MON-LIP: (‖U‖₂/m)·‖x − x′‖₂ − ‖z*(x) − z*(x′)‖₂ ≥ 0 for every pair of inputs, with the
   roots from Krawczyk enclosures around the splitting solver's answers.
+* SI-RSI (empirical single-index risks): λ₁ > 0 on the sampled points, i.e.
+  ⟨∇R(θ), θ − θ*⟩ > 0 at every point θ ≠ θ* (λ₂, the largest ‖∇R‖²/‖θ − θ*‖², is finite
+  wherever ∇R is enclosed). A population risk's gradient is a quadrature with an error
+  estimate, not a bound: no proof.
 
 Each returns (verdict, margin, details, radius) — verdict True (proved), False (a proved
 counterexample: the enclosure excludes the claim) or None (no proof either way).
@@ -33,14 +37,16 @@ def _norm(terms):
     return arb(max(total.lower(), 0)).union(arb(total.upper())).sqrt()
 
 
-def _decide(slacks, scales, what: str, radius: float) -> Outcome:
-    """From the claim's slack balls (claim holds iff slack ≥ 0) and their scales."""
+def _decide(slacks, scales, what: str, radius: float, strict: bool = False) -> Outcome:
+    """From the claim's slack balls (the claim holds iff every slack ≥ 0, or > 0 when
+    ``strict``) and their scales."""
     margins = [float(s.mid()) / max(float(c.mid()), np.finfo(float).tiny) for s, c in zip(slacks, scales)]
-    if any(s < 0 for s in slacks):
-        index = next(i for i, s in enumerate(slacks) if s < 0)
-        return False, margins[index], f"{what}: the slack's enclosure {slacks[index].str(5)} is below 0", radius
-    if all(s >= 0 for s in slacks):
-        return True, min(margins), f"{what}: every slack's enclosure is ≥ 0", radius
+    refuted = [i for i, s in enumerate(slacks) if (s <= 0 if strict else s < 0)]
+    if refuted:
+        return (False, margins[refuted[0]], f"{what}: the slack's enclosure {slacks[refuted[0]].str(5)} is "
+                f"{'≤' if strict else 'below'} 0", radius)
+    if all((s > 0) if strict else (s >= 0) for s in slacks):
+        return True, min(margins), f"{what}: every slack's enclosure is {'>' if strict else '≥'} 0", radius
     return None, min(margins), f"{what}: a slack's enclosure straddles 0", radius
 
 
@@ -122,3 +128,29 @@ def monotone_lipschitz(problem) -> Outcome | None:
         return None
     return _decide(slacks, scales, f"(‖U‖₂/m)‖Δx‖ − ‖Δz*‖ with ‖U‖₂/m ∈ {constant.str(5)}", radius)
 
+
+
+def restricted_secant(problem) -> Outcome | None:
+    """SI-RSI on the sampled points of an empirical single-index problem (see the module)."""
+    from flint import arb
+
+    from deqverify.certify.risk import empirical_risk
+    risk = problem.risk
+    truth = getattr(risk, "truth", None)
+    if truth is None or not hasattr(risk, "targets"):
+        return None
+    slacks, scales, radius = [], [], 0.0
+    for theta in problem.all_points():
+        offset = [_arb(t) - _arb(s) for t, s in zip(theta, truth)]
+        if all(o == 0 for o in offset):
+            continue  # θ = θ*: both sides 0
+        enclosure = empirical_risk(theta, risk.X, risk.targets, risk.model.activation.name)
+        if not enclosure.certified:
+            return None
+        gradient = enclosure.balls()[1]
+        slacks.append(sum((g * o for g, o in zip(gradient, offset)), arb(0)))
+        scales.append(_norm(gradient) * _norm(offset))
+        radius = max(radius, enclosure.gradient_radius)
+    if not slacks:
+        return None
+    return _decide(slacks, scales, "⟨∇R, θ − θ*⟩ at every sampled θ ≠ θ*", radius, strict=True)

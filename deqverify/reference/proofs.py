@@ -1,7 +1,7 @@
 """Claims decided by proof (ball arithmetic, the [certify] extra) before the mpmath rungs.
 
-* PL and MON-LIP (inequalities with constants from eigenvalues): both sides and the
-  eigenvalues enclosed (:mod:`deqverify.reference.proof_inequalities`); CERTIFIED when the
+* PL, MON-LIP and SI-RSI (inequalities; PL's and MON-LIP's constants from eigenvalues):
+  both sides and the eigenvalues enclosed (:mod:`deqverify.reference.proof_inequalities`); CERTIFIED when the
   slack's enclosure is ≥ 0 everywhere, VIOLATION when one is below 0.
 * FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
   of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
@@ -31,9 +31,9 @@ import numpy as np
 
 from deqverify.core.errors import DEQError
 from deqverify.reference.proof_defects import SCALAR_IDENTITIES, VECTOR_IDENTITIES, scalar_defect, vector_defect
-from deqverify.reference.proof_inequalities import monotone_lipschitz, polyak_lojasiewicz
+from deqverify.reference.proof_inequalities import monotone_lipschitz, polyak_lojasiewicz, restricted_secant
 
-INEQUALITIES = {"PL": polyak_lojasiewicz, "MON-LIP": monotone_lipschitz}
+INEQUALITIES = {"PL": polyak_lojasiewicz, "MON-LIP": monotone_lipschitz, "SI-RSI": restricted_secant}
 CERTIFIABLE = ("FP-1", "VEC-FP-1", *SCALAR_IDENTITIES, *VECTOR_IDENTITIES, *INEQUALITIES)
 CERTIFIED_ROWS = 6
 """Samples the ladder certifies (as many as the mpmath rungs rerun); ``rows=None`` takes all."""
