@@ -105,6 +105,13 @@ class MLPLayer:
     def vjp_f_params(self, z, x, u):
         return self.map._backprop(z, x, u)[1]
 
+    def structure(self):
+        """Optional: f as a chain of supported operations, h₁ = tanh(W₁z + Ux + b₁),
+        hᵢ = tanh(Wᵢhᵢ₋₁ + bᵢ). With ``deqverify[certify]`` the checker holds it to f, then
+        proves its reference fixed points (the report says "reference certified")."""
+        return {"input": self._params["U"],
+                "layers": [(self._params[f"W{i}"], self._params[f"b{i}"], "tanh") for i in range(1, self.depth + 1)]}
+
     # ---- the forward and backward under test ------------------------------------------
     def solve_status(self, x):
         x = np.asarray(x)

@@ -7,6 +7,9 @@ CERT-FP      every certified scalar enclosure contains the root mpmath finds at 
 CERT-SPECTRUM the enclosures of λ_min and λ_max of a symmetric matrix (Ostrowski + Gershgorin,
              Rayleigh quotients) contain mpmath's eigenvalues at 50 digits, multiple and zero
              eigenvalues included (planted: a Gershgorin disc without its radius fails)
+CERT-LAYER   a chain map h₁ = σ₁(W₁z + Ux + b₁), hᵢ = σᵢ(Wᵢhᵢ₋₁ + bᵢ) (the MLP layers): every
+             Krawczyk enclosure contains the mpmath root at 40 digits (planted: a Krawczyk
+             operator without its −R·F(z̃) term fails)
 CERT-ROOTS   enclose_roots finds every root of a multi-root sample: its count, positions and
              stability classes match an independent sign-change count on a 30-digit grid
 CERT-RISK    the certified enclosures of the empirical risk and its IFT gradient contain the
@@ -301,3 +304,63 @@ def test_CERT_SPECTRUM_catches_a_disc_without_its_radius(monkeypatch):
     monkeypatch.setattr(spectrum, "_gershgorin", centres)
     with pytest.raises(AssertionError):
         spectrum_property()()
+
+
+def layer_property():
+    """CERT-LAYER as a callable Hypothesis test (the planted-operator test runs it too)."""
+    from deqverify.certify.layer import evaluate, layer_fixed_point
+
+    @settings(max_examples=examples_for("trajectory"), deadline=None)
+    @given(k=st.integers(1, 4), widths=st.lists(st.integers(1, 5), max_size=2),
+           names=st.lists(st.sampled_from(ACTIVATIONS[:3]), min_size=3, max_size=3),
+           contraction=finite_floats(0.1, 0.9), seed=st.integers(0, 2**32 - 1))
+    def run(k, widths, names, contraction, seed):
+        rng = np.random.default_rng(seed)
+        sizes = [k, *widths, k]
+        lipschitz = np.prod([get_activation(name).lipschitz for name in names[:len(sizes) - 1]])
+        layers = []
+        for i in range(1, len(sizes)):
+            W = rng.standard_normal((sizes[i], sizes[i - 1]))
+            W *= (contraction / lipschitz) ** (1 / (len(sizes) - 1)) / np.linalg.norm(W, 2)
+            layers.append((W, rng.standard_normal(sizes[i]) * 0.3, names[i - 1]))
+        structure = {"input": rng.standard_normal((sizes[1], 2)), "layers": layers}
+        X = rng.standard_normal((3, 2))
+        Z = np.zeros((3, k))
+        for _ in range(400):  # a contraction with factor ≤ 0.9: 400 steps reach the rounding floor
+            Z = evaluate(structure, Z, X)
+        boxes = layer_fixed_point(structure, X, Z)
+        for x, z, box in zip(X, Z, boxes):
+            assert all(e.certified for e in box), [e.reason for e in box]
+            with ref.working_precision(40):
+                def chain(*state):
+                    hidden = [mpmath.mpf(v) for v in state]
+                    for i, (W, b, name) in enumerate(layers):
+                        drive = [mpmath.fsum(mpmath.mpf(u) * mpmath.mpf(v) for u, v in zip(row, x))
+                                 for row in structure["input"]] if i == 0 else [0] * len(b)
+                        hidden = [get_activation(name).mp_f(mpmath.fsum(mpmath.mpf(w) * h for w, h in zip(row, hidden))
+                                                            + mpmath.mpf(c) + d) for row, c, d in zip(W, b, drive)]
+                    return [s - h for s, h in zip(state, hidden)]
+                root = mpmath.findroot(chain, [mpmath.mpf(v) for v in z], tol=mpmath.mpf(10) ** -35)
+                root = [root[i] for i in range(k)] if isinstance(root, mpmath.matrix) else [root]
+                for component, enclosure in zip(root, box):
+                    assert mpmath.mpf(enclosure.low) <= component <= mpmath.mpf(enclosure.high)
+
+    return run
+
+
+def test_CERT_LAYER_krawczyk_enclosures_of_a_chain_contain_the_root():
+    layer_property()()
+
+
+def test_CERT_LAYER_catches_an_operator_without_its_newton_step(monkeypatch):
+    """Planted: F(z̃) read as 0, so K(Z) is centred on the answer, not on its Newton step."""
+    from deqverify.certify import layer
+
+    def image_is_the_centre(chain, z):
+        image, pres = original(chain, z)
+        return (z if all(z[i, 0].rad() == 0 for i in range(z.nrows())) else image), pres
+
+    original = layer._forward_balls
+    monkeypatch.setattr(layer, "_forward_balls", image_is_the_centre)
+    with pytest.raises(AssertionError):
+        layer_property()()

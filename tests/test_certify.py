@@ -391,3 +391,50 @@ def test_a_wrong_constant_in_the_proof_is_refuted(monkeypatch, theorem_id, plant
     results = [decide_by_proof(theorem_id, problem, rows=None) for problem in _drawn(theorem_id, 20)]
     refuted = [r for r in results if r is not None and r.classification is Classification.VIOLATION]
     assert refuted and ("is below 0" in refuted[0].details or "is ≤ 0" in refuted[0].details), (planted, results)
+
+
+def _layer_forward_note(layer):
+    from deqverify.conformance.calls import Harness
+    from deqverify.conformance.checks import CHECKS
+    return CHECKS["layer-forward-accuracy"].run(Harness(layer, "layer"))
+
+
+@needs_flint
+def test_a_layer_declaring_its_chain_gets_a_certified_reference():
+    """The example MLP layer declares f = tanh(W₃ tanh(W₂ tanh(W₁z + Ux + b₁) + b₂) + b₃): its
+    reference fixed points are proved by the Krawczyk test of the chain."""
+    import re
+
+    from examples.numpy_mlp_layer import MLPLayer
+    result = _layer_forward_note(MLPLayer.random())
+    radius = re.search(r"reference certified on 32 of 256 samples \(radius ([^)]+)\)", result.note)
+    assert result.status == "passed" and radius and float(radius.group(1)) < 1e-12, result.note
+
+
+@needs_flint
+def test_a_declared_chain_that_is_not_the_layers_map_certifies_nothing():
+    """Planted: a declaration with b₁ off by 1e-9 — held to f first, it is refused, and no
+    certificate is claimed for a map the layer does not compute."""
+    from examples.numpy_mlp_layer import MLPLayer
+
+    class Misdeclared(MLPLayer):
+        def structure(self):
+            declared = super().structure()
+            W, b, name = declared["layers"][0]
+            return {**declared, "layers": [(W, b + 1e-9, name), *declared["layers"][1:]]}
+
+    result = _layer_forward_note(Misdeclared.random())
+    assert "reference not certified" in result.note and "not the layer's f" in result.note, result.note
+
+
+@needs_flint
+def test_a_declaration_that_raises_is_refused_not_an_error():
+    """A hostile structure(): the check still judges the layer; only the proof is refused."""
+    from examples.numpy_mlp_layer import MLPLayer
+
+    class Raising(MLPLayer):
+        def structure(self):
+            raise KeyError("W1")
+
+    result = _layer_forward_note(Raising.random())
+    assert result.status == "passed" and "structure() could not be evaluated (KeyError" in result.note, result.note

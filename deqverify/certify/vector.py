@@ -68,10 +68,18 @@ def certify_vector_sample(W, U, b, x, z, activation: str) -> list[Enclosure]:
         return [Enclosure(math.nan, math.nan, False, "F'(z̃) is singular at the answer")] * k
     pre = _matrix(W) * _column(z) + p
     residual = max(abs(float((arb(float(z[i])) - value_point(activation, pre[i, 0])).mid())) for i in range(k))
+    return first_contracting_box(lambda radius: krawczyk(W, p, z, R, radius, activation), R, residual, z)
+
+
+def first_contracting_box(operator, R, residual: float, z) -> list[Enclosure]:
+    """Boxes z ± r with r the Newton step's size (‖R‖∞·|F(z̃)|, at least 4 eps·|z|) times each
+    of :data:`INFLATIONS` in turn; ``operator(r)`` gives (K(Z), Z). The first box with
+    K(Z) ⊂ int Z proves exactly one root, enclosed by K(Z); else the reason none did."""
+    k = len(z)
     step = np.abs(R).sum(axis=1).max() * residual + 4 * np.finfo(float).eps * max(1.0, float(np.abs(z).max()))
     reason = "the Krawczyk box does not contract (K(Z) ⊄ int Z)"
     for factor in INFLATIONS:
-        K, box = krawczyk(W, p, z, R, step * factor, activation)
+        K, box = operator(step * factor)
         if not all(K[i, 0].is_finite() for i in range(k)):
             reason = "the ball evaluation is unbounded"
             continue

@@ -23,6 +23,13 @@ Optional::
     settings() -> dict                    # solver settings (tolerances, iteration cap)
     with_settings(**changes) -> layer     # a new layer with other settings; self unchanged
     ignored_settings() -> list            # settings the library never read (an adapter's echo)
+    structure() -> dict                   # f as a chain of supported operations (below)
+
+``structure()`` declares f(z, x) = h_L with h₁ = σ₁(W₁z + Ux + b₁), hᵢ = σᵢ(Wᵢhᵢ₋₁ + bᵢ), as
+``{"input": U, "layers": [(W₁, b₁, "tanh"), …]}`` (σᵢ a built-in activation name; z and x
+flattened per sample). With the [certify] extra, the checker holds the declaration to f and
+then proves its own reference fixed points (``layer-forward-accuracy`` says "reference
+certified (radius r)"); a declaration that is not f is refused, never trusted.
 
 Without ``jvp_f``/``vjp_f`` the checker differentiates f by central differences with the step
 eps^(1/3)·max(1, |z|) (truncation and rounding both ≈ eps^(2/3) ≈ 4e-11 relative); without

@@ -102,8 +102,10 @@ def monotone_lipschitz(problem) -> Outcome | None:
     from deqverify import certify
     from deqverify.certify.spectrum import extreme_eigenvalues
     from deqverify.core.splitting import monotone_roots
-    from deqverify.theorems.wellposed import _pairs, batch
-    params, offsets = batch(problem)
+    if problem.X is None or problem.X.shape[0] < 2:
+        return None
+    params = problem.model.params(problem.theta0, problem.X.shape[1])
+    offsets = problem.X @ params.U.T + params.b
     W, U = np.asarray(params.W), np.asarray(params.U)
     k = W.shape[0]
     symmetric = [[(1 if i == j else 0) - (_arb(W[i, j]) + _arb(W[j, i])) / 2 for j in range(k)] for i in range(k)]
@@ -119,7 +121,8 @@ def monotone_lipschitz(problem) -> Outcome | None:
         return None
     radius = max(e.radius for box in boxes for e in box)
     slacks, scales = [], []
-    for (box, other), (x, x_other) in zip(zip(*_pairs(np.array(boxes, dtype=object))), zip(*_pairs(problem.X))):
+    pairs = len(boxes) // 2  # each input with the next, as MON-LIP's check pairs them
+    for box, other, x, x_other in zip(boxes[0:2 * pairs:2], boxes[1::2], problem.X[0::2], problem.X[1::2]):
         apart = _norm([arb(a.low).union(arb(a.high)) - arb(b.low).union(arb(b.high)) for a, b in zip(box, other)])
         distance = _norm([_arb(u) - _arb(v) for u, v in zip(x, x_other)])
         slacks.append(constant * distance - apart)

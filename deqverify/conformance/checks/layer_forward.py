@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deqverify.conformance.checks.certified_reference import ReferenceCertificates, join_notes
 from deqverify.conformance.checks.layer_common import (
     LayerCheck,
     claimed_tolerance,
@@ -86,9 +87,11 @@ class LayerForwardAccuracy(LayerCheck):
         solution, _ = reference(layer, x)
         answer = calls.solve(x)
         due = solution.converged & (solution.rho_J < 1)
-        notes = [f"reference: {int(solution.converged.sum())} of {x.shape[0]} samples converged, "
-                 f"residual ≤ {np.max(solution.residual):.2g}, ‖J‖₂ ≤ {np.max(solution.norm_J):.3g}, "
-                 f"ρ(J) ≤ {np.max(solution.rho_J):.3g} (dense SVD/eigenvalues)"]
+        certificates = ReferenceCertificates()
+        certificates.layer(layer, x, solution.z)
+        notes = [join_notes(f"reference: {int(solution.converged.sum())} of {x.shape[0]} samples converged, "
+                            f"residual ≤ {np.max(solution.residual):.2g}, ‖J‖₂ ≤ {np.max(solution.norm_J):.3g}, "
+                            f"ρ(J) ≤ {np.max(solution.rho_J):.3g} (dense SVD/eigenvalues)", certificates.note())]
         calls.h.metrics.update({"‖J‖₂": float(np.max(solution.norm_J)), "ρ(J)": float(np.max(solution.rho_J))})
         if not due.any():
             return self.skip("the reference certified no sample of the base batch (no root found with "
