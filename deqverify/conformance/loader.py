@@ -26,6 +26,7 @@ ADAPTERS = {
     "torchdeq-layer-states": ("deqverify.conformance.adapters.torchdeq_layer", "states_layer", "torch"),
     "torchdeq-layer-conv": ("deqverify.conformance.adapters.torchdeq_layer", "conv_layer", "torch"),
     "torchdeq-layer-monotone-alpha-1": ("deqverify.conformance.adapters.torchdeq_layer", "monotone_alpha_one_layer", "torch"),
+    "torchdeq-layer-monotone-safe": ("deqverify.conformance.adapters.torchdeq_layer", "monotone_safe_layer", "torch"),
     "torchdeq-layer-declared-ift": ("deqverify.conformance.adapters.torchdeq_layer", "declared_ift_layer", "torch"),
     "torchdeq-layer-misspelled": ("deqverify.conformance.adapters.torchdeq_layer", "misspelled_layer", "torch"),
     "deepinv-layer": ("deqverify.conformance.adapters.deepinv_layer", "default_layer", "deepinv"),
