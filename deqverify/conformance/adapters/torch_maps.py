@@ -31,6 +31,29 @@ class MLPTanhMap(nn.Module):
         return torch.tanh(self.W3(torch.tanh(self.W2(hidden))))
 
 
+class BatchNormMap(nn.Module):
+    """f(z, x) = tanh(Wz + BatchNorm(Ux) + b): the input branch is normalised with the *batch's*
+    statistics (training mode, no running statistics), so a sample's fixed point depends on the
+    other samples of its batch — batch-coupled, to be declared so. ‖W‖₂ = ``contraction``."""
+
+    def __init__(self, state=4, inputs=8, contraction=0.6, seed=0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.W = nn.Linear(state, state, dtype=torch.float64)
+        self.U = nn.Linear(inputs, state, bias=False, dtype=torch.float64)
+        self.norm = nn.BatchNorm1d(state, track_running_stats=False, dtype=torch.float64)
+        with torch.no_grad():
+            weight = torch.randn(self.W.weight.shape, generator=generator, dtype=torch.float64)
+            self.W.weight.copy_(contraction * weight / torch.linalg.matrix_norm(weight, 2))
+            self.W.bias.copy_(0.1 * torch.randn(state, generator=generator, dtype=torch.float64))
+            self.U.weight.copy_(torch.randn(self.U.weight.shape, generator=generator, dtype=torch.float64)
+                                / inputs ** 0.5)
+        self.state_shape, self.input_shape = (state,), (inputs,)
+
+    def forward(self, z, x):
+        return torch.tanh(self.W(z) + self.norm(self.U(x)))
+
+
 class ConvGroupNormMap(nn.Module):
     """f(z, x) = tanh(K_z * z + GroupNorm(K_x * x)): the state z is a (4, 4, 4) image (channels,
     height, width), the input x a (2, 4, 4) one, K_z and K_x 3×3 convolutions with zero padding

@@ -81,17 +81,18 @@ def _declared(settings: dict):
 
 
 def torchdeq_layer(settings: dict | None = None, declare=None, name="torchdeq-layer", fmap=None,
-                   weights=("fmap.W1.weight",)) -> TorchLayer:
+                   weights=("fmap.W1.weight",), coupled: str | None = None) -> TorchLayer:
     """A torchdeq DEQ with ``settings`` passed to ``get_deq``, on ``fmap`` (a module of
     :mod:`.torch_maps`; the MLP-tanh map by default) whose ``weights`` the instability sweep
-    scales."""
+    scales; ``coupled``: the reason the batch is one system (declared batch-coupled)."""
     from deqverify.conformance.adapters.torch_maps import MLPTanhMap
 
     settings = dict(settings or {})
     module = _module_class()(MLPTanhMap() if fmap is None else fmap, settings)
     effective = {**DEFAULTS, **settings}
+    batch = {"batch": "coupled", "reason": coupled} if coupled else {}
     declares = LayerDeclaration(backward=declare or _declared(effective), weights=weights,
-                                forward_tolerance="f_tol", iteration_cap="f_max_iter")
+                                forward_tolerance="f_tol", iteration_cap="f_max_iter", **batch)
 
     def rebuild(old, new_settings):
         return _module_class()(copy.deepcopy(old.fmap), new_settings)
@@ -168,6 +169,25 @@ def monotone_safe_layer():
 
     return torchdeq_layer(MONOTONE_SETTINGS, name="torchdeq-layer-monotone-safe", fmap=MonotoneSplittingMap("safe"),
                           weights=("fmap.A",))
+
+
+def batchnorm_layer():
+    """The exact configuration on a block with batch normalisation of its input branch
+    (``torch_maps.BatchNormMap``), declared batch-coupled: a sample's fixed point depends on its
+    batch, and the battery holds the layer to the batch it was given."""
+    from deqverify.conformance.adapters.torch_maps import BatchNormMap
+
+    return torchdeq_layer(EXACT, name="torchdeq-layer-batchnorm", fmap=BatchNormMap(), weights=("fmap.W.weight",),
+                          coupled="BatchNorm1d normalises the input branch with the batch's statistics")
+
+
+def batchnorm_undeclared_layer():
+    """The same block declared batch-independent (what a user who forgot BatchNorm would
+    declare): ``layer-batch-independence`` must fail it."""
+    from deqverify.conformance.adapters.torch_maps import BatchNormMap
+
+    return torchdeq_layer(EXACT, name="torchdeq-layer-batchnorm-undeclared", fmap=BatchNormMap(),
+                          weights=("fmap.W.weight",))
 
 
 def declared_ift_layer():
