@@ -40,6 +40,9 @@ ADAPTERS = {
     "jaxopt-layer-tight": ("deqverify.conformance.adapters.jax_layers", "jaxopt_tight_layer", "jax"),
     "jaxopt-layer-exact": ("deqverify.conformance.adapters.jax_layers", "jaxopt_exact_layer", "jax"),
     "optimistix-layer": ("deqverify.conformance.adapters.jax_layers", "optimistix_layer", "jax"),
+    "jaxopt-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "jaxopt_monotone_safe_layer", "jax"),
+    "optimistix-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "optimistix_monotone_safe_layer",
+                                       "jax"),
 }
 """name → (module, factory, the extra that installs its library)."""
 

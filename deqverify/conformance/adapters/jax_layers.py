@@ -10,6 +10,10 @@
 * ``optimistix-layer``: ``optimistix.fixed_point`` with ``FixedPointIteration(rtol, atol =
   1e-12)`` and ``ImplicitAdjoint()`` (its default linear solver, dense for this problem) on
   the whole batch as one fixed point; status: the solve's ``result``.
+* ``jaxopt-layer-monotone-safe`` and ``optimistix-layer-monotone-safe``: the tight
+  configurations on the monotone-operator layer z = relu(Wz + Ux + b), W = (1 − m)I − AᵀA +
+  B − Bᵀ, iterated as forward–backward splitting at the safe step α = m/‖I − W‖₂² (the
+  parameterisation of :class:`.torch_maps.MonotoneSplittingMap`, drawn with numpy).
 """
 
 from __future__ import annotations
@@ -41,6 +45,36 @@ def mlp_map(params, z, x):
     return jnp.tanh(hidden @ params["W3"].T + params["b3"])
 
 
+MONOTONE_M, MONOTONE_STATE = 1.5, 16
+
+
+def monotone_params(seed=0) -> dict:
+    """A, B (scales 0.6 and 0.2), U and b as in :class:`.torch_maps.MonotoneSplittingMap`."""
+    rng = np.random.default_rng(seed)
+    k = MONOTONE_STATE
+    return {"A": 0.6 * rng.standard_normal((k, k)) / np.sqrt(k), "B": 0.2 * rng.standard_normal((k, k)) / np.sqrt(k),
+            "U": rng.standard_normal((k, INPUT)) / np.sqrt(INPUT), "b": 0.1 * rng.standard_normal(k)}
+
+
+def _monotone_W(params, eye):
+    return (1 - MONOTONE_M) * eye - params["A"].T @ params["A"] + params["B"] - params["B"].T
+
+
+def monotone_map(alpha: float):
+    """f(z, x) = relu((1 − α)z + α(Wz + Ux + b)), batched over rows (same fixed points for any α)."""
+    def f(params, z, x):
+        _, jnp = jax_modules()
+        W = _monotone_W(params, jnp.eye(MONOTONE_STATE))
+        return jnp.maximum((1 - alpha) * z + alpha * (z @ W.T + x @ params["U"].T + params["b"]), 0.0)
+    return f
+
+
+def safe_step(params) -> float:
+    """α = m/‖I − W‖₂² at the layer's initial parameters (MON-WP's contraction step)."""
+    W = _monotone_W({k: np.asarray(v) for k, v in params.items()}, np.eye(MONOTONE_STATE))
+    return MONOTONE_M / np.linalg.norm(np.eye(MONOTONE_STATE) - W, 2) ** 2
+
+
 def _declaration(tol: float):
     """float32 is declared only where the tolerance is reachable in float32 (eps₃₂ = 1.2e-7):
     at 1e-12 a float32 solve can only flag every sample."""
@@ -49,7 +83,7 @@ def _declaration(tol: float):
                             iteration_cap="maxiter", dtypes=dtypes)
 
 
-def _jaxopt_solvers(settings):
+def _jaxopt_solvers(settings, fmap=mlp_map, state=STATE):
     import functools
 
     import jaxopt
@@ -61,9 +95,9 @@ def _jaxopt_solvers(settings):
                                                            tol=settings["tangent_tol"])
 
     def run(params, x):
-        solver = jaxopt.FixedPointIteration(fixed_point_fun=lambda z, p: mlp_map(p, z, x),
+        solver = jaxopt.FixedPointIteration(fixed_point_fun=lambda z, p: fmap(p, z, x),
                                             implicit_diff=True, **options)
-        return solver.run(jnp.zeros((x.shape[0], STATE), dtype=x.dtype), params)
+        return solver.run(jnp.zeros((x.shape[0], state), dtype=x.dtype), params)
 
     def solve(params, x):
         return run(params, x).params
@@ -93,15 +127,15 @@ def jaxopt_exact_layer():
     return jaxopt_layer({"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12}, name="jaxopt-layer-exact")
 
 
-def _optimistix_solvers(settings):
+def _optimistix_solvers(settings, fmap=mlp_map, state=STATE):
     import optimistix as optx
 
     _, jnp = jax_modules()
 
     def run(params, x):
         solver = optx.FixedPointIteration(rtol=settings["tol"], atol=settings["tol"])
-        return optx.fixed_point(lambda z, p: mlp_map(p, z, x), solver,
-                                jnp.zeros((x.shape[0], STATE), dtype=x.dtype), args=params,
+        return optx.fixed_point(lambda z, p: fmap(p, z, x), solver,
+                                jnp.zeros((x.shape[0], state), dtype=x.dtype), args=params,
                                 adjoint=optx.ImplicitAdjoint(), max_steps=settings["maxiter"], throw=False)
 
     def solve(params, x):
@@ -120,3 +154,26 @@ def optimistix_layer():
     return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(settings["tol"]), input_shape=(INPUT,),
                     state_shape=(STATE,), status=status, settings=settings, rebuild=_optimistix_solvers,
                     name="optimistix-layer")
+
+
+def _monotone_layer(solvers, settings, name):
+    import functools
+
+    params = monotone_params()
+    fmap = monotone_map(safe_step(params))
+    rebuild = functools.partial(solvers, fmap=fmap, state=MONOTONE_STATE)
+    solve, status = rebuild(settings)
+    declares = LayerDeclaration(backward="ift", weights=("A",), forward_tolerance="tol", iteration_cap="maxiter")
+    return JaxLayer(fmap, solve, params, declares=declares, input_shape=(INPUT,), state_shape=(MONOTONE_STATE,),
+                    status=status, settings=settings, rebuild=rebuild, name=name)
+
+
+def jaxopt_monotone_safe_layer():
+    """jaxopt at tol 1e-12 with a tangent solve at 1e-12, on the monotone layer at a safe α."""
+    return _monotone_layer(_jaxopt_solvers, {"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12},
+                           "jaxopt-layer-monotone-safe")
+
+
+def optimistix_monotone_safe_layer():
+    """optimistix at rtol = atol = 1e-12 with ImplicitAdjoint, on the monotone layer at a safe α."""
+    return _monotone_layer(_optimistix_solvers, {"maxiter": 2000, "tol": 1e-12}, "optimistix-layer-monotone-safe")
