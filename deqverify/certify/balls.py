@@ -55,11 +55,17 @@ def _sech_squared_point(x):
     arb = _arb()
     c = abs(x).cosh()
     # beyond Arb's range sech² is below 2⁻¹⁰⁰⁰ but positive: [0, 2⁻¹⁰⁰⁰] encloses it
-    return 1 / c ** 2 if c.is_finite() else arb(0).union(arb(2) ** -1000)
+    return 1 / (c * c) if c.is_finite() else arb(0).union(arb(2) ** -1000)
 
 
 def _relu_point(x):
-    return x if x > 0 else _arb()(0)
+    """max(x, 0) for a ball: x where certainly > 0, 0 where certainly ≤ 0, else [0, up(x)] (a
+    ball straddling 0 — rounding around a pre-activation that cancels — holds both cases)."""
+    if x > 0:
+        return x
+    if x <= 0:
+        return _arb()(0)
+    return hull(_arb()(0), up(x))
 
 
 VALUES = {"sigmoid": _sigmoid_point, "tanh": lambda x: x.tanh(), "softplus": _softplus_point,

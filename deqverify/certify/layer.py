@@ -34,6 +34,13 @@ def _chain(structure):
         raise InvalidInputError(f"a structure is {{'input': U, 'layers': [(W, b, activation), …]}}: {error}") from None
     if not layers or U.ndim != 2 or layers[0][0].shape[0] != U.shape[0]:
         raise InvalidInputError("the structure's first layer must have as many rows as its input matrix U")
+    for i, (W, b, _) in enumerate(layers):
+        inner = layers[i - 1][0].shape[0] if i else W.shape[1]
+        if W.ndim != 2 or b.shape != (W.shape[0],) or W.shape[1] != inner:
+            raise InvalidInputError(f"layer {i + 1} of the structure: W {W.shape} and b {b.shape} do not chain "
+                                    "(b needs one entry per row of W, W one column per output of the layer before)")
+    if layers[-1][0].shape[0] != layers[0][0].shape[1]:
+        raise InvalidInputError("the structure's last layer must map back to the state (as many rows as W₁ has columns)")
     return U, layers
 
 

@@ -60,7 +60,10 @@ class RiskEnclosure:
 
 
 def proved(value, gradient) -> RiskEnclosure:
-    """The certified RiskEnclosure of the balls R and [∂R/∂θⱼ], keeping them."""
+    """The certified RiskEnclosure of the balls R and [∂R/∂θⱼ], keeping them; uncertified if a
+    ball is not finite (a NaN or unbounded input never makes a certificate)."""
+    if not (value.is_finite() and all(g.is_finite() for g in gradient)):
+        return _uncertified(len(gradient), "an enclosure is not finite (a non-finite or overflowing input)")
     return RiskEnclosure(_floats(value, value), np.array([_floats(g, g) for g in gradient]), True,
                          exact=(value, list(gradient)))
 
@@ -107,7 +110,7 @@ def empirical_risk(theta, X, targets, activation: str, answers=None) -> RiskEncl
             if not ((1 - arb(theta2) * s_low) * (1 - arb(theta2) * s_high) > 0):
                 return _uncertified(size, "1 − θ₂σ'(u) is not bounded away from 0 at a certified root")
             error = y - arb(float(target))
-            value += error ** 2
+            value += error * error  # not error ** 2: Arb's power of a ball holding 0 is NaN
             weight = 2 * error * _factor_bounds(theta2, s_low, s_high)
             for j, feature in enumerate(x):
                 gradient[j] += weight * arb(float(feature))

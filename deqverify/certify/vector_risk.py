@@ -58,8 +58,7 @@ def vector_empirical_risk(model, params, X, targets, answers=None) -> RiskEnclos
     DEQ ``model`` (a :class:`deqverify.VectorDEQ`, for its activation and frozen parts) at the
     exact float64 ``params``. Uncertified, with the reason, when a fixed point cannot be proved
     or the adjoint system is not provably invertible."""
-    if not isinstance(params, VectorParams):
-        raise InvalidInputError(f"params must be a deqverify.VectorParams(W, U, b, v), got {type(params).__name__}")
+    _require_vector(model, params)
     size = params.flat.size
     targets = _as_float_array(targets, "targets").reshape(-1)
     roots = vector_fixed_point(params, X, model.activation.name, answers)
@@ -86,6 +85,17 @@ def vector_empirical_risk(model, params, X, targets, answers=None) -> RiskEnclos
         return _enclosure(model, value / n, {name: total[name] / n for name in PARTS})
 
 
+def _require_vector(model, params) -> None:
+    """A typed error unless ``params`` are VectorParams of ``model``'s width (a VectorDEQ)."""
+    if not isinstance(params, VectorParams):
+        raise InvalidInputError(f"params must be a deqverify.VectorParams(W, U, b, v), got {type(params).__name__}")
+    if not hasattr(model, "width") or not hasattr(model, "frozen"):
+        raise InvalidInputError(f"model must be a deqverify.VectorDEQ, got {type(model).__name__}")
+    if params.W.shape[0] != model.width:
+        raise InvalidInputError(f"params have width {params.W.shape[0]}, the model {model.width}: pass the model "
+                                "the parameters belong to")
+
+
 def _enclosure(model, value, parts) -> RiskEnclosure:
     """The RiskEnclosure of R and its gradient parts (arb matrices), frozen parts set to 0."""
     from flint import arb
@@ -102,10 +112,21 @@ def linear_vector_population_risk(model, params, Sigma, xi) -> RiskEnclosure:
 
         R = rᵀΣr + c²,  ∇_U = 2a(Σr)ᵀ,  ∇_b = 2c·a,  ∇_v = q,  ∇_W = a·qᵀ,  q = A⁻¹(2UΣr + 2c·b)
 
-    (both solves in ball arithmetic). Uncertified where A is not provably invertible."""
+    (both solves in ball arithmetic). Uncertified where A is not provably invertible or Σ, ξ
+    are not finite."""
     from flint import arb_mat
+    _require_vector(model, params)
+    if not model.is_linear:
+        raise InvalidInputError(f"the closed form is the linear vector DEQ's; the model's σ is "
+                                f"{model.activation.name!r} (use vector_empirical_risk)")
     W, U, b, v = (np.asarray(getattr(params, name), dtype=float) for name in PARTS)
-    k = W.shape[0]
+    k, d = W.shape[0], U.shape[1]
+    Sigma, xi = _as_float_array(Sigma, "Sigma"), _as_float_array(xi, "xi").reshape(-1)
+    if Sigma.shape != (d, d) or xi.shape != (d,):
+        raise InvalidInputError(f"Sigma must be ({d}, {d}) and xi ({d},) for inputs of dimension {d}; "
+                                f"got {Sigma.shape} and {xi.shape}")
+    if not (np.all(np.isfinite(Sigma)) and np.all(np.isfinite(xi))):
+        return _uncertified(params.flat.size, "Σ or ξ is not finite")
     with _precision():
         A = arb_mat([[(1 if i == j else 0) - _matrix(W)[i, j] for j in range(k)] for i in range(k)])
         Ub, bb, S = _matrix(U), _column(b), _matrix(Sigma)

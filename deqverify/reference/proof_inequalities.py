@@ -13,6 +13,12 @@ by ball arithmetic at the exact float64 inputs, with the constants' eigenvalues 
   wherever ∇R is enclosed). A population risk's gradient is a quadrature with an error
   estimate, not a bound: no proof.
 
+Before a proof speaks, the implementation is held to the proof's own objects: its float64
+gradient within the ladder's rounding gap of the enclosure (PL, SI-RSI), its risk value the
+statement's (PL: else no proof — noisy targets make another risk), the splitting solver's
+roots within their stated bounds of the proved ones (MON-LIP). A failure there is an
+implementation error, never a certificate.
+
 Each returns (verdict, margin, details, radius) — verdict True (proved), False (a proved
 counterexample: the enclosure excludes the claim) or None (no proof either way).
 """
@@ -35,6 +41,28 @@ def _norm(terms):
     from flint import arb
     total = sum((t * t for t in terms), arb(0))
     return arb(max(total.lower(), 0)).union(arb(total.upper())).sqrt()
+
+
+GAP = 1e-11
+"""The ladder's rounding gap (:data:`deqverify.reference.proofs.GRADIENT_GAP`), repeated here
+to keep this module below proofs.py in the import order; a test pins them equal."""
+
+
+def _implementation_gap(enclosure, gradient) -> str | None:
+    """Why the implementation's float64 gradient is not the proved one, or None: not finite,
+    or beyond the gap (relative to the largest component) from every point of the enclosure."""
+    gradient = np.asarray(gradient, dtype=float)
+    if not np.all(np.isfinite(gradient)):
+        return "the float64 gradient is not finite"
+    near, _ = enclosure.gradient_distance(gradient)
+    allowed = max(GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
+    if not near <= allowed:
+        return f"the float64 gradient is {near:.3g} from every point of the certified ∇R (gap {allowed:.3g})"
+    return None
+
+
+def _implementation_error(reason: str, radius: float) -> Outcome:
+    return False, -np.inf, f"{reason}: an implementation error", radius
 
 
 def _decide(slacks, scales, what: str, radius: float, strict: bool = False) -> Outcome:
@@ -83,10 +111,18 @@ def polyak_lojasiewicz(problem) -> Outcome | None:
         enclosure = linear_population_risk(theta, Sigma, risk.xi)
         if not enclosure.certified:
             return None
+        value_float, gradient_float = risk.value_and_gradient(theta)
+        low, high = enclosure.value
+        if not abs(value_float - 0.5 * (low + high)) <= GAP * max(abs(low), abs(high), 1.0) + (high - low):
+            return None  # not the statement's risk (noisy targets): no proof about it
+        reason = _implementation_gap(enclosure, gradient_float)
+        if reason:
+            return _implementation_error(f"{reason} at θ = {theta}", enclosure.gradient_radius)
         value, gradient = enclosure.balls()
         gap = 1 - _arb(theta[-1])
-        phi_squared = sum(((_arb(v) / gap) ** 2 for v in theta[:-1]), arb(0))
-        C = sum((_arb(v) ** 2 for v in theta[:-1]), arb(0)) + gap ** 2
+        # x·x, not x ** 2: Arb's power of a ball that holds 0 is NaN
+        phi_squared = sum(((_arb(v) / gap) * (_arb(v) / gap) for v in theta[:-1]), arb(0))
+        C = sum((_arb(v) * _arb(v) for v in theta[:-1]), arb(0)) + gap * gap
         rhs = 4 * lam * (1 + phi_squared) / C * value
         lhs = sum((g * g for g in gradient), arb(0))
         slacks.append(lhs - rhs)
@@ -115,11 +151,17 @@ def monotone_lipschitz(problem) -> Outcome | None:
     if m_bounds is None or gram_bounds is None or not m_bounds[0] > 0:
         return None
     constant = arb(max(gram_bounds[1].lower(), 0)).union(arb(gram_bounds[1].upper())).sqrt() / m_bounds[0]
-    answers, _ = monotone_roots(problem.model, params, offsets)
+    answers, bounds = monotone_roots(problem.model, params, offsets)
     boxes = certify.vector_fixed_point(params, problem.X, problem.model.activation.name, answers)
     if not all(e.certified for box in boxes for e in box):
         return None
     radius = max(e.radius for box in boxes for e in box)
+    for index, (z, box, bound) in enumerate(zip(answers, boxes, bounds)):
+        near = float(np.hypot.reduce([max(e.low - v, v - e.high, 0.0) for v, e in zip(z, box)]))
+        # the solver's bound, plus the rounding of this float64 distance (a few ulps of |z|)
+        if not near <= bound + 4 * np.finfo(float).eps * max(1.0, float(np.abs(z).max())):
+            return _implementation_error(f"the solver's root of sample {index} is {near:.3g} from the proved "
+                                         f"one, beyond its stated bound {bound:.3g}", radius)
     slacks, scales = [], []
     pairs = len(boxes) // 2  # each input with the next, as MON-LIP's check pairs them
     for box, other, x, x_other in zip(boxes[0:2 * pairs:2], boxes[1::2], problem.X[0::2], problem.X[1::2]):
@@ -150,6 +192,9 @@ def restricted_secant(problem) -> Outcome | None:
         enclosure = empirical_risk(theta, risk.X, risk.targets, risk.model.activation.name)
         if not enclosure.certified:
             return None
+        reason = _implementation_gap(enclosure, risk.gradient(theta))
+        if reason:
+            return _implementation_error(f"{reason} at θ = {theta}", enclosure.gradient_radius)
         gradient = enclosure.balls()[1]
         slacks.append(sum((g * o for g, o in zip(gradient, offset)), arb(0)))
         scales.append(_norm(gradient) * _norm(offset))

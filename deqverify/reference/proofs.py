@@ -1,7 +1,10 @@
 """Claims decided by proof (ball arithmetic, the [certify] extra) before the mpmath rungs.
 
 * PL, MON-LIP and SI-RSI (inequalities; PL's and MON-LIP's constants from eigenvalues):
-  both sides and the eigenvalues enclosed (:mod:`deqverify.reference.proof_inequalities`); CERTIFIED when the
+  both sides and the eigenvalues enclosed, and the implementation held to the proof's own
+  objects first (its gradient within the gap of the enclosure, PL's risk the statement's, the
+  roots within their stated bounds of the proved ones): else an implementation error or no
+  proof (:mod:`deqverify.reference.proof_inequalities`); CERTIFIED when the
   slack's enclosure is ≥ 0 everywhere, VIOLATION when one is below 0.
 * FP-1 / VEC-FP-1 (inequalities): CERTIFIED when every answer is within the claim's allowance
   of *every* point of a proved enclosure of its root; VIOLATION (with the enclosure) when one
@@ -183,7 +186,12 @@ def _identity_claim(theorem_id, problem):
             return None
         with ctx.workprec(PRECISION):
             balls = defects(theta, enclosure.balls()[1])
-        near, far = enclosure.gradient_distance(risk.gradient(theta))
+        implementation = np.asarray(risk.gradient(theta), dtype=float)
+        if not np.all(np.isfinite(implementation)):  # NaN compares false: it must not pass the gap test
+            return LadderResult(Classification.VIOLATION, {}, "proof", -math.inf,
+                                f"the float64 gradient is not finite at θ = {theta}, where a certified ∇R "
+                                f"exists: an implementation error", enclosure.gradient_radius)
+        near, far = enclosure.gradient_distance(implementation)
         allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
         radius = max(radius, enclosure.gradient_radius)
         for defect in balls:

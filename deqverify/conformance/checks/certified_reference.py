@@ -38,6 +38,8 @@ class ReferenceCertificates:
         self.radius, self.proved, self.refused, self.scope = 0.0, 0, [], ""
 
     def _record(self, certified: bool, radius: float, reason: str) -> None:
+        if certified and not np.isfinite(radius):  # a NaN reference is never "certified"
+            certified, reason = False, "the reference is not finite"
         if certified:
             self.proved += 1
             self.radius = max(self.radius, radius)
@@ -113,18 +115,20 @@ class ReferenceCertificates:
         n = reference.shape[0]
         states = np.concatenate([reference, reference + 0.1 * np.random.default_rng(0).standard_normal(reference.shape)])
         inputs = np.concatenate([x, x])
-        try:  # the layer is hostile: its declaration may raise, or not be a chain at all
+        try:  # the layer is hostile: its declaration may raise, or not be a chain of its shapes
             structure = layer.structure()
             with np.errstate(all="ignore"):
                 own = np.asarray(layer.f(states, inputs), dtype=float).reshape(2 * n, -1)
                 declared = evaluate(structure, states.reshape(2 * n, -1), inputs.reshape(2 * n, -1))
+            if declared.shape != own.shape:
+                raise ValueError(f"the chain maps a state to shape {declared.shape[1:]}, f to {own.shape[1:]}")
+            # both are a few roundings per layer of the chain: 64 eps·√K of the state's scale
+            gap = float(np.max(np.abs(own - declared) / np.maximum(1.0, np.abs(own).max(axis=1, keepdims=True))))
+            if not gap <= 64 * EPS * np.sqrt(own.shape[1]) * len(structure["layers"]):
+                self._record(False, 0.0, f"the declared structure is not the layer's f (off by {gap:.2g})")
+                return
+            boxes = layer_fixed_point(structure, x.reshape(n, -1), reference.reshape(n, -1))
         except Exception as error:  # noqa: BLE001 - any failure of a declaration refuses the proof
             self._record(False, 0.0, f"structure() could not be evaluated ({type(error).__name__}: {error})"[:200])
             return
-        # both are a few roundings per layer of the chain: 64 eps·√K of the state's scale
-        gap = float(np.max(np.abs(own - declared) / np.maximum(1.0, np.abs(own).max(axis=1, keepdims=True))))
-        if not gap <= 64 * EPS * np.sqrt(own.shape[1]) * len(structure["layers"]):
-            self._record(False, 0.0, f"the declared structure is not the layer's f (off by {gap:.2g})")
-            return
-        self._record_boxes(layer_fixed_point(structure, x.reshape(n, -1), reference.reshape(n, -1)),
-                           reference.reshape(n, -1))
+        self._record_boxes(boxes, reference.reshape(n, -1))
