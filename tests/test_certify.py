@@ -528,9 +528,3 @@ def test_hostile_references_and_declarations_are_refused():
         vector_empirical_risk(dv.VectorDEQ(3, "tanh"), params, np.ones((1, 2)), [0.0])
     with pytest.raises(dv.DEQError, match="VectorDEQ"):
         vector_empirical_risk(dv.SingleIndexDEQ("tanh"), params, np.ones((1, 2)), [0.0])
-
-
-@needs_flint
-def test_the_inequality_gap_is_the_ladders():
-    from deqverify.reference import proof_inequalities, proofs
-    assert proof_inequalities.GAP == proofs.GRADIENT_GAP

@@ -43,19 +43,19 @@ def _norm(terms):
     return arb(max(total.lower(), 0)).union(arb(total.upper())).sqrt()
 
 
-GAP = 1e-11
-"""The ladder's rounding gap (:data:`deqverify.reference.proofs.GRADIENT_GAP`), repeated here
-to keep this module below proofs.py in the import order; a test pins them equal."""
+GRADIENT_GAP = 1e-11
+"""Largest relative float64-vs-exact gradient gap still called rounding: well above every
+gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
 
 
-def _implementation_gap(enclosure, gradient) -> str | None:
+def implementation_gap(enclosure, gradient) -> str | None:
     """Why the implementation's float64 gradient is not the proved one, or None: not finite,
     or beyond the gap (relative to the largest component) from every point of the enclosure."""
     gradient = np.asarray(gradient, dtype=float)
     if not np.all(np.isfinite(gradient)):
         return "the float64 gradient is not finite"
     near, _ = enclosure.gradient_distance(gradient)
-    allowed = max(GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
+    allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
     if not near <= allowed:
         return f"the float64 gradient is {near:.3g} from every point of the certified ∇R (gap {allowed:.3g})"
     return None
@@ -113,9 +113,9 @@ def polyak_lojasiewicz(problem) -> Outcome | None:
             return None
         value_float, gradient_float = risk.value_and_gradient(theta)
         low, high = enclosure.value
-        if not abs(value_float - 0.5 * (low + high)) <= GAP * max(abs(low), abs(high), 1.0) + (high - low):
+        if not abs(value_float - 0.5 * (low + high)) <= GRADIENT_GAP * max(abs(low), abs(high), 1.0) + (high - low):
             return None  # not the statement's risk (noisy targets): no proof about it
-        reason = _implementation_gap(enclosure, gradient_float)
+        reason = implementation_gap(enclosure, gradient_float)
         if reason:
             return _implementation_error(f"{reason} at θ = {theta}", enclosure.gradient_radius)
         value, gradient = enclosure.balls()
@@ -192,7 +192,7 @@ def restricted_secant(problem) -> Outcome | None:
         enclosure = empirical_risk(theta, risk.X, risk.targets, risk.model.activation.name)
         if not enclosure.certified:
             return None
-        reason = _implementation_gap(enclosure, risk.gradient(theta))
+        reason = implementation_gap(enclosure, risk.gradient(theta))
         if reason:
             return _implementation_error(f"{reason} at θ = {theta}", enclosure.gradient_radius)
         gradient = enclosure.balls()[1]

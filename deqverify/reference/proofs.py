@@ -34,15 +34,13 @@ import numpy as np
 
 from deqverify.core.errors import DEQError
 from deqverify.reference.proof_defects import SCALAR_IDENTITIES, VECTOR_IDENTITIES, scalar_defect, vector_defect
-from deqverify.reference.proof_inequalities import monotone_lipschitz, polyak_lojasiewicz, restricted_secant
+from deqverify.reference.proof_inequalities import (GRADIENT_GAP, implementation_gap, monotone_lipschitz,
+                                                      polyak_lojasiewicz, restricted_secant)
 
 INEQUALITIES = {"PL": polyak_lojasiewicz, "MON-LIP": monotone_lipschitz, "SI-RSI": restricted_secant}
 CERTIFIABLE = ("FP-1", "VEC-FP-1", *SCALAR_IDENTITIES, *VECTOR_IDENTITIES, *INEQUALITIES)
 CERTIFIED_ROWS = 6
 """Samples the ladder certifies (as many as the mpmath rungs rerun); ``rows=None`` takes all."""
-GRADIENT_GAP = 1e-11
-"""Largest relative float64-vs-exact gradient gap still called rounding: well above every
-gradient error on the precision grid (docs/precision.md: ≤ 6e-13 up to cond 1e4)."""
 
 
 class Classification(enum.Enum):
@@ -186,23 +184,18 @@ def _identity_claim(theorem_id, problem):
             return None
         with ctx.workprec(PRECISION):
             balls = defects(theta, enclosure.balls()[1])
-        implementation = np.asarray(risk.gradient(theta), dtype=float)
-        if not np.all(np.isfinite(implementation)):  # NaN compares false: it must not pass the gap test
-            return LadderResult(Classification.VIOLATION, {}, "proof", -math.inf,
-                                f"the float64 gradient is not finite at θ = {theta}, where a certified ∇R "
-                                f"exists: an implementation error", enclosure.gradient_radius)
-        near, far = enclosure.gradient_distance(implementation)
-        allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
+        implementation = risk.gradient(theta)
         radius = max(radius, enclosure.gradient_radius)
         for defect in balls:
             if not defect.contains(0):
                 return LadderResult(Classification.VIOLATION, {}, "proof", -1.0,
                                     f"the exact defect's enclosure {defect.str(5)} excludes 0 at θ = {theta}", radius)
-        if near > allowed:
-            return LadderResult(Classification.VIOLATION, {}, "proof", (allowed - near) / allowed,
-                                f"the float64 gradient is {near:.3g} from every point of the certified "
-                                f"enclosure of ∇R at θ = {theta}, beyond {GRADIENT_GAP:g} relative "
-                                f"({allowed:.3g}): an implementation error", radius)
+        reason = implementation_gap(enclosure, implementation)  # not finite, or beyond the gap
+        if reason:
+            return LadderResult(Classification.VIOLATION, {}, "proof", -math.inf,
+                                f"{reason} at θ = {theta}: an implementation error", radius)
+        _, far = enclosure.gradient_distance(implementation)
+        allowed = max(GRADIENT_GAP * float(np.max(np.abs(enclosure.gradient))), np.finfo(float).tiny)
         worst = min(worst, (allowed - far) / allowed)
         claims.append(max(defect.rad() for defect in balls))
     if worst < 0:
