@@ -43,6 +43,8 @@ ADAPTERS = {
     "jaxopt-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "jaxopt_monotone_safe_layer", "jax"),
     "optimistix-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "optimistix_monotone_safe_layer",
                                        "jax"),
+    "jaxopt-layer-conv": ("deqverify.conformance.adapters.jax_layers", "jaxopt_conv_layer", "jax"),
+    "optimistix-layer-conv": ("deqverify.conformance.adapters.jax_layers", "optimistix_conv_layer", "jax"),
 }
 """name → (module, factory, the extra that installs its library)."""
 

@@ -14,6 +14,12 @@
   configurations on the monotone-operator layer z = relu(Wz + Ux + b), W = (1 − m)I − AᵀA +
   B − Bᵀ, iterated as forward–backward splitting at the safe step α = m/‖I − W‖₂² (the
   parameterisation of :class:`.torch_maps.MonotoneSplittingMap`, drawn with numpy).
+* ``jaxopt-layer-conv`` and ``optimistix-layer-conv``: the tight configurations on the
+  convolutional block f(z, x) = tanh(K_z * z + GroupNorm(K_x * x)) of
+  :class:`.torch_maps.ConvGroupNormMap` (state (4, 4, 4), input (2, 4, 4)). optimistix's
+  default dense tangent solve would factor one (64n)×(64n) matrix for a batch of n (2 GiB at
+  n = 256), so this configuration passes ``ImplicitAdjoint(linear_solver=lineax.GMRES(rtol =
+  atol = 1e-12))``, the iterative solve a user picks at this size.
 """
 
 from __future__ import annotations
@@ -83,7 +89,7 @@ def _declaration(tol: float):
                             iteration_cap="maxiter", dtypes=dtypes)
 
 
-def _jaxopt_solvers(settings, fmap=mlp_map, state=STATE):
+def _jaxopt_solvers(settings, fmap=mlp_map, state=(STATE,)):
     import functools
 
     import jaxopt
@@ -97,7 +103,7 @@ def _jaxopt_solvers(settings, fmap=mlp_map, state=STATE):
     def run(params, x):
         solver = jaxopt.FixedPointIteration(fixed_point_fun=lambda z, p: fmap(p, z, x),
                                             implicit_diff=True, **options)
-        return solver.run(jnp.zeros((x.shape[0], state), dtype=x.dtype), params)
+        return solver.run(jnp.zeros((x.shape[0], *state), dtype=x.dtype), params)
 
     def solve(params, x):
         return run(params, x).params
@@ -127,16 +133,22 @@ def jaxopt_exact_layer():
     return jaxopt_layer({"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12}, name="jaxopt-layer-exact")
 
 
-def _optimistix_solvers(settings, fmap=mlp_map, state=STATE):
+def _optimistix_solvers(settings, fmap=mlp_map, state=(STATE,)):
     import optimistix as optx
 
     _, jnp = jax_modules()
+    linear_solver = None
+    if settings.get("tangent_tol") is not None:  # optimistix's default: a dense LU of the whole batch
+        import lineax
+
+        linear_solver = lineax.GMRES(rtol=settings["tangent_tol"], atol=settings["tangent_tol"])
 
     def run(params, x):
         solver = optx.FixedPointIteration(rtol=settings["tol"], atol=settings["tol"])
+        adjoint = optx.ImplicitAdjoint(**({} if linear_solver is None else {"linear_solver": linear_solver}))
         return optx.fixed_point(lambda z, p: fmap(p, z, x), solver,
-                                jnp.zeros((x.shape[0], state), dtype=x.dtype), args=params,
-                                adjoint=optx.ImplicitAdjoint(), max_steps=settings["maxiter"], throw=False)
+                                jnp.zeros((x.shape[0], *state), dtype=x.dtype), args=params,
+                                adjoint=adjoint, max_steps=settings["maxiter"], throw=False)
 
     def solve(params, x):
         return run(params, x).value
@@ -161,7 +173,7 @@ def _monotone_layer(solvers, settings, name):
 
     params = monotone_params()
     fmap = monotone_map(safe_step(params))
-    rebuild = functools.partial(solvers, fmap=fmap, state=MONOTONE_STATE)
+    rebuild = functools.partial(solvers, fmap=fmap, state=(MONOTONE_STATE,))
     solve, status = rebuild(settings)
     declares = LayerDeclaration(backward="ift", weights=("A",), forward_tolerance="tol", iteration_cap="maxiter")
     return JaxLayer(fmap, solve, params, declares=declares, input_shape=(INPUT,), state_shape=(MONOTONE_STATE,),
@@ -177,3 +189,70 @@ def jaxopt_monotone_safe_layer():
 def optimistix_monotone_safe_layer():
     """optimistix at rtol = atol = 1e-12 with ImplicitAdjoint, on the monotone layer at a safe α."""
     return _monotone_layer(_optimistix_solvers, {"maxiter": 2000, "tol": 1e-12}, "optimistix-layer-monotone-safe")
+
+
+CONV_CHANNELS, CONV_INPUTS, CONV_SIZE, CONV_GROUPS, CONV_COUPLING = 4, 2, 4, 2, 0.8
+
+
+def _convolve(image, kernel, bias):
+    """3×3 cross-correlation with zero padding (``Conv2d(padding=1)``), NCHW, plus the bias."""
+    jax, _ = jax_modules()
+    out = jax.lax.conv_general_dilated(image, kernel, window_strides=(1, 1), padding="SAME",
+                                       dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    return out + bias[:, None, None]
+
+
+def _group_norm(h, scale, shift, eps=1e-5):
+    """GroupNorm (torch's ε = 1e-5): each sample's channel groups to mean 0, variance 1."""
+    _, jnp = jax_modules()
+    n, c, height, width = h.shape
+    grouped = h.reshape(n, CONV_GROUPS, c // CONV_GROUPS, height, width)
+    mean = grouped.mean(axis=(2, 3, 4), keepdims=True)
+    var = ((grouped - mean) ** 2).mean(axis=(2, 3, 4), keepdims=True)
+    normed = ((grouped - mean) / jnp.sqrt(var + eps)).reshape(h.shape)
+    return normed * scale[:, None, None] + shift[:, None, None]
+
+
+def conv_map(params, z, x):
+    """f(z, x) = tanh(K_z * z + GroupNorm(K_x * x)), batched over the leading axis."""
+    _, jnp = jax_modules()
+    injection = _group_norm(_convolve(x, params["Kx"], params["bx"]), params["gamma"], params["beta"])
+    return jnp.tanh(_convolve(z, params["Kz"], params["bz"]) + injection)
+
+
+def conv_params(seed=0) -> dict:
+    """Kernels ~ N(0, 1/fan-in), biases ~ N(0, 0.01), GroupNorm's affine at (1, 0); K_z scaled so
+    that its operator norm on 4×4 images is ``CONV_COUPLING`` (f contracts in z at 0.8)."""
+    _, jnp = jax_modules()
+    rng = np.random.default_rng(seed)
+    c, d, size = CONV_CHANNELS, CONV_INPUTS, CONV_SIZE
+    params = {"Kz": rng.standard_normal((c, c, 3, 3)) / np.sqrt(9 * c), "bz": 0.1 * rng.standard_normal(c),
+              "Kx": rng.standard_normal((c, d, 3, 3)) / np.sqrt(9 * d), "bx": 0.1 * rng.standard_normal(c),
+              "gamma": np.ones(c), "beta": np.zeros(c)}
+    basis = jnp.eye(c * size * size).reshape(-1, c, size, size)
+    operator = np.asarray(_convolve(basis, jnp.asarray(params["Kz"]), jnp.zeros(c))).reshape(len(basis), -1)
+    params["Kz"] = params["Kz"] * CONV_COUPLING / np.linalg.norm(operator, 2)
+    return params
+
+
+def _conv_layer(solvers, settings, name):
+    import functools
+
+    state = (CONV_CHANNELS, CONV_SIZE, CONV_SIZE)
+    rebuild = functools.partial(solvers, fmap=conv_map, state=state)
+    solve, status = rebuild(settings)
+    declares = LayerDeclaration(backward="ift", weights=("Kz",), forward_tolerance="tol", iteration_cap="maxiter")
+    return JaxLayer(conv_map, solve, conv_params(), declares=declares, input_shape=(CONV_INPUTS, CONV_SIZE, CONV_SIZE),
+                    state_shape=state, status=status, settings=settings, rebuild=rebuild, name=name)
+
+
+def jaxopt_conv_layer():
+    """jaxopt at tol 1e-12 with a tangent solve at 1e-12, on the convolutional block."""
+    return _conv_layer(_jaxopt_solvers, {"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12}, "jaxopt-layer-conv")
+
+
+def optimistix_conv_layer():
+    """optimistix at rtol = atol = 1e-12 with ImplicitAdjoint through GMRES at 1e-12, on the
+    convolutional block."""
+    return _conv_layer(_optimistix_solvers, {"maxiter": 2000, "tol": 1e-12, "tangent_tol": 1e-12},
+                       "optimistix-layer-conv")
