@@ -9,6 +9,9 @@ REF-VEC-GF    gradient flow on the vector model: the records against scipy's Rad
 REF-VEC-GF-EDGE a nonlinear vector flow driven to ‖W‖₂L = 1 stops on its event, never past it
 REF-VEC-SINGULAR-JACOBIAN a sample whose Newton Jacobian is exactly singular (no fixed point)
               fails alone, unconverged; the others converge as they do alone
+REF-VEC-FLOOR the solver's stopping test, which computes the (n, k²) rounding floor only where
+              a cheap bound says it could matter, decides every sample as the test with the
+              floor computed everywhere: residuals drawn around the floor, scales 1e-300…1e300
 """
 
 import mpmath
@@ -175,3 +178,39 @@ def test_REF_VEC_SINGULAR_JACOBIAN_a_sample_without_a_fixed_point_fails_alone(k,
         if alone.converged[0]:
             gap = np.linalg.norm(alone.value[0] - result.value[i])
             assert gap <= alone.error_bound[0] + result.error_bound[i], (gap, alone.error_bound, result.error_bound[i])
+
+
+@st.composite
+def stopping_tests(draw):
+    """(z, p, W, L, residual norms, settings, q): rows at scales 10^e, e ∈ [−300, 300], and
+    residual norms the exact floor (or the tolerance) times 10^u, u ∈ [−0.5, 0.5]."""
+    from deqverify.core.vector_solve import rounding_floor, row_norms
+
+    k, n = draw(st.integers(1, 8)), draw(st.integers(1, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    scales = 10.0 ** rng.uniform(-300, 300, (n, 1))
+    z = rng.standard_normal((n, k)) * scales
+    p = rng.standard_normal((n, k)) * scales * 10.0 ** rng.uniform(-3, 3, (n, 1))
+    q = draw(st.sampled_from([0.3, 0.9, 0.999, 1.5]))
+    L = draw(st.sampled_from([0.25, 1.0]))
+    W = rng.standard_normal((k, k))
+    W *= q / L / np.linalg.norm(W, 2)
+    settings_ = dv.NewtonSettings(rtol=10.0 ** -draw(st.integers(4, 16)), atol=draw(st.sampled_from([0.0, 1e-300, 1e-12])))
+    floor = rounding_floor(z, p, W, L)
+    target = np.where(rng.uniform(size=n) < 0.5, floor, settings_.atol + settings_.rtol * row_norms(z))
+    return z, p, W, L, target * 10.0 ** rng.uniform(-0.5, 0.5, n), settings_, q
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(stopping_tests())
+def test_REF_VEC_FLOOR_the_lazy_stopping_test_decides_as_the_full_one(problem):
+    from types import SimpleNamespace
+
+    from deqverify.core.vector_solve import _converged, _tolerance, rounding_floor, row_norms
+
+    z, p, W, L, norms, settings_, q = problem
+    activation = SimpleNamespace(lipschitz=L)  # the stopping test reads only L
+    full = norms <= np.maximum(_tolerance(row_norms(z), settings_, q), rounding_floor(z, p, W, L))
+    lazy = _converged(z, p, norms, W, activation, settings_, q, np.linalg.norm(np.abs(W), 2))
+    event(f"{int(full.sum())} of {full.size} converged")
+    assert np.array_equal(lazy, full)

@@ -98,24 +98,26 @@ def _evaluate(z, offsets, W, activation):
         return z - value, slope
 
 
-def _tolerance(z, settings, q):
+def _tolerance(z_norms, settings, q):
     """Allowed ‖F‖: the certified bound ‖F‖/(1−q) ≤ atol + rtol·‖z‖ (q < 1); without a
     contraction (allow_noncontractive) the residual itself must meet the tolerance."""
-    return (settings.atol + settings.rtol * row_norms(z)) * (1.0 - q if q < 1.0 else 1.0)
+    return (settings.atol + settings.rtol * z_norms) * (1.0 - q if q < 1.0 else 1.0)
 
 
-def finish_vector(z, done, iterations, offsets, W, activation, gap, method) -> FixedPointResult:
+def finish_vector(z, done, iterations, offsets, W, activation, gap, method,
+                  evaluated=None) -> FixedPointResult:
     """Residuals, slopes and certified bounds recomputed at the returned z; a sample with a
     non-finite z or σ(u) gets NaN, converged = False and status NON_FINITE.
 
     ``gap`` is a lower bound on the smallest singular value of z ↦ F(z)'s inverse Lipschitz
     map: 1 − ‖W‖₂L for a contraction, σ_min(I − W) for the linear DEQ (F(z) = Az − p), 0
     when nothing is certified; then ‖z − z*‖ ≤ (‖F(z)‖ + rounding)/gap (VEC-FP-1).
+    ``evaluated`` = (F(z), σ'(u)) where the caller already has them.
     """
-    F, slope = _evaluate(z, offsets, W, activation)
+    F, slope = _evaluate(z, offsets, W, activation) if evaluated is None else evaluated
     norms = row_norms(F)
     finite = np.isfinite(norms)
-    z = np.where(finite[:, None], z, np.nan)
+    z, slope = np.where(finite[:, None], z, np.nan), np.where(finite[:, None], slope, np.nan)
     converged = done & finite
     noise = rounding_floor(np.where(finite[:, None], z, 0.0), offsets, W, activation.lipschitz)
     with np.errstate(divide="ignore"):
@@ -165,24 +167,44 @@ def solve_identity_minus_scaled(slope, W, rhs, *, transpose=False, q=np.inf):
     return stacked_solve(identity_minus(matrices), rhs)
 
 
+def _converged(z, offsets, norms, W, activation, settings, q, floor_norm):
+    """‖F(z)‖ ≤ max(tolerance, rounding floor) per sample. The (n, k²) floor is computed only
+    where it can exceed the tolerance and the residual: by the triangle inequality the floor is
+    at most 2(k+2)·eps·(L‖|W|‖₂‖z‖ + L‖p‖ + 2‖z‖) (``floor_norm`` = ‖|W|‖₂), and a residual
+    above that bound (with 1e-6 relative slack for the rounding of the bound itself) cannot
+    be at the floor. The decision is the same as with the floor computed everywhere."""
+    z_norms = row_norms(z)
+    converged = norms <= _tolerance(z_norms, settings, q)
+    k, L = z.shape[1], activation.lipschitz
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = 2.0 * (k + 2) * EPS * (1.0 + 1e-6) * ((L * floor_norm + 2.0) * z_norms + L * row_norms(offsets))
+    maybe = np.flatnonzero(~converged & ~(norms > bound))
+    if maybe.size:
+        converged[maybe] = norms[maybe] <= rounding_floor(z[maybe], offsets[maybe], W, L)
+    return converged
+
+
 def _iterate(offsets, W, activation, settings, q, method, propose):
     """Shared loop: evaluate F on the active samples, freeze the converged and non-finite
     ones, and move the rest by ``propose`` (which returns a candidate per active sample);
-    a candidate is kept where it shrinks ‖F‖ by the contraction factor, else z ← g(z)."""
+    a candidate is kept where it shrinks ‖F‖ by the contraction factor, else z ← g(z).
+    A kept candidate's F (evaluated for that test) is the next iteration's F."""
     n, k = offsets.shape
     z = np.zeros((n, k))
     done = np.zeros(n, dtype=bool)
     active = np.flatnonzero(np.isfinite(offsets).all(axis=1))
     z[~np.isin(np.arange(n), active)] = np.nan
     accept_factor = q if q < 1.0 else 1.0
+    floor_norm = np.linalg.norm(np.abs(W), 2) if W.size else 0.0
     state = {"n": n, "q": q}
     iterations = 0
+    za, pa = z[active], offsets[active]
+    F, slope = _evaluate(za, pa, W, activation)
+    final_F, final_slope = np.full((n, k), np.nan), np.full((n, k), np.nan)  # at each sample's z
     while active.size and iterations <= settings.max_iter:
-        za, pa = z[active], offsets[active]
-        F, slope = _evaluate(za, pa, W, activation)
+        final_F[active], final_slope[active] = F, slope
         norms = row_norms(F)
-        floor = rounding_floor(za, pa, W, activation.lipschitz)
-        converged = norms <= np.maximum(_tolerance(za, settings, q), floor)
+        converged = _converged(za, pa, norms, W, activation, settings, q, floor_norm)
         bad = ~np.isfinite(norms)
         done[active[converged]] = True
         z[active[bad]] = np.nan
@@ -190,19 +212,34 @@ def _iterate(offsets, W, activation, settings, q, method, propose):
         if iterations == settings.max_iter or not moving.any():
             break
         iterations += 1
-        active, za, pa, F, slope, norms = (array[moving] for array in (active, za, pa, F, slope, norms))
+        if not moving.all():
+            active, za, pa, F, slope, norms = (array[moving] for array in (active, za, pa, F, slope, norms))
         contraction_step = za - F
         candidate = propose(state, active, za, F, slope, W)
         if candidate is None:
-            z[active] = contraction_step
-            continue
-        F_candidate, _ = _evaluate(candidate, pa, W, activation)
-        keep = row_norms(F_candidate) <= accept_factor * norms
-        if q >= 1.0:  # no contraction to fall back on: backtrack along the proposed step
-            candidate, keep = _backtrack(za, candidate, keep, norms, pa, W, activation)
-        z[active] = np.where(keep[:, None], candidate, contraction_step)
+            za = contraction_step
+            F, slope = _evaluate(za, pa, W, activation)
+        else:
+            F_candidate, slope_candidate = _evaluate(candidate, pa, W, activation)
+            keep = row_norms(F_candidate) <= accept_factor * norms
+            evaluated = keep.copy()
+            if q >= 1.0:  # no contraction to fall back on: backtrack along the proposed step
+                candidate, keep = _backtrack(za, candidate, keep, norms, pa, W, activation)
+            za = np.where(keep[:, None], candidate, contraction_step)
+            F, slope = _evaluate_where(~evaluated, za, pa, W, activation, F_candidate, slope_candidate)
+        z[active] = za
     return finish_vector(z, done, iterations, offsets, W, activation,
-                         1.0 - q if q < 1.0 else 0.0, method)
+                         1.0 - q if q < 1.0 else 0.0, method, evaluated=(final_F, final_slope))
+
+
+def _evaluate_where(rows, z, offsets, W, activation, F, slope):
+    """(F, σ') at z: the given values, re-evaluated on ``rows`` (where z is not the point they
+    were evaluated at)."""
+    rows = np.flatnonzero(rows)
+    if rows.size:
+        F, slope = F.copy(), slope.copy()
+        F[rows], slope[rows] = _evaluate(z[rows], offsets[rows], W, activation)
+    return F, slope
 
 
 BACKTRACK_HALVINGS = 30
