@@ -9,6 +9,9 @@ REF-VEC-GF    gradient flow on the vector model: the records against scipy's Rad
 REF-VEC-GF-EDGE a nonlinear vector flow driven to ‖W‖₂L = 1 stops on its event, never past it
 REF-VEC-SINGULAR-JACOBIAN a sample whose Newton Jacobian is exactly singular (no fixed point)
               fails alone, unconverged; the others converge as they do alone
+REF-VEC-NORM  the per-row 2-norms behind every residual and bound against math.hypot, rows at
+              scales 1e-320…1e300 (subnormal to near overflow): within (k + 4)·eps relative (and
+              two subnormal spacings)
 REF-VEC-FLOOR the solver's stopping test, which computes the (n, k²) rounding floor only where
               a cheap bound says it could matter, decides every sample as the test with the
               floor computed everywhere: residuals drawn around the floor, scales 1e-300…1e300
@@ -214,3 +217,21 @@ def test_REF_VEC_FLOOR_the_lazy_stopping_test_decides_as_the_full_one(problem):
     lazy = _converged(z, p, norms, W, activation, settings_, q, np.linalg.norm(np.abs(W), 2))
     event(f"{int(full.sum())} of {full.size} converged")
     assert np.array_equal(lazy, full)
+
+
+@settings(max_examples=examples_for("pointwise"), deadline=None)
+@given(st.integers(1, 12), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_REF_VEC_NORM_row_norms_against_hypot(k, n, seed):
+    import math
+
+    from deqverify.core.vector_solve import row_norms
+
+    rng = np.random.default_rng(seed)
+    rows = rng.standard_normal((n, k)) * 10.0 ** rng.uniform(-320, 300, (n, 1))
+    rows[rng.uniform(size=(n, k)) < 0.2] = 0.0
+    expected = np.array([math.hypot(*row) for row in rows])
+    got = row_norms(rows)
+    event("subnormal row" if np.any((expected > 0) & (expected < np.finfo(float).tiny)) else "normal rows")
+    # k squares summed, a division and a product by the row's scale, a square root: (k + 4) eps
+    # relative; a subnormal result has an absolute spacing of 2⁻¹⁰⁷⁴ (here and in hypot's answer)
+    assert np.all(np.abs(got - expected) <= (k + 4) * EPS * expected + 2 * 2.0 ** -1074), (got, expected)
