@@ -40,6 +40,8 @@ ADAPTERS = {
     "jaxopt-layer-tight": ("deqverify.conformance.adapters.jax_layers", "jaxopt_tight_layer", "jax"),
     "jaxopt-layer-exact": ("deqverify.conformance.adapters.jax_layers", "jaxopt_exact_layer", "jax"),
     "optimistix-layer": ("deqverify.conformance.adapters.jax_layers", "optimistix_layer", "jax"),
+    "optimistix-layer-per-sample": ("deqverify.conformance.adapters.jax_layers", "optimistix_per_sample_layer",
+                                    "jax"),
     "jaxopt-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "jaxopt_monotone_safe_layer", "jax"),
     "optimistix-layer-monotone-safe": ("deqverify.conformance.adapters.jax_layers", "optimistix_monotone_safe_layer",
                                        "jax"),

@@ -10,6 +10,8 @@
 * ``optimistix-layer``: ``optimistix.fixed_point`` with ``FixedPointIteration(rtol, atol =
   1e-12)`` and ``ImplicitAdjoint()`` (its default linear solver, dense for this problem) on
   the whole batch as one fixed point; status: the solve's ``result``.
+* ``optimistix-layer-per-sample``: the same solve and adjoint, one fixed point per sample under
+  ``jax.vmap`` (how the scalar and vector optimistix adapters run): per-sample statuses.
 * ``jaxopt-layer-monotone-safe`` and ``optimistix-layer-monotone-safe``: the tight
   configurations on the monotone-operator layer z = relu(Wz + Ux + b), W = (1 − m)I − AᵀA +
   B − Bᵀ, iterated as forward–backward splitting at the safe step α = m/‖I − W‖₂² (the
@@ -158,6 +160,39 @@ def _optimistix_solvers(settings, fmap=mlp_map, state=(STATE,)):
         return solution.value, jnp.broadcast_to(solution.result == optx.RESULTS.successful, (x.shape[0],))
 
     return solve, status
+
+
+def _optimistix_per_sample_solvers(settings, fmap=mlp_map, state=(STATE,)):
+    """optimistix's fixed point of one sample at a time, under ``jax.vmap``: each sample has
+    its own stopping test, status and (dense K×K) tangent solve."""
+    import optimistix as optx
+
+    jax, jnp = jax_modules()
+
+    def run_one(params, x_row):
+        solver = optx.FixedPointIteration(rtol=settings["tol"], atol=settings["tol"])
+        return optx.fixed_point(lambda z, p: fmap(p, z[None], x_row[None])[0], solver,
+                                jnp.zeros(state, dtype=x_row.dtype), args=params,
+                                adjoint=optx.ImplicitAdjoint(), max_steps=settings["maxiter"], throw=False)
+
+    def solve(params, x):
+        return jax.vmap(lambda row: run_one(params, row).value)(x)
+
+    def status(params, x):
+        solution = jax.vmap(lambda row: run_one(params, row))(x)
+        return solution.value, solution.result == optx.RESULTS.successful
+
+    return solve, status
+
+
+def optimistix_per_sample_layer():
+    """optimistix at rtol = atol = 1e-12 with ImplicitAdjoint, one fixed point per sample
+    (``jax.vmap``), on the MLP-tanh map."""
+    settings = {"maxiter": 2000, "tol": 1e-12}
+    solve, status = _optimistix_per_sample_solvers(settings)
+    return JaxLayer(mlp_map, solve, mlp_params(), declares=_declaration(settings["tol"]), input_shape=(INPUT,),
+                    state_shape=(STATE,), status=status, settings=settings, rebuild=_optimistix_per_sample_solvers,
+                    name="optimistix-layer-per-sample")
 
 
 def optimistix_layer():
