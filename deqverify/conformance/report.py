@@ -112,12 +112,16 @@ def _read_stored_report(path) -> dict:
     return report
 
 
+SUMMARY_NOTE_CHARS = 400
+"""Characters of a failure's message kept under the summary table."""
+
+
 def summary_table(paths) -> str:
     """A markdown table (check × implementation: status and worst error) built from stored
     JSON reports, so the published table is regenerated from data, not from a rerun (the
     checks of a protocol family no report exercised get no row; a check missing from a report
-    that exercised its family shows "—"):
-    ``deqverify check --summary conformance/results/*.json``."""
+    that exercised its family shows "—"), followed by the message of every failed, expected
+    or unexpectedly passing check: ``deqverify check --summary conformance/results/*.json``."""
     reports = [_read_stored_report(path) for path in paths]
     names = [report["implementation"] for report in reports]
     records = [{r["id"]: r for r in report["records"]} for report in reports]
@@ -138,4 +142,16 @@ def summary_table(paths) -> str:
         if check.family != "any" and check.family not in exercised:
             continue
         lines.append(f"| {check_id} ({check.cites}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    messages = [_message(name, record) for name, by_id in zip(names, records) for record in by_id.values()
+                if record["status"] in ("failed", "xfail", "xpass")]
+    return "\n".join(lines + ([""] + messages if messages else []))
+
+
+def _message(name: str, record: dict) -> str:
+    """One line: implementation · check (status), the expected-failure reason in full, then the
+    check's own note (shortened to :data:`SUMMARY_NOTE_CHARS`)."""
+    note, _, reason = " ".join((record.get("note") or "").split()).partition(" [expected failure: ")
+    if len(note) > SUMMARY_NOTE_CHARS:
+        note = note[:SUMMARY_NOTE_CHARS - 1] + "…"
+    expected = f" expected: {reason.removesuffix(']')}. Check:" if reason else ""
+    return f"- {name} · {record['id']} ({record['status']}):{expected} {note}"
