@@ -275,3 +275,11 @@ def test_the_reference_copies_what_a_layer_returns():
     x, _ = layer_inputs(layer, n=8)
     solution, _ = reference(layer, x)
     assert solution.all_converged
+
+
+def test_tolerance_coupling_is_not_judged_when_the_backward_never_answers():
+    """A backward that raises at every setting gives no gradient to compare: the coupling
+    check skips with the reason (layer-gradient-exists fails it), instead of passing."""
+    record = records(check_implementation(pl.BackwardCrashes(), checks=["layer-tolerance-coupling"],
+                                          timeout=TIMEOUT))["layer-tolerance-coupling"]
+    assert record.status == "skipped" and "cannot be judged" in record.note, record.note

@@ -245,6 +245,9 @@ class LayerToleranceCoupling(LayerCheck):
         for label, which in (("at its settings", layer), (f"with {name} ×1e-4", tight)):
             rows.append((label, relative_gradient_error(calls.backward(x, setting.g, layer=which)[0], oracle)))
         (_, error0), (_, error1) = rows
+        if not (np.isfinite(error0) or np.isfinite(error1)):
+            return self.skip("no finite gradient at either setting (the backward raised or returned NaN, "
+                             "which layer-gradient-exists reports): the coupling cannot be judged")
         negligible = GRADIENT_SENSITIVITY * setting.state_error <= 0.1 * tolerance
         coupled = error0 > tolerance and error1 <= tolerance and negligible
         note = (f"forward state error {setting.state_error:.2g} at its settings; "
