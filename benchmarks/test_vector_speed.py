@@ -9,10 +9,16 @@ passes for one solve, and Newton needs 4–5 plus the adjoint).
 When a faster solve lands, the xfail turns into a failure and must be removed.
 
 With the ``[fast]`` extra (numba) the batched solves of Newton and the adjoint run as one
-compiled pivot-free elimination (``deqverify.fast.interleaved_lu``): measured 2026-12-02 at
-k = 16, relu 41–50 and tanh 60–96 × X@Uᵀ (numpy path in the same run: relu 61–120, tanh
-116–201). The rest of each Newton iteration (F, its norms and rounding floor, per 512-row
-chunk) is now the larger part: the ≤ 10 target stays an xfail on both paths.
+compiled pivot-free elimination (``deqverify.fast.interleaved_lu``). Since the solver reuses
+a kept candidate's residual (one activation evaluation per iteration instead of two) and
+computes the rounding floor only where it can decide, an interleaved A/B on 2026-12-02
+(k = 16, q = 0.9, three rounds each, another job on the second core) measured with
+``[fast]`` relu 10.0–14.2 (before: 15.6–19.9) and tanh 25.7–27.2 (29.7–32.8) × X@Uᵀ; the
+numpy path relu 39–52 and tanh 70–91, unchanged within the noise (the stacked LAPACK solves
+dominate it). What is left with ``[fast]`` is the elimination itself: one solve of the 1e5
+systems costs about as many flops as X@Uᵀ (2/3·k³ + 2k² per sample against 2·d·k), at a
+fraction of BLAS's rate, and Newton needs 4–5 plus the adjoint. The ≤ 10 target stays an
+xfail on both paths.
 """
 
 import numpy as np
