@@ -501,3 +501,21 @@ def test_captured_output_names_no_directory_of_this_machine():
     output = check_implementation(PrintsPaths(), checks=["forward-accuracy"]).records[1].output
     assert "<site-packages>/jax/_src/callback.py" in output and "./examples/layer.py" in output
     assert "~/notes.txt" in output and home not in output and cwd not in output
+
+
+def test_summary_lists_the_message_of_every_failed_or_expected_check(tmp_path):
+    import json
+
+    from deqverify.conformance.report import summary_table
+
+    records = [{"id": "lin-orth", "status": "passed", "worst_error": 0.0, "note": "fine"},
+               {"id": "forward-accuracy", "status": "xfail", "worst_error": 0.07,
+                "note": "error 0.07 [expected failure: [library default] tol 1e-3]"},
+               {"id": "honest-status", "status": "failed", "worst_error": 3.0, "note": "x" * 1000}]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"implementation": "lib", "ok": False, "records": records}))
+    lines = summary_table([path]).splitlines()
+    assert "- lib · forward-accuracy (xfail): expected: [library default] tol 1e-3. Check: error 0.07" in lines
+    failed = next(line for line in lines if line.startswith("- lib · honest-status (failed):"))
+    assert failed.endswith("…") and len(failed) < 500
+    assert not any(line.startswith("- lib · lin-orth") for line in lines)
