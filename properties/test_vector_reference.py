@@ -20,7 +20,7 @@ REF-VEC-FLOOR the solver's stopping test, which computes the (n, k²) rounding f
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import deqverify as dv
@@ -185,27 +185,44 @@ def test_REF_VEC_SINGULAR_JACOBIAN_a_sample_without_a_fixed_point_fails_alone(k,
 
 @st.composite
 def stopping_tests(draw):
-    """(z, p, W, L, residual norms, settings, q): rows at scales 10^e, e ∈ [−300, 300], and
-    residual norms the exact floor (or the tolerance) times 10^u, u ∈ [−0.5, 0.5]."""
+    """(z, p, W, L, residual norms, settings, q): rows at scales 10^e, e ∈ [−300, 308.2] (up to
+    where the floor's own sum overflows), and residual norms the exact floor (or the
+    tolerance) times 10^u, u ∈ [−0.5, 0.5]; rtol may be 0 (an overflowing ‖z‖ then makes the
+    tolerance NaN)."""
     from deqverify.core.vector_solve import rounding_floor, row_norms
 
     k, n = draw(st.integers(1, 8)), draw(st.integers(1, 12))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    scales = 10.0 ** rng.uniform(-300, 300, (n, 1))
-    z = rng.standard_normal((n, k)) * scales
-    p = rng.standard_normal((n, k)) * scales * 10.0 ** rng.uniform(-3, 3, (n, 1))
+    top = np.finfo(float).max
+    scales = 10.0 ** rng.uniform(-300, 308.2, (n, 1))
+    z = np.clip(rng.standard_normal((n, k)) * scales, -top, top)
+    with np.errstate(over="ignore"):
+        p = np.clip(rng.standard_normal((n, k)) * scales * 10.0 ** rng.uniform(-3, 3, (n, 1)), -top, top)
     q = draw(st.sampled_from([0.3, 0.9, 0.999, 1.5]))
     L = draw(st.sampled_from([0.25, 1.0]))
     W = rng.standard_normal((k, k))
     W *= q / L / np.linalg.norm(W, 2)
-    settings_ = dv.NewtonSettings(rtol=10.0 ** -draw(st.integers(4, 16)), atol=draw(st.sampled_from([0.0, 1e-300, 1e-12])))
-    floor = rounding_floor(z, p, W, L)
-    target = np.where(rng.uniform(size=n) < 0.5, floor, settings_.atol + settings_.rtol * row_norms(z))
+    settings_ = dv.NewtonSettings(rtol=draw(st.sampled_from([0.0, 1e-16, 1e-12, 1e-8, 1e-4])),
+                                  atol=draw(st.sampled_from([0.0, 1e-300, 1e-12])))
+    with np.errstate(over="ignore", invalid="ignore"):
+        floor = rounding_floor(z, p, W, L)
+        target = np.where(rng.uniform(size=n) < 0.5, floor, settings_.atol + settings_.rtol * row_norms(z))
+        target = np.where(np.isfinite(target) & (target > 0), target, rng.uniform(0.5, 2.0, n) * 1e300)
     return z, p, W, L, target * 10.0 ** rng.uniform(-0.5, 0.5, n), settings_, q
+
+
+OVERFLOWING_NORM = (np.array([[1.5e308, 1.5e308]]), np.zeros((1, 2)), 0.45 * np.eye(2), 1.0, np.array([1e300]),
+                    dv.NewtonSettings(rtol=0.0, atol=1e-14), 0.45)
+"""rtol = 0 and ‖z‖ = inf from finite entries: the tolerance 0·inf is NaN, so not converged."""
+OVERFLOWING_FLOOR = (np.array([[1e307]]), np.array([[1.797e308]]), np.array([[0.5]]), 0.25, np.array([1e300]),
+                     dv.NewtonSettings(rtol=1e-16, atol=0.0), 0.125)
+"""|W||z| + |p| overflows inside the floor (inf: converged) while the 2-norm bound is finite."""
 
 
 @settings(max_examples=examples_for("pointwise"), deadline=None)
 @given(stopping_tests())
+@example(OVERFLOWING_NORM)
+@example(OVERFLOWING_FLOOR)
 def test_REF_VEC_FLOOR_the_lazy_stopping_test_decides_as_the_full_one(problem):
     from types import SimpleNamespace
 
@@ -213,7 +230,8 @@ def test_REF_VEC_FLOOR_the_lazy_stopping_test_decides_as_the_full_one(problem):
 
     z, p, W, L, norms, settings_, q = problem
     activation = SimpleNamespace(lipschitz=L)  # the stopping test reads only L
-    full = norms <= np.maximum(_tolerance(row_norms(z), settings_, q), rounding_floor(z, p, W, L))
+    with np.errstate(over="ignore", invalid="ignore"):
+        full = norms <= np.maximum(_tolerance(row_norms(z), settings_, q), rounding_floor(z, p, W, L))
     lazy = _converged(z, p, norms, W, activation, settings_, q, np.linalg.norm(np.abs(W), 2))
     event(f"{int(full.sum())} of {full.size} converged")
     assert np.array_equal(lazy, full)

@@ -114,10 +114,13 @@ def finish_vector(z, done, iterations, offsets, W, activation, gap, method,
     when nothing is certified; then ‖z − z*‖ ≤ (‖F(z)‖ + rounding)/gap (VEC-FP-1).
     ``evaluated`` = (F(z), σ'(u)) where the caller already has them.
     """
-    F, slope = _evaluate(z, offsets, W, activation) if evaluated is None else evaluated
+    if evaluated is None:
+        F, slope = _evaluate(z, offsets, W, activation)
+    else:  # a sample frozen as non-finite (z = NaN) reports σ'(NaN), as a fresh evaluation does
+        F, slope = _evaluate_where(np.isnan(z).any(axis=1), z, offsets, W, activation, *evaluated)
     norms = row_norms(F)
     finite = np.isfinite(norms)
-    z, slope = np.where(finite[:, None], z, np.nan), np.where(finite[:, None], slope, np.nan)
+    z = np.where(finite[:, None], z, np.nan)
     converged = done & finite
     noise = rounding_floor(np.where(finite[:, None], z, 0.0), offsets, W, activation.lipschitz)
     with np.errstate(divide="ignore"):
@@ -168,19 +171,26 @@ def solve_identity_minus_scaled(slope, W, rhs, *, transpose=False, q=np.inf):
 
 
 def _converged(z, offsets, norms, W, activation, settings, q, floor_norm):
-    """‖F(z)‖ ≤ max(tolerance, rounding floor) per sample. The (n, k²) floor is computed only
-    where it can exceed the tolerance and the residual: by the triangle inequality the floor is
-    at most 2(k+2)·eps·(L‖|W|‖₂‖z‖ + L‖p‖ + 2‖z‖) (``floor_norm`` = ‖|W|‖₂), and a residual
-    above that bound (with 1e-6 relative slack for the rounding of the bound itself) cannot
-    be at the floor. The decision is the same as with the floor computed everywhere."""
-    z_norms = row_norms(z)
-    converged = norms <= _tolerance(z_norms, settings, q)
+    """‖F(z)‖ ≤ max(tolerance, rounding floor) per sample, with NaN in either side meaning
+    "not converged" (as ``np.maximum`` propagates it). The (n, k²) floor is computed only where
+    it can decide: by the triangle inequality it is at most
+    c = 2(k+2)·eps·(L‖|W|‖₂‖z‖ + L‖p‖ + 2‖z‖) (``floor_norm`` = ‖|W|‖₂), so a residual above c
+    (with 1e-6 relative slack for the rounding of c itself) is not at the floor — unless an
+    entry of the floor's own sum can overflow to inf, which no entry does while
+    √k·(L‖|W|‖₂‖z‖ + L‖p‖ + 2‖z‖) < 1e307 (every entry of |W||z| is at most ‖|W|‖_∞·max|z|
+    ≤ √k‖|W|‖₂‖z‖). The decision is the same as with the floor computed everywhere."""
     k, L = z.shape[1], activation.lipschitz
-    with np.errstate(over="ignore", invalid="ignore"):
-        bound = 2.0 * (k + 2) * EPS * (1.0 + 1e-6) * ((L * floor_norm + 2.0) * z_norms + L * row_norms(offsets))
-    maybe = np.flatnonzero(~converged & ~(norms > bound))
-    if maybe.size:
-        converged[maybe] = norms[maybe] <= rounding_floor(z[maybe], offsets[maybe], W, L)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN here are decided, not errors
+        z_norms = row_norms(z)
+        tolerance = _tolerance(z_norms, settings, q)
+        converged = norms <= tolerance
+        scale = (L * floor_norm + 2.0) * z_norms + L * row_norms(offsets)
+        bound = 2.0 * (k + 2) * EPS * (1.0 + 1e-6) * scale
+        safe = np.sqrt(k) * scale < 1e307
+        maybe = np.flatnonzero(~converged & (~(norms > bound) | ~safe))
+        if maybe.size:
+            floor = rounding_floor(z[maybe], offsets[maybe], W, L)
+            converged[maybe] = norms[maybe] <= np.maximum(tolerance[maybe], floor)
     return converged
 
 
