@@ -6,6 +6,7 @@ here, on medians, because they are what the benchmark exists to guard (never in 
 absolute times are only reported.
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from scipy.optimize import fixed_point as scipy_fixed_point
 
 import deqverify as dv
-from deqverify.core import solve
+from deqverify.core import compiled, solve
 from deqverify.core.activations import SIGMOID
 
 
@@ -35,10 +36,21 @@ def big_problem():
     return dv.EmpiricalRisk.from_teacher(dv.SingleIndexDEQ("sigmoid"), X, xi), theta
 
 
-def test_B1_value_and_gradient_vs_one_matvec(benchmark, big_problem):
+PATH_TARGETS = {"numpy": 4.5, "compiled": 2.5}
+"""B1's same-run ratio targets (value_and_gradient ÷ one X@θ₁ pass at n = 1e6, d = 100, sigmoid):
+the numpy core ≤ 4.5 (issue 11; 3.5–4.2 measured), the ``[fast]`` kernel ≤ 2.5 (issue 23;
+both products with X per sub-block in L2 and Newton compiled: 2.3 measured on 2026-12-03,
+against 3.6 on the numpy path in the same run; two passes over X from memory would be 2)."""
+
+
+@pytest.mark.parametrize("path", sorted(PATH_TARGETS))
+def test_B1_value_and_gradient_vs_one_matvec(benchmark, big_problem, path):
+    if path == "compiled" and compiled.kernels() is None:
+        pytest.skip("the [fast] extra (numba) is not installed or DEQVERIFY_FAST=0")
     risk, theta = big_problem
-    benchmark.pedantic(risk.value_and_gradient, args=(theta,), rounds=7, iterations=1,
-                       warmup_rounds=1)
+    with compiled.numpy_only() if path == "numpy" else contextlib.nullcontext():
+        benchmark.pedantic(risk.value_and_gradient, args=(theta,), rounds=7, iterations=1,
+                           warmup_rounds=1)
     risk_median = benchmark.stats.stats.median
     matvec_median = median_seconds(lambda: risk.X @ theta[:-1])
     ratio = risk_median / matvec_median
@@ -46,8 +58,7 @@ def test_B1_value_and_gradient_vs_one_matvec(benchmark, big_problem):
         ratio_to_matvec=ratio, matvec_median_s=matvec_median,
         iterations=risk.last_solve.iterations, residual=risk.last_solve.residual,
         status=str(risk.last_solve.status))
-    # B1 restated for the numpy core (issue 11): ≤ 4.5 must (4.17 measured on a quiet machine)
-    assert ratio <= 4.5, f"value_and_gradient / (X @ θ₁) = {ratio:.2f} > 4.5"
+    assert ratio <= PATH_TARGETS[path], f"{path}: value_and_gradient / (X @ θ₁) = {ratio:.2f}"
 
 
 def test_B2_single_sample_latency(benchmark):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import types
 from contextlib import contextmanager
 
 _SWITCHED_OFF = [False]
@@ -19,10 +20,13 @@ _SWITCHED_OFF = [False]
 @functools.lru_cache(maxsize=1)
 def _load():
     try:
-        from deqverify.fast import interleaved_lu
+        from deqverify.fast import interleaved_lu, scalar_newton
     except ImportError:  # the [fast] extra is not installed
         return None
-    return interleaved_lu
+    return types.SimpleNamespace(
+        solve_identity_minus_scaled=interleaved_lu.solve_identity_minus_scaled,
+        scalar_risk_sums=scalar_newton.scalar_risk_sums,
+        scalar_risk_activations=scalar_newton.ACTIVATIONS)
 
 
 def available() -> bool:
@@ -31,8 +35,10 @@ def available() -> bool:
 
 
 def kernels():
-    """The compiled kernel module, or None: numba missing, ``DEQVERIFY_FAST=0``, or inside
-    :func:`numpy_only`."""
+    """The compiled kernels — ``solve_identity_minus_scaled``
+    (:mod:`deqverify.fast.interleaved_lu`), ``scalar_risk_sums`` and the
+    ``scalar_risk_activations`` it evaluates (:mod:`deqverify.fast.scalar_newton`) — or None:
+    numba missing, ``DEQVERIFY_FAST=0``, or inside :func:`numpy_only`."""
     if _SWITCHED_OFF[0] or os.environ.get("DEQVERIFY_FAST", "1").strip() == "0":
         return None
     return _load()

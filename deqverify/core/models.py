@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from deqverify.core import solve
-from deqverify.core.activations import IDENTITY, Activation, get_activation
+from deqverify.core import compiled, solve
+from deqverify.core.activations import BUILTIN_ACTIVATIONS, IDENTITY, Activation, get_activation
 from deqverify.core.errors import InvalidInputError
 from deqverify.core.solve import SolveSummary
 from deqverify.core.validation import as_data, as_theta, as_vector
@@ -171,15 +171,42 @@ class DEQModel:
         ∇_θ(y − t)² = 2(y − t)·c·(x, y) with c = σ'(u)/(1 − θ₂σ'(u)) (FP-2). Up to
         :data:`SCALAR_PATH_MAX_ROWS` rows Newton runs per sample in Python floats (not for
         θ₂·L < −10, where the batched solver works in the pre-activation and the slope must come
-        from that u, not from a + θ₂y); both paths solve the same equation to the same
-        tolerance and report the same way.
+        from that u, not from a + θ₂y); above, the built-in sigmoid with Newton runs the
+        compiled kernel where the ``[fast]`` extra is on (FAST-SCALAR holds it to the batched
+        path). All paths solve the same equation to the same tolerance and report the same way.
         """
         theta2 = float(theta[-1])
-        if (X.shape[0] <= SCALAR_PATH_MAX_ROWS and self.method == "newton"
-                and self.activation.closed_form is None
-                and theta2 * self.activation.lipschitz >= solve.PREACTIVATION_BELOW):
+        plain_newton = (self.method == "newton" and self.activation.closed_form is None
+                        and theta2 * self.activation.lipschitz >= solve.PREACTIVATION_BELOW)
+        if plain_newton and X.shape[0] <= SCALAR_PATH_MAX_ROWS:
             return self._squared_error_sums_scalar(theta, theta2, X, targets)
+        kernels = compiled.kernels() if plain_newton else None
+        if (kernels is not None and self.activation.name in kernels.scalar_risk_activations
+                and BUILTIN_ACTIVATIONS[self.activation.name] is self.activation):
+            return self._squared_error_sums_compiled(kernels, theta, theta2, X, targets)
         return self._squared_error_sums_batched(theta, theta2, X, targets)
+
+    def _squared_error_sums_compiled(self, kernels, theta, theta2, X, targets):
+        """The ``[fast]`` kernel (:mod:`deqverify.fast.scalar_newton`): the plain Newton phase
+        and both products with X per sub-block of rows in cache. The rows of any sub-block it
+        declines (a sample not converged in the plain phase, or anything not finite) go to
+        :meth:`_squared_error_sums_batched`, which flags and reports them."""
+        m = solve.slope_lower_bound(theta2, self.activation)
+        sums, declined = kernels.scalar_risk_sums(
+            np.ascontiguousarray(X), np.ascontiguousarray(targets), np.ascontiguousarray(theta[:-1]),
+            theta2, self.settings.atol, self.settings.rtol,
+            solve.newton_error_factor(theta2, m, self.activation), m,
+            min(solve.FAST_NEWTON_ITERATIONS, self.settings.max_iter))
+        dim = X.shape[1]
+        loss, gradient = float(sums[0]), sums[1:dim + 2]
+        summary = SolveSummary(solve.Status.CONVERGED, float(sums[dim + 2]), int(sums[dim + 3]))
+        if declined.any():
+            rows = np.flatnonzero(declined)
+            rest_loss, rest_gradient, rest = self._squared_error_sums_batched(theta, theta2, X[rows], targets[rows])
+            loss, gradient = loss + rest_loss, gradient + rest_gradient
+            summary = SolveSummary(rest.status, max(summary.residual, rest.residual),
+                                   max(summary.iterations, rest.iterations))
+        return loss, gradient, summary
 
     def _squared_error_sums_batched(self, theta, theta2, X, targets):
         fp = self.solve_rows(theta, X)

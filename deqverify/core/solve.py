@@ -246,7 +246,7 @@ def batch_status(finite: np.ndarray, converged: np.ndarray) -> Status:
     return Status.CONVERGED if converged.all() else Status.MAX_ITERATIONS
 
 
-def _newton_error_factor(theta2: float, m: float, activation: Activation) -> float:
+def newton_error_factor(theta2: float, m: float, activation: Activation) -> float:
     """K with |y_new − y*| ≤ K·(|g(y)|/m)² after a Newton step from y (0 if C₂ unknown).
 
     Taylor: y_new − y* = g''(η)/(2g'(y))·(y − y*)², |g''| = θ₂²|σ''| ≤ θ₂²C₂, g' ≥ m and
@@ -293,7 +293,7 @@ class _OutputUnknown:
 
     def __init__(self, a, theta2, activation, settings, m):
         self.a, self.theta2, self.activation, self.settings = a, theta2, activation, settings
-        self.error_factor = _newton_error_factor(theta2, m, activation)
+        self.error_factor = newton_error_factor(theta2, m, activation)
 
     def start(self):
         return self.activation.value_and_slope(self.a)[0]
@@ -464,7 +464,7 @@ def newton(a: np.ndarray, theta2: float, activation: Activation,
 
     Convergence (both phases): the stepped iterate y − g/g' is within atol + rtol·|y| of the
     root by either bound — |step| (the current error, which the step then reduces
-    quadratically) or K·(|g|/m)² (:func:`_newton_error_factor`, which saves an iteration) —
+    quadratically) or K·(|g|/m)² (:func:`newton_error_factor`, which saves an iteration) —
     or, in phase 2 only, |step| is at the float64 rounding floor of g.
     ``iterations`` counts both phases.
 
@@ -479,7 +479,7 @@ def newton(a: np.ndarray, theta2: float, activation: Activation,
         unknown = _PreactivationUnknown(a, theta2, activation, settings)
         u, done, iterations = _safeguarded_newton(unknown, m, unknown.start())
         return finish_preactivation(u, done, iterations, a, theta2, activation, "newton")
-    error_factor = _newton_error_factor(theta2, m, activation)
+    error_factor = newton_error_factor(theta2, m, activation)
     fast_iterations = min(FAST_NEWTON_ITERATIONS, settings.max_iter)
     y, done, iterations = _plain_newton(a, theta2, activation, settings, m, error_factor,
                                         fast_iterations)
@@ -504,7 +504,7 @@ def newton_scalar(a: float, theta2: float, activation: Activation,
         result = newton(np.array([float(a)]), theta2, activation, settings)
         return float(result.value[0]), bool(result.converged[0]), result.iterations
     m = slope_lower_bound(theta2, activation)
-    error_factor = _newton_error_factor(theta2, m, activation)
+    error_factor = newton_error_factor(theta2, m, activation)
     f, df = activation.value_scalar, activation.slope_scalar
     y = f(a)
     reach = (y - f(a + theta2 * y)) / m
