@@ -2,12 +2,10 @@
 reference, and the planted bugs they must catch. Skipped where numba is not installed
 (``tox -e fast`` installs it).
 
-* FAST-SOLVE: the batched solve of (I − diag(s)W)x = r and its transpose agrees with LAPACK's
-  pivoting solve per sample within 16·k·eps·cond₂(Aₙ)·‖xₙ‖ — both are backward stable with
-  backward error ≤ c·k·eps·‖A‖ (Higham, Thm 9.4, no pivoting needed where the symmetric part
-  is positive definite), so each forward error is ≤ cond·that; 16 covers the two errors and
-  the growth factor. This is tested where q = ‖W‖₂L < 1 (the kernel runs) and where q ≥ 1
-  (the dispatcher must fall back to pivoting; a zero leading pivot is planted there).
+* FAST-SOLVE: REF-VEC-SOLVE (``test_batched_solve.py``, which derives the bound) for the
+  compiled kernel: the batched solve of (I − diag(s)W)x = r and its transpose agrees with
+  LAPACK's pivoting solve per sample within 16·k·eps·cond₂(Aₙ)·‖xₙ‖, where q = ‖W‖₂L < 1
+  (the kernel runs) and where q ≥ 1 (the dispatcher must fall back to pivoting).
 * FAST-VECTOR: a vector DEQ's fixed point, statuses, per-sample flags and risk gradient are
   the same on both paths: values within the two certified bounds, statuses identical,
   gradients within 1e-10 relative (both adjoints are solved to within 16·k·eps·κ, κ ≤ (1 +
@@ -20,7 +18,6 @@ reference, and the planted bugs they must catch. Skipped where numba is not inst
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import types
 
 import numpy as np
@@ -33,6 +30,7 @@ from deqverify.core.models import SingleIndexDEQ
 from deqverify.core.solve import EPS, NewtonSettings, Status, slope_lower_bound
 from deqverify.core.vector_model import VectorDEQ
 from deqverify.core.vector_solve import solve_identity_minus_scaled
+from test_batched_solve import planted_module, solve_property
 
 pytest.importorskip("numba")
 
@@ -45,67 +43,8 @@ def compiled_path_switched_on(monkeypatch):
     environment would turn every comparison into numpy against numpy."""
     monkeypatch.delenv("DEQVERIFY_FAST", raising=False)
 
-SOLVE_ALLOWANCE = 16
-"""c in |x_fast − x_ref| ≤ c·k·eps·cond₂(A)·‖x_ref‖ (see the module docstring)."""
-CONDITION_LIMIT = 1e10
-"""Samples with cond₂(A) above this are not compared: a solve there has ≤ 6 correct digits on
-either path, and a pivot-free one may lose them all without being wrong by its own standard."""
-
-
-@st.composite
-def scaled_systems(draw):
-    """(slope, W, rhs, transpose, q): n systems I − diag(sₙ)W of size k with ‖W‖₂L = q
-    (L = 1: slopes in [0, 1]). Where q ≥ 1 the first system's leading pivot is planted at
-    exactly 0 (s₀₀W₀₀ = 1): only a pivoting solve answers it."""
-    seed = draw(st.integers(0, 2**32 - 1))
-    k = draw(st.integers(1, 17))
-    n = draw(st.sampled_from([1, 2, 31, 32, 33, 64, 65, 100]))
-    q = draw(st.sampled_from([0.1, 0.5, 0.9, 0.99, 1.5, 3.0]))
-    rng = np.random.default_rng(seed)
-    W = rng.standard_normal((k, k))
-    W *= q / np.linalg.norm(W, 2)
-    slope = rng.uniform(0.0, 1.0, (n, k))
-    if q >= 1.0:
-        slope[0, 0] = W[0, 0] = 1.0
-        q = np.linalg.norm(W, 2)  # still ≥ |W₀₀| = 1
-    rhs = rng.standard_normal((n, k)) * 10.0 ** rng.uniform(-3, 3)
-    return slope, W, rhs, draw(st.booleans()), q
-
-
-def worst_solve_ratio(solver, slope, W, rhs, transpose, q) -> float:
-    """max over samples of |x_solver − x_ref| / (16·k·eps·cond₂(Aₙ)·‖x_ref‖), x_ref from
-    LAPACK with pivoting per sample; +inf for a non-finite answer where the reference is
-    finite. Ill-conditioned samples (cond > 1e10) are left out."""
-    k = W.shape[0]
-    got = solver(slope, W, rhs, transpose=transpose, q=q)
-    worst = 0.0
-    for s, r, x in zip(slope, rhs, got):
-        A = np.eye(k) - s[:, None] * W
-        A = A.T if transpose else A
-        condition = np.linalg.cond(A)
-        if not condition < CONDITION_LIMIT:
-            continue
-        reference = np.linalg.solve(A, r)
-        if not np.all(np.isfinite(x)):
-            return np.inf
-        allowed = SOLVE_ALLOWANCE * k * EPS * condition * max(np.linalg.norm(reference), np.finfo(float).tiny)
-        worst = max(worst, float(np.linalg.norm(x - reference)) / allowed)
-    return worst
-
-
-def solve_property(solver):
-    """FAST-SOLVE for ``solver`` (the dispatcher, or a planted variant of it)."""
-
-    @settings(max_examples=60)
-    @given(scaled_systems())
-    def prop(system):
-        assert worst_solve_ratio(solver, *system) <= 1.0
-
-    return prop
-
-
 def test_FAST_SOLVE_matches_the_pivoting_reference():
-    solve_property(solve_identity_minus_scaled)()
+    solve_property(solve_identity_minus_scaled, "FAST-SOLVE")()
 
 
 def vector_property():
@@ -256,13 +195,7 @@ def test_scalar_risk_takes_the_compiled_path_where_it_may(monkeypatch):
 
 def _planted_kernel(*changes: tuple[str, str], module=interleaved_lu):
     """A kernel module compiled again from its source with lines changed (uncached)."""
-    source = inspect.getsource(module)
-    for old, new in changes:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
-    planted = types.ModuleType(f"planted_{module.__name__.rsplit('.', 1)[-1]}")
-    exec(compile(source.replace("cache=True", "cache=False"), "<planted>", "exec"), planted.__dict__)
-    return planted
+    return planted_module(module, *changes)
 
 
 def _dispatcher(kernel_module, ignore_precondition=False):
@@ -292,7 +225,7 @@ PLANTED = {
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_FAST_SOLVE_catches_planted_bug(bug):
     with pytest.raises(AssertionError):
-        solve_property(PLANTED[bug])()
+        solve_property(PLANTED[bug], "FAST-SOLVE")()
 
 
 def test_vector_solver_takes_the_compiled_path_where_it_may():

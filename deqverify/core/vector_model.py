@@ -188,14 +188,18 @@ class VectorDEQ:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow → that sample NON_FINITE
             return X @ params.U.T + params.b
 
-    def solve_offsets(self, params: VectorParams, offsets: np.ndarray) -> solve.FixedPointResult:
-        """z for each row p of ``offsets`` (n, k); well-posedness already checked."""
+    def solve_offsets(self, params: VectorParams, offsets: np.ndarray, *,
+                      certify: bool = True) -> solve.FixedPointResult:
+        """z for each row p of ``offsets`` (n, k); well-posedness already checked.
+        ``certify=False``: no certified bound (``error_bound`` None), for the risk sums."""
         analysis = self.analyse(params.W)
         if self.is_linear:
             z = np.linalg.solve(analysis.A, offsets.T).T
             return finish_vector(z, np.ones(z.shape[0], dtype=bool), 0, offsets, params.W,
-                                 self.activation, float(analysis.singular[-1]), "closed_form")
-        return solve_vector(offsets, params.W, self.activation, self.settings, analysis.q)
+                                 self.activation, float(analysis.singular[-1]), "closed_form",
+                                 certify=certify)
+        return solve_vector(offsets, params.W, self.activation, self.settings, analysis.q,
+                            certify=certify)
 
     def fixed_point(self, params, X, *, throw: bool = False) -> solve.FixedPointResult:
         """z(xᵢ) for every row of X: value (n, k), status, residual, iterations, per-sample
@@ -239,7 +243,7 @@ class VectorDEQ:
         the gradient of frozen parts is 0; it is None when ``with_gradient`` is False (no
         adjoint solves)."""
         params = self.params(theta, X.shape[1])
-        result = self.solve_offsets(params, self._offsets(params, X))
+        result = self.solve_offsets(params, self._offsets(params, X), certify=False)
         summary = SolveSummary(result.status, result.residual, result.iterations)
         if result.status is not solve.Status.CONVERGED:
             return np.nan, np.full(theta.size, np.nan), summary

@@ -6,7 +6,9 @@ residual F(z) = z − g(z) bounds the error: ‖z − z*‖ ≤ ‖F(z)‖/(1 �
 sample when that bound (with the float64 noise of evaluating F added) is below
 atol + rtol·‖z‖, freezes it, and never touches it again: no sample changes another.
 
-* Newton: J = I − diag(σ'(u))·W, one stacked LAPACK k×k solve per sample and iteration.
+* Newton: J = I − diag(σ'(u))·W, one k×k solve per sample and iteration
+  (:func:`solve_identity_minus_scaled`: pivot-free and batched under a contraction, LAPACK
+  with pivoting otherwise).
   Globalised: a Newton step is kept only where it shrinks ‖F‖ at least as much as the
   contraction step z ← g(z) is guaranteed to (‖F(g(z))‖ ≤ q‖F(z)‖); elsewhere the
   contraction step is taken. So Newton converges wherever q < 1, quadratically near z*.
@@ -21,6 +23,8 @@ import numpy as np
 
 from deqverify.core import compiled
 from deqverify.core.activations import Activation
+from deqverify.core.interleaved_elimination import MAX_WIDTH as INTERLEAVED_MAX_WIDTH
+from deqverify.core.interleaved_elimination import solve_interleaved
 from deqverify.core.solve import (
     EPS,
     AndersonSettings,
@@ -67,18 +71,31 @@ def _scaled_row_norms(array: np.ndarray) -> np.ndarray:
     return np.where((scale > 0) & np.isfinite(scale), norms, scale)
 
 
-COMPILED_CHUNK_ELEMENTS = 1 << 19
-"""Entries of the (rows, k) arrays per solver call where the compiled solve runs: it builds no
-(rows, k, k) stack (32 systems at a time), so only the per-call overhead matters. Measured at
-n = 1e5, k = 16, relu, q = 0.9: 33 × X@Uᵀ with 512-row chunks, 17 with 32 768-row ones."""
+UNSTACKED_CHUNK_ELEMENTS = 1 << 19
+"""Entries of the (rows, k) arrays per solver call where the solve builds no (rows, k, k) stack
+(the pivot-free eliminations: compiled, 32 systems at a time, or interleaved in numpy, a few
+thousand at a time), so only the per-call overhead matters. Measured at n = 1e5, k = 16, relu,
+q = 0.9 with the compiled solve: 33 × X@Uᵀ with 512-row chunks, 17 with 32 768-row ones."""
+
+
+def _pivot_free(width: int, q: float):
+    """The pivot-free batched solve that may run here, or None (then LAPACK with pivoting):
+    only under a contraction (q = ‖W‖₂L < 1); the compiled kernel where the ``[fast]`` extra
+    is on, else the numpy elimination up to its :data:`~deqverify.core.interleaved_elimination.MAX_WIDTH`."""
+    if not q < 1.0:
+        return None
+    fast = compiled.kernels()
+    if fast is not None:
+        return fast.solve_identity_minus_scaled
+    return solve_interleaved if width <= INTERLEAVED_MAX_WIDTH else None
 
 
 def chunk_rows(width: int, q: float = np.inf) -> int:
     """Rows per call: the stacked k×k matrices of the LAPACK path within
-    :data:`CHUNK_ELEMENTS`; where the compiled solve runs (q = ‖W‖₂L < 1 and the ``[fast]``
-    kernels active), the (rows, k) arrays within :data:`COMPILED_CHUNK_ELEMENTS`."""
-    if q < 1.0 and compiled.kernels() is not None:
-        return max(1, COMPILED_CHUNK_ELEMENTS // width)
+    :data:`CHUNK_ELEMENTS`; where a pivot-free solve runs, the (rows, k) arrays within
+    :data:`UNSTACKED_CHUNK_ELEMENTS`."""
+    if _pivot_free(width, q) is not None:
+        return max(1, UNSTACKED_CHUNK_ELEMENTS // width)
     return max(1, CHUNK_ELEMENTS // (width * width))
 
 
@@ -105,14 +122,16 @@ def _tolerance(z_norms, settings, q):
 
 
 def finish_vector(z, done, iterations, offsets, W, activation, gap, method,
-                  evaluated=None) -> FixedPointResult:
+                  evaluated=None, certify=True) -> FixedPointResult:
     """Residuals, slopes and certified bounds recomputed at the returned z; a sample with a
     non-finite z or σ(u) gets NaN, converged = False and status NON_FINITE.
 
     ``gap`` is a lower bound on the smallest singular value of z ↦ F(z)'s inverse Lipschitz
     map: 1 − ‖W‖₂L for a contraction, σ_min(I − W) for the linear DEQ (F(z) = Az − p), 0
     when nothing is certified; then ‖z − z*‖ ≤ (‖F(z)‖ + rounding)/gap (VEC-FP-1).
-    ``evaluated`` = (F(z), σ'(u)) where the caller already has them.
+    ``evaluated`` = (F(z), σ'(u)) where the caller already has them. ``certify=False`` leaves
+    the bound out (``error_bound`` None): a risk evaluation reads only status, residual,
+    value and slope, and the bound's rounding floor costs an (n, k²) product.
     """
     if evaluated is None:
         F, slope = _evaluate(z, offsets, W, activation)
@@ -122,9 +141,11 @@ def finish_vector(z, done, iterations, offsets, W, activation, gap, method,
     finite = np.isfinite(norms)
     z = np.where(finite[:, None], z, np.nan)
     converged = done & finite
-    noise = rounding_floor(np.where(finite[:, None], z, 0.0), offsets, W, activation.lipschitz)
-    with np.errstate(divide="ignore"):
-        bound = np.where(finite, (norms + noise) / gap, np.inf) if gap > 0 else np.full(norms.shape, np.inf)
+    bound = None
+    if certify:
+        noise = rounding_floor(np.where(finite[:, None], z, 0.0), offsets, W, activation.lipschitz)
+        with np.errstate(divide="ignore"):
+            bound = np.where(finite, (norms + noise) / gap, np.inf) if gap > 0 else np.full(norms.shape, np.inf)
     residual = float(np.max(norms, initial=0.0, where=finite))
     return FixedPointResult(z, batch_status(finite, converged), residual, int(iterations),
                             converged, method, slope, bound)
@@ -157,15 +178,15 @@ def stacked_solve(matrices, rhs):
 def solve_identity_minus_scaled(slope, W, rhs, *, transpose=False, q=np.inf):
     """x with (I − diag(sₙ)W)x = rₙ for every row n (``transpose``: (I − diag(sₙ)W)ᵀx = rₙ).
 
-    Where q = ‖W‖₂L < 1 bounds ‖diag(s)W‖₂ (a contraction), the compiled pivot-free kernel
-    of the ``[fast]`` extra runs if it is installed (:mod:`deqverify.fast.interleaved_lu`:
-    pivoting is not needed there); otherwise, and always without a contraction, LAPACK's
-    pivoting solve per sample (the reference)."""
-    fast = compiled.kernels() if q < 1.0 else None
-    if fast is not None:
-        return fast.solve_identity_minus_scaled(np.ascontiguousarray(slope, dtype=float),
-                                                np.ascontiguousarray(W, dtype=float),
-                                                np.ascontiguousarray(rhs, dtype=float), transpose)
+    Where q = ‖W‖₂L < 1 bounds ‖diag(s)W‖₂ (a contraction), pivoting is not needed: the
+    compiled kernel of the ``[fast]`` extra runs (:mod:`deqverify.fast.interleaved_lu`), or
+    without it, for k ≤ 8, its numpy twin (:mod:`deqverify.core.interleaved_elimination`).
+    Otherwise, and always without a contraction, LAPACK's pivoting solve per sample (the
+    reference of both, REF-VEC-SOLVE and FAST-SOLVE)."""
+    pivot_free = _pivot_free(W.shape[0], q)
+    if pivot_free is not None:
+        return pivot_free(np.ascontiguousarray(slope, dtype=float), np.ascontiguousarray(W, dtype=float),
+                          np.ascontiguousarray(rhs, dtype=float), transpose)
     matrices = W.T[None, :, :] * slope[:, None, :] if transpose else slope[:, :, None] * W
     return stacked_solve(identity_minus(matrices), rhs)
 
@@ -194,7 +215,7 @@ def _converged(z, offsets, norms, W, activation, settings, q, floor_norm):
     return converged
 
 
-def _iterate(offsets, W, activation, settings, q, method, propose):
+def _iterate(offsets, W, activation, settings, q, method, propose, certify):
     """Shared loop: evaluate F on the active samples, freeze the converged and non-finite
     ones, and move the rest by ``propose`` (which returns a candidate per active sample);
     a candidate is kept where it shrinks ‖F‖ by the contraction factor, else z ← g(z).
@@ -239,7 +260,8 @@ def _iterate(offsets, W, activation, settings, q, method, propose):
             F, slope = _evaluate_where(~evaluated, za, pa, W, activation, F_candidate, slope_candidate)
         z[active] = za
     return finish_vector(z, done, iterations, offsets, W, activation,
-                         1.0 - q if q < 1.0 else 0.0, method, evaluated=(final_F, final_slope))
+                         1.0 - q if q < 1.0 else 0.0, method, evaluated=(final_F, final_slope),
+                         certify=certify)
 
 
 def _evaluate_where(rows, z, offsets, W, activation, F, slope):
@@ -311,14 +333,15 @@ STEPS = {"newton": _newton_step, "picard": _picard_step, "anderson": _anderson_s
 
 def solve_vector(offsets: np.ndarray, W: np.ndarray, activation: Activation,
                  settings: NewtonSettings | PicardSettings | AndersonSettings,
-                 q: float) -> FixedPointResult:
+                 q: float, *, certify: bool = True) -> FixedPointResult:
     """z = σ(Wz + p) for every row p of ``offsets`` (n, k), in row chunks.
 
-    ``q`` = ‖W‖₂·L (computed by the caller, which has refused q ≥ 1 unless opted in).
+    ``q`` = ‖W‖₂·L (computed by the caller, which has refused q ≥ 1 unless opted in);
+    ``certify`` as for :func:`finish_vector`.
     """
     step = STEPS[settings.method]
     rows = chunk_rows(W.shape[0], q)
     results = [_iterate(offsets[start:start + rows], W, activation, settings, q,
-                        settings.method, step)
+                        settings.method, step, certify)
                for start in range(0, offsets.shape[0], rows)]
     return results[0] if len(results) == 1 else merge_results(results)
