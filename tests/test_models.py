@@ -203,6 +203,24 @@ def test_float32_and_integer_inputs_are_upcast(rng):
                                   reference)  # these values are exact in float32
 
 
+def test_data_at_the_float_limit_is_flagged_without_a_warning(rng):
+    """Finite X whose sums meet +inf and −inf, in validation's fast sum and in θ₁ᵀx itself
+    (BLAS adds a, −a, a, −a in two lanes: inf − inf = NaN; a, a, a, a overflows; a, a, −a, −a
+    cancels to 0): the samples whose offset is not finite, and only they, are flagged and the
+    risk refuses, with no RuntimeWarning on the way (the module runs with warnings as errors)."""
+    a = 1.5e308
+    X = np.vstack([[a, -a, a, -a], [a, a, a, a], [a, a, -a, -a], rng.normal(size=(9, 4))])
+    theta = np.array([1.0, 1.0, 1.0, 1.0, 0.5])
+    risk = dv.EmpiricalRisk(dv.SingleIndexDEQ(), X, np.zeros(12))
+    result = risk.model.fixed_point(theta, X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        offsets = X @ theta[:-1]
+    np.testing.assert_array_equal(result.converged, np.isfinite(offsets))
+    assert result.converged[2:].all() and result.status is dv.Status.NON_FINITE
+    with pytest.raises(dv.ConvergenceError):
+        risk.value_and_gradient(theta)
+
+
 def test_risk_raises_when_a_solve_fails(rng):
     model = dv.SingleIndexDEQ(method="picard", settings=dv.PicardSettings(max_iter=2))
     X, theta = random_problem(rng, theta2=3.9)

@@ -79,7 +79,7 @@ class DEQModel:
     def solve_rows(self, theta: np.ndarray, X: np.ndarray) -> solve.FixedPointResult:
         """:meth:`solve_offsets` at the offsets X·θ₁ (θ and X already validated); an offset
         that overflows is reported there, per sample."""
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # inf − inf in the sum: NaN, flagged
             offsets = X @ theta[:-1]
         return self.solve_offsets(offsets, float(theta[-1]))
 
@@ -192,8 +192,9 @@ class DEQModel:
         declines (a sample not converged in the plain phase, or anything not finite) go to
         :meth:`_squared_error_sums_batched`, which flags and reports them."""
         m = solve.slope_lower_bound(theta2, self.activation)
-        sums, declined = kernels.scalar_risk_sums(
-            np.ascontiguousarray(X), np.ascontiguousarray(targets), np.ascontiguousarray(theta[:-1]),
+        sums, declined, _ = kernels.scalar_risk_sums(
+            np.ascontiguousarray(X, dtype=float), np.ascontiguousarray(targets, dtype=float),
+            np.ascontiguousarray(theta[:-1], dtype=float),
             theta2, self.settings.atol, self.settings.rtol,
             solve.newton_error_factor(theta2, m, self.activation), m,
             min(solve.FAST_NEWTON_ITERATIONS, self.settings.max_iter))
@@ -211,7 +212,9 @@ class DEQModel:
     def _squared_error_sums_batched(self, theta, theta2, X, targets):
         fp = self.solve_rows(theta, X)
         summary = SolveSummary(fp.status, fp.residual, fp.iterations)
-        with np.errstate(over="ignore"):  # a finite y whose loss or gradient overflows: R = inf
+        # a finite y whose loss or gradient overflows: R or ∇R = inf (NaN where +inf and −inf
+        # partial sums meet)
+        with np.errstate(over="ignore", invalid="ignore"):
             error = fp.value - targets
             weights = error * self.jacobian_factor(fp, theta2)
             gradient = 2.0 * np.append(weights @ X, weights @ fp.value)

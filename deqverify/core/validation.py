@@ -29,7 +29,9 @@ def _as_float_array(value, name: str) -> np.ndarray:
 def _require_finite(array: np.ndarray, name: str) -> None:
     # A sum is non-finite whenever an entry is (and, rarely, on overflow of finite entries):
     # one fast reduction instead of a boolean temporary the size of X.
-    with np.errstate(over="ignore"):  # an overflowing sum only sends us to the exact test
+    # an overflowing sum (inf, or NaN where +inf and −inf partial sums meet) only sends us to
+    # the exact test
+    with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(array.sum()):
             return
     bad = ~np.isfinite(array)

@@ -49,12 +49,11 @@ def _sigmoid(z):
 
 @numba.njit(cache=True, error_model="numpy")
 def _sub_block(X, targets, theta1, theta2, atol, rtol, error_factor, m,
-               iterations, sums):
-    """Solve and sum one sub-block into ``sums`` = (loss, ∇θ₁ …, ∇θ₂, residual, iterations);
-    False (and ``sums`` untouched) where the sub-block is declined."""
+               iterations, sums, y):
+    """Solve one sub-block into ``y`` and add its sums into ``sums`` = (loss, Σwx …, Σwy,
+    residual, iterations); False (and ``sums`` untouched) where the sub-block is declined."""
     rows = X.shape[0]
     a = X @ theta1
-    y = np.empty(rows)
     done = np.zeros(rows, dtype=np.int64)
     for i in range(rows):
         y[i] = _sigmoid(a[i])[0]
@@ -93,8 +92,8 @@ def _sub_block(X, targets, theta1, theta2, atol, rtol, error_factor, m,
         return False
     d = X.shape[1]
     sums[0] += loss
-    sums[1:d + 1] += 2.0 * gradient_theta1
-    sums[d + 1] += 2.0 * gradient_theta2
+    sums[1:d + 1] += gradient_theta1
+    sums[d + 1] += gradient_theta2
     sums[d + 2] = max(sums[d + 2], residual)
     sums[d + 3] = max(sums[d + 3], used)
     return True
@@ -103,16 +102,23 @@ def _sub_block(X, targets, theta1, theta2, atol, rtol, error_factor, m,
 @numba.njit(cache=True, error_model="numpy")
 def scalar_risk_sums(X, targets, theta1, theta2, atol, rtol, error_factor, m, iterations):
     """Sums over the rows of X (C-contiguous float64 (n, d)) that the kernel answers, and the
-    declined rows: returns (sums, declined) with sums = (loss, ∇θ₁ (d), ∇θ₂, max residual,
-    max iterations) and ``declined`` a boolean per row, True for the rows of every declined
-    sub-block (their sums are not included)."""
+    declined rows: returns (sums, declined, y) with sums = (loss, ∇θ₁ (d), ∇θ₂, max residual,
+    max iterations), ``declined`` a boolean per row, True for the rows of every declined
+    sub-block (their sums are not included), and y the fixed points of the answered rows (NaN
+    on declined ones). The gradient is doubled once, after the sub-blocks are added up, as the
+    numpy path doubles its block's sums: doubling each sub-block could overflow a partial sum
+    that the next one would bring back."""
     n, d = X.shape
     rows = max(1, SUB_BLOCK_ELEMENTS // max(d, 1))
     sums = np.zeros(d + 4)
     declined = np.zeros(n, dtype=numba.boolean)
+    y = np.empty(n)
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         answered = _sub_block(X[start:stop], targets[start:stop], theta1, theta2, atol, rtol,
-                              error_factor, m, iterations, sums)
+                              error_factor, m, iterations, sums, y[start:stop])
         declined[start:stop] = not answered
-    return sums, declined
+        if not answered:
+            y[start:stop] = np.nan
+    sums[1:d + 2] *= 2.0
+    return sums, declined, y
